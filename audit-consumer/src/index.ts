@@ -1,0 +1,55 @@
+import { type QueuedAuditEvent, queuedAuditEventSchema } from "../../src/audit/event";
+import { log } from "../../src/log";
+import { writeEvents, writeRejects } from "./trail-writer";
+
+/** Delay before redelivering a batch that failed to write: 2, 4, 8 ... seconds, capped at 5 minutes. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(300, 2 ** Math.max(1, attempts));
+}
+
+/**
+ * Writes audit events from the queue into D1. Malformed messages are acknowledged and recorded as
+ * rejects (retrying cannot fix them); a failed write retries the messages with backoff, and after
+ * `max_retries` the queue moves them to the dead-letter queue.
+ */
+export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: ConsumerEnv): Promise<void> {
+  const accepted: { message: Message<unknown>; event: QueuedAuditEvent }[] = [];
+  const rejected: { message: Message<unknown>; reason: string }[] = [];
+  for (const message of batch.messages) {
+    const parsed = queuedAuditEventSchema.safeParse(message.body);
+    if (parsed.success) accepted.push({ message, event: parsed.data });
+    else
+      rejected.push({
+        message,
+        reason: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+      });
+  }
+
+  try {
+    await writeEvents(
+      env.AUDIT_DB,
+      accepted.map((a) => a.event),
+    );
+    for (const { message } of accepted) message.ack();
+  } catch (err) {
+    log("error", "audit batch write failed; retrying", { count: accepted.length, error: String(err) });
+    for (const { message } of accepted) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+  }
+
+  if (rejected.length > 0) {
+    log("warn", "rejected malformed audit messages", { count: rejected.length });
+    try {
+      await writeRejects(
+        env.AUDIT_DB,
+        rejected.map((r) => ({ messageId: r.message.id, reason: r.reason })),
+      );
+    } catch (err) {
+      log("error", "could not record rejected audit messages", { error: String(err) });
+    }
+    for (const { message } of rejected) message.ack();
+  }
+}
+
+export default {
+  queue: consumeAuditBatch,
+} satisfies ExportedHandler<ConsumerEnv>;

@@ -1,0 +1,57 @@
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import { configOf } from "./config";
+import type { AppEnv } from "./http/context";
+import { AppError, ErrorCode } from "./http/errors";
+import { limitBody, noStore, requestId, requireJsonBody } from "./http/middleware";
+import { onError } from "./http/on-error";
+import { APPLICATIONS_PATH, AUDIT_SEARCH_PATH, auditRoutes } from "./routes/audit";
+import { PENDING_QR_PATHS, pendingQrRoutes } from "./routes/pending-qr";
+import { AUTHENTICATION_PATHS, qrCreateRoutes, REGISTRATION_PATH } from "./routes/qr-create";
+
+/** Every path the API serves, for the 405 answer to a known path with the wrong method. */
+const KNOWN_PATHS = [
+  REGISTRATION_PATH,
+  ...AUTHENTICATION_PATHS,
+  ...PENDING_QR_PATHS,
+  AUDIT_SEARCH_PATH,
+  APPLICATIONS_PATH,
+];
+
+/** The whole HTTP app, built in one place. */
+export function buildApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("*", requestId, noStore);
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-origin" }));
+  app.use(
+    "*",
+    cors({
+      // Closed unless the deployment lists origins in CORS_ALLOWED_ORIGINS.
+      origin: (origin, c) => (configOf(c.env).corsAllowedOrigins.includes(origin) ? origin : null),
+      allowMethods: ["GET", "POST"],
+      allowHeaders: ["Authorization", "Content-Type"],
+      maxAge: 600,
+    }),
+  );
+  // Config is checked before any route: a bad configuration refuses to serve.
+  app.use("*", async (c, next) => {
+    configOf(c.env);
+    await next();
+  });
+  // The lookup route applies these itself, inside its audit middleware.
+  for (const path of [REGISTRATION_PATH, ...AUTHENTICATION_PATHS]) app.post(path, limitBody, requireJsonBody);
+
+  app.route("/", pendingQrRoutes);
+  app.route("/", qrCreateRoutes);
+  app.route("/", auditRoutes);
+
+  for (const path of KNOWN_PATHS) {
+    app.all(path, () => {
+      throw new AppError(ErrorCode.METHOD_NOT_ALLOWED, "This method is not allowed on this path.");
+    });
+  }
+  app.notFound((c) => onError(new AppError(ErrorCode.NOT_FOUND, "No such endpoint."), c));
+  app.onError(onError);
+  return app;
+}

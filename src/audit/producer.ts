@@ -1,0 +1,109 @@
+import type { Config } from "../config";
+import { log } from "../log";
+import { type AuditEventName, type QueuedAuditEvent, truncateIp } from "./event";
+import { deleteOutbox, getOutbox, listOutbox, outboxKey, putOutbox } from "./outbox";
+
+/** Who asked: taken from the request, already stripped of anything identifying. */
+export interface RequestOrigin {
+  remoteIP: string | null;
+  userAgent: string | null;
+  traceId: string;
+}
+
+export function originOf(req: Request, traceId: string): RequestOrigin {
+  return {
+    remoteIP: truncateIp(req.headers.get("cf-connecting-ip")),
+    userAgent: req.headers.get("user-agent")?.slice(0, 256) ?? null,
+    traceId,
+  };
+}
+
+export interface AuditFields {
+  eventName: AuditEventName;
+  message: string;
+  subName: string;
+  rpAppId: string | null;
+  isSuccessful: boolean;
+  errorCode: string | null;
+  fallbackId?: string;
+}
+
+export function buildAuditEvent(
+  config: Pick<Config, "tenantId">,
+  origin: RequestOrigin | null,
+  fields: AuditFields,
+): QueuedAuditEvent {
+  return {
+    id: crypto.randomUUID(),
+    version: 1,
+    type: "AUDIT",
+    eventName: fields.eventName,
+    message: fields.message,
+    subName: fields.subName,
+    eventLoggedBy: "RELYING_PARTY_SERVER",
+    eventTimeInUTC: Date.now(),
+    tenantId: config.tenantId,
+    remoteIP: origin?.remoteIP ?? null,
+    userAgent: origin?.userAgent ?? null,
+    traceId: origin?.traceId ?? null,
+    rpAppId: fields.rpAppId,
+    isSuccessful: fields.isSuccessful,
+    errorCode: fields.errorCode,
+    errorSeverity: fields.isSuccessful ? null : "WARN",
+    deviceId: null,
+    machineId: null,
+    sessionId: null,
+    fidoUser: null,
+    machineUserName: null,
+    additionalDetails: { extras: fields.fallbackId ? { fallbackId: fields.fallbackId } : {} },
+  };
+}
+
+/**
+ * Hands an event off durably: one queue send inline; if it fails, the event is written to the KV
+ * outbox before returning and one more send is tried in the background. The caller waits for at
+ * most one send plus, on failure, one KV write.
+ */
+export async function handOffAuditEvent(
+  queue: Queue,
+  kv: KVNamespace,
+  event: QueuedAuditEvent,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<void> {
+  try {
+    await queue.send(event, { contentType: "json" });
+    return;
+  } catch (err) {
+    log("warn", "audit queue send failed; using outbox", { eventId: event.id, error: String(err) });
+  }
+  try {
+    await putOutbox(kv, event);
+  } catch (err) {
+    // Last resort: the event (PII-free by construction) goes to the Worker logs.
+    log("error", "audit event could not be queued nor stored", { event, error: String(err) });
+    return;
+  }
+  waitUntil(
+    queue.send(event, { contentType: "json" }).then(
+      () => deleteOutbox(kv, outboxKey(event)),
+      () => undefined, // the cron drain takes it from here
+    ),
+  );
+}
+
+/** Cron: moves outbox entries back onto the queue, oldest first; returns how many were sent. */
+export async function drainAuditOutbox(queue: Queue, kv: KVNamespace, maxEvents = 500): Promise<number> {
+  let sent = 0;
+  while (sent < maxEvents) {
+    const keys = await listOutbox(kv, 100);
+    if (keys.length === 0) break;
+    const entries = (await Promise.all(keys.map(async (key) => ({ key, event: await getOutbox(kv, key) })))).filter(
+      (e): e is { key: string; event: QueuedAuditEvent } => e.event !== null,
+    );
+    if (entries.length === 0) break;
+    await queue.sendBatch(entries.map((e) => ({ body: e.event, contentType: "json" as const })));
+    await Promise.all(entries.map((e) => deleteOutbox(kv, e.key)));
+    sent += entries.length;
+  }
+  return sent;
+}

@@ -1,0 +1,93 @@
+/**
+ * Keys for the pending-payload store, all derived from the server secret with HKDF-SHA-256:
+ * - the KV key of an entry is HMAC-SHA-256(indexKey, normalized code), so the code is never stored;
+ * - its value is AES-256-GCM under a key derived from the secret and the code, so a dump of the
+ *   namespace reveals neither codes nor payloads, and the secret alone does not decrypt without the code.
+ */
+import { toBase64Url } from "../lib/encoding";
+
+const enc = new TextEncoder();
+const INDEX_INFO = enc.encode("qr-fallback/pending-index/v1");
+const PAYLOAD_INFO_PREFIX = "qr-fallback/pending-payload/v1/";
+const IV_BYTES = 12;
+
+export interface PendingKeys {
+  indexKey: CryptoKey;
+  payloadRoot: CryptoKey;
+}
+
+const keyCache = new Map<string, Promise<PendingKeys>>();
+
+/** Imported once per isolate and secret: key import is the slow part of every lookup. */
+export function pendingKeys(serverSecret: string): Promise<PendingKeys> {
+  let keys = keyCache.get(serverSecret);
+  if (!keys) {
+    keys = importPendingKeys(serverSecret);
+    keyCache.clear();
+    keyCache.set(serverSecret, keys);
+  }
+  return keys;
+}
+
+async function importPendingKeys(serverSecret: string): Promise<PendingKeys> {
+  const root = await crypto.subtle.importKey("raw", enc.encode(serverSecret), "HKDF", false, ["deriveKey"]);
+  const indexKey = await crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(), info: INDEX_INFO },
+    root,
+    { name: "HMAC", hash: "SHA-256", length: 256 },
+    false,
+    ["sign"],
+  );
+  return { indexKey, payloadRoot: root };
+}
+
+/** base64url(HMAC-SHA-256(indexKey, code)): the storage id of a code. */
+export async function indexIdOf(keys: PendingKeys, code: string): Promise<string> {
+  return toBase64Url(await crypto.subtle.sign("HMAC", keys.indexKey, enc.encode(code)));
+}
+
+function payloadKey(keys: PendingKeys, code: string): Promise<CryptoKey> {
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(), info: enc.encode(PAYLOAD_INFO_PREFIX + code) },
+    keys.payloadRoot,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+}
+
+/** iv || ciphertext; the index id is bound as additional data so values cannot be moved between keys. */
+export async function sealPayload(keys: PendingKeys, code: string, indexId: string, plaintext: string) {
+  const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
+  const key = await payloadKey(keys, code);
+  const ct = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: enc.encode(indexId) },
+    key,
+    enc.encode(plaintext),
+  );
+  const out = new Uint8Array(IV_BYTES + ct.byteLength);
+  out.set(iv, 0);
+  out.set(new Uint8Array(ct), IV_BYTES);
+  return out.buffer;
+}
+
+/** Returns null when the value does not authenticate (tampered, or another secret or code). */
+export async function openPayload(
+  keys: PendingKeys,
+  code: string,
+  indexId: string,
+  sealed: ArrayBuffer,
+): Promise<string | null> {
+  if (sealed.byteLength <= IV_BYTES) return null;
+  const key = await payloadKey(keys, code);
+  try {
+    const pt = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: new Uint8Array(sealed, 0, IV_BYTES), additionalData: enc.encode(indexId) },
+      key,
+      new Uint8Array(sealed, IV_BYTES),
+    );
+    return new TextDecoder().decode(pt);
+  } catch {
+    return null;
+  }
+}

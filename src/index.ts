@@ -1,0 +1,16 @@
+import { buildApp } from "./app";
+import { drainAuditOutbox } from "./audit/producer";
+import { log } from "./log";
+
+export { FailureBudget } from "./security/failure-budget";
+
+const app = buildApp();
+
+export default {
+  fetch: app.fetch,
+  /** Cron: puts audit events whose queue send failed back onto the queue. */
+  async scheduled(_controller, env, _ctx) {
+    const sent = await drainAuditOutbox(env.AUDIT_QUEUE, env.QR_KV);
+    if (sent > 0) log("info", "audit outbox drained", { sent });
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,36 @@
+import { Hono } from "hono";
+import { searchQuerySchema, searchTrail } from "../audit/search";
+import { windowOrder } from "../audit/search-order";
+import { requireAdmin, requireToken } from "../auth/bearer";
+import { listTokenRecords } from "../auth/token-store";
+import type { AppEnv } from "../http/context";
+import { AppError, ErrorCode } from "../http/errors";
+import { validate } from "../http/validate";
+
+export const AUDIT_SEARCH_PATH = "/cc/api/versioned/audit/search";
+export const APPLICATIONS_PATH = "/cc/api/application";
+
+export const auditRoutes = new Hono<AppEnv>();
+
+auditRoutes.get(AUDIT_SEARCH_PATH, requireToken, validate("query", searchQuerySchema), async (c) => {
+  const q = c.req.valid("query");
+  const principal = c.get("principal");
+  // An RP token reads its own app's trail; an admin token reads one app's, or all of it.
+  if (!principal.admin && q.rpAppId !== undefined && q.rpAppId !== principal.rpAppId) {
+    throw new AppError(ErrorCode.FORBIDDEN, "This token may not read that RP application's audit trail.");
+  }
+  const filter = {
+    rpAppId: principal.admin ? (q.rpAppId ?? null) : principal.rpAppId,
+    startTSUTC: q.startTSUTC,
+    endTSUTC: q.endTSUTC,
+    eventName: q.eventName,
+  };
+  const order = await windowOrder(c.env.QR_KV, principal.tokenId, filter, { orderBy: q.orderBy, sortDir: q.sortDir });
+  return c.json(await searchTrail(c.env.AUDIT_DB, filter, order, q));
+});
+
+auditRoutes.get(APPLICATIONS_PATH, requireToken, async (c) => {
+  requireAdmin(c.get("principal"));
+  const apps = new Set((await listTokenRecords(c.env.QR_KV)).map((r) => r.rpAppId));
+  return c.json([...apps].sort().map((appID) => ({ appID })));
+});

@@ -1,0 +1,88 @@
+import { Hono } from "hono";
+import { createFactory } from "hono/factory";
+import { AuditEventName } from "../audit/event";
+import { recordAudit } from "../audit/record";
+import { actingApp, requireToken } from "../auth/bearer";
+import { configOf } from "../config";
+import { createAuthenticationQr, createRegistrationQr } from "../fallback/create-qr";
+import { pendingKeys } from "../fallback/payload-crypto";
+import { authenticationRequestSchema, registrationRequestSchema } from "../fallback/schemas";
+import type { AppEnv } from "../http/context";
+import { validate } from "../http/validate";
+import { limitCreates } from "../security/rate-limit";
+
+export const REGISTRATION_PATH = "/rp/versioned/client/qr/create";
+export const AUTHENTICATION_PATHS = [
+  "/rp/api/oob/qr/client/authentication/requests",
+  "/oob/qr/client/authentication/requests",
+];
+
+export const qrCreateRoutes = new Hono<AppEnv>();
+
+qrCreateRoutes.post(
+  REGISTRATION_PATH,
+  requireToken,
+  limitCreates,
+  validate("json", registrationRequestSchema),
+  async (c) => {
+    const body = c.req.valid("json");
+    const rpAppId = actingApp(c.get("principal"), body.rpAppId);
+    const config = configOf(c.env);
+    const qr = await createRegistrationQr(
+      c.env.QR_KV,
+      await pendingKeys(config.serverSecret),
+      config,
+      rpAppId,
+      body.includeQRFallbackCode,
+    );
+    if (qr.fallback) {
+      await recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "client/qr/create"));
+      return c.json({
+        qrCode: qr.qrCode,
+        expirationTime: qr.expirationTime,
+        qrFallbackActivationCode: qr.fallback.activationCode,
+      });
+    }
+    return c.json({ qrCode: qr.qrCode, expirationTime: qr.expirationTime });
+  },
+);
+
+const createAuthentication = createFactory<AppEnv>().createHandlers(
+  requireToken,
+  limitCreates,
+  validate("json", authenticationRequestSchema),
+  async (c) => {
+    const body = c.req.valid("json");
+    const rpAppId = actingApp(c.get("principal"), body.appId);
+    const config = configOf(c.env);
+    const qr = await createAuthenticationQr(
+      c.env.QR_KV,
+      await pendingKeys(config.serverSecret),
+      config,
+      { rpAppId, actionId: body.actionId, sessionNonce: body.sessionNonce },
+      body.includeQRFallbackCode,
+    );
+    const response = {
+      status: { responseCode: 200, responseMessage: "QR authentication request created" },
+      response: { requestId: qr.requestId, qrCode: qr.qrCode, expirationTime: qr.expirationTime },
+    };
+    if (qr.fallback) {
+      await recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "oob/qr/client/authentication/requests"));
+      return c.json({ ...response, activationCode: qr.fallback.activationCode });
+    }
+    return c.json(response);
+  },
+);
+for (const path of AUTHENTICATION_PATHS) qrCreateRoutes.post(path, ...createAuthentication);
+
+function codeIssued(rpAppId: string, fallbackId: string, subName: string) {
+  return {
+    eventName: AuditEventName.CODE_ISSUED,
+    message: "QR fallback activation code issued",
+    subName,
+    rpAppId,
+    isSuccessful: true,
+    errorCode: null,
+    fallbackId,
+  };
+}

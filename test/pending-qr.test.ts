@@ -1,0 +1,110 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { configOf } from "../src/config";
+import { issueFallbackCode, redeemFallbackCode } from "../src/fallback/fallback-service";
+import { pendingKeys } from "../src/fallback/payload-crypto";
+import { call, createRegistration, expectErrorShape, lookup, mintToken } from "./helpers";
+
+describe("POST /rp/versioned/device/pendingqr", () => {
+  it("returns the qrCode byte for byte without a token, once", async () => {
+    const token = await mintToken("LookupApp");
+    const { json } = await createRegistration(token);
+    const code = json.qrFallbackActivationCode as string;
+
+    const first = await lookup(code);
+    expect(first.status).toBe(200);
+    expect(first.headers.get("cache-control")).toBe("no-store");
+    const text = await first.text();
+    expect(text).toBe(JSON.stringify({ qrCode: json.qrCode }));
+
+    const again = await lookup(code);
+    const body = await expectErrorShape(again, 400, "QR_FALLBACK_NOT_FOUND");
+    expect(body.error.message).not.toContain(code);
+  });
+
+  it("is also served at /rp/device/pendingqr", async () => {
+    const { json } = await createRegistration(await mintToken("AliasApp"));
+    const res = await call("POST", "/rp/device/pendingqr", { body: { activationCode: json.qrFallbackActivationCode } });
+    expect(res.status).toBe(200);
+  });
+
+  it("normalizes what a person types: case, spaces and dashes", async () => {
+    const token = await mintToken("NormApp");
+    for (const mangle of [
+      (c: string) => c.toUpperCase(),
+      (c: string) => ` ${c.slice(0, 3)} ${c.slice(3)} `,
+      (c: string) => `${c.slice(0, 3)}-${c.slice(3).toUpperCase()}`,
+    ]) {
+      const { json } = await createRegistration(token);
+      const res = await lookup(mangle(json.qrFallbackActivationCode as string));
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { qrCode: string }).qrCode).toBe(json.qrCode);
+    }
+  });
+
+  it("answers unknown, used, expired and malformed codes with one identical body", async () => {
+    const token = await mintToken("SameBodyApp");
+    const used = (await createRegistration(token)).json.qrFallbackActivationCode as string;
+    expect((await lookup(used)).status).toBe(200);
+    const bodies: string[] = [];
+    for (const code of [used, "zzzzzz", "abc", "ABC!@#", "", "a".repeat(5000)]) {
+      const res = await lookup(code);
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { code: string; message: string; requestId: string } };
+      bodies.push(JSON.stringify({ ...body.error, requestId: undefined }));
+    }
+    expect(new Set(bodies).size).toBe(1);
+    expect(bodies[0]).toContain("QR_FALLBACK_NOT_FOUND");
+  });
+
+  it("answers 400 INVALID_REQUEST for a body without a string activationCode", async () => {
+    await expectErrorShape(await lookup(123), 400, "INVALID_REQUEST");
+    await expectErrorShape(
+      await call("POST", "/rp/versioned/device/pendingqr", { rawBody: "{not json" }),
+      400,
+      "INVALID_REQUEST",
+    );
+  });
+});
+
+describe("expiry and collisions (domain functions on the real KV)", () => {
+  it("never resolves an entry past its sealed expiry, even while KV still returns it", async () => {
+    const config = configOf(env);
+    const keys = await pendingKeys(config.serverSecret);
+    const expiresAt = Date.now() + 1_000;
+    const issued = await issueFallbackCode(env.QR_KV, keys, config, {
+      rpAppId: "ExpiryApp",
+      expiresAt,
+      buildQrCode: (code) => JSON.stringify({ code }),
+    });
+    // KV keeps the entry for the full TTL (180 s); the clock is past the QR's own expiry.
+    const late = await redeemFallbackCode(env.QR_KV, keys, config, issued.activationCode, expiresAt + 1);
+    expect(late.outcome).toBe("expired");
+    const after = await redeemFallbackCode(env.QR_KV, keys, config, issued.activationCode, expiresAt - 500);
+    expect(after.outcome).toBe("unknown");
+  });
+
+  it("detects a collision with a live code and draws again", async () => {
+    const config = configOf(env);
+    const keys = await pendingKeys(config.serverSecret);
+    const draws = ["qqqqqq", "qqqqqq", "wwwwww"];
+    const drawCode = () => draws.shift() as string;
+    const entry = (name: string) => ({ rpAppId: "C", expiresAt: Date.now() + 60_000, buildQrCode: () => name });
+    const first = await issueFallbackCode(env.QR_KV, keys, config, entry("first"), drawCode);
+    const second = await issueFallbackCode(env.QR_KV, keys, config, entry("second"), drawCode);
+    expect(first.activationCode).toBe("qqqqqq");
+    expect(second.activationCode).toBe("wwwwww");
+    const res = await lookup("qqqqqq");
+    expect(((await res.json()) as { qrCode: string }).qrCode).toBe("first");
+  });
+
+  it("gives up with 503 CODE_SPACE_EXHAUSTED rather than replace a live code", async () => {
+    const config = configOf(env);
+    const keys = await pendingKeys(config.serverSecret);
+    const entry = { rpAppId: "C", expiresAt: Date.now() + 60_000, buildQrCode: () => "x" };
+    await issueFallbackCode(env.QR_KV, keys, config, entry, () => "eeeeee");
+    await expect(issueFallbackCode(env.QR_KV, keys, config, entry, () => "eeeeee")).rejects.toMatchObject({
+      code: "CODE_SPACE_EXHAUSTED",
+    });
+  });
+});

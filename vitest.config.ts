@@ -1,0 +1,30 @@
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "audit-consumer/migrations"));
+  return {
+    plugins: [
+      cloudflareTest({
+        // Both Workers in one test isolate: the main Worker's fetch/scheduled and the consumer's queue
+        // handler, so a lookup can be followed through the real queue into the real D1.
+        main: "./test/harness-worker.ts",
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            // A fresh secret per run: no secret lives in the repository.
+            SERVER_SECRET: randomBytes(32).toString("hex"),
+            TEST_MIGRATIONS: migrations,
+          },
+          queueConsumers: { "qr-fallback-audit": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 3 } },
+        },
+      }),
+    ],
+    test: {
+      include: ["test/**/*.test.ts", "src/**/*.test.ts", "audit-consumer/**/*.test.ts"],
+      setupFiles: ["./test/setup.ts"],
+    },
+  };
+});
