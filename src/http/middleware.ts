@@ -19,15 +19,20 @@ export const noStore = createMiddleware<AppEnv>(async (c, next) => {
   c.res.headers.set("Cache-Control", "no-store");
 });
 
-/** POST bodies must say they are JSON; clients that send `application/application-json` are accepted. */
+/**
+ * POST bodies must say they are JSON. Clients that send odd JSON types
+ * (`application/application-json`, `text/json`) are accepted and read as `application/json`.
+ */
 export const requireJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   if (c.req.method === "POST") {
-    const type = c.req.header("content-type") ?? "";
-    if (!/^application\/([\w.+-]*\+)?([\w.-]+-)?json\b/i.test(type.trim())) {
-      throw new AppError(
-        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-        "The request body must be JSON (Content-Type: application/json).",
-      );
+    const type = (c.req.header("content-type") ?? "").trim().toLowerCase();
+    if (!/^[\w.+-]+\/[\w.+-]*json\b/.test(type)) {
+      throw new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "The request body must be JSON (Content-Type: application/json).");
+    }
+    if (!type.startsWith("application/json")) {
+      const headers = new Headers(c.req.raw.headers);
+      headers.set("content-type", "application/json");
+      c.req.raw = new Request(c.req.raw, { headers });
     }
   }
   await next();

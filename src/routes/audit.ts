@@ -31,6 +31,7 @@ auditRoutes.get(AUDIT_SEARCH_PATH, requireToken, validate("query", searchQuerySc
 
 auditRoutes.get(APPLICATIONS_PATH, requireToken, async (c) => {
   requireAdmin(c.get("principal"));
-  const apps = new Set((await listTokenRecords(c.env.QR_KV)).map((r) => r.rpAppId));
+  // Admin tokens are bound to no app, so they do not make their nominal app one that "holds tokens".
+  const apps = new Set((await listTokenRecords(c.env.QR_KV)).filter((r) => !r.admin).map((r) => r.rpAppId));
   return c.json([...apps].sort().map((appID) => ({ appID })));
 });

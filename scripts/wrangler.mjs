@@ -1,0 +1,25 @@
+// Runs the project's pinned wrangler with telemetry off; shared by the dev and token scripts.
+import { spawn, spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** Every local command uses this one state folder, so the CLI, dev and migrations see the same data. */
+export const STATE_DIR = path.join(root, ".wrangler", "state");
+const wranglerBin = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+
+/** Runs wrangler to completion; returns stdout, throws with stderr on failure. */
+export function wrangler(args, { quiet = true } = {}) {
+  const result = spawnSync(process.execPath, [wranglerBin, ...args], { cwd: root, env, encoding: "utf8" });
+  if (result.status !== 0) {
+    throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${result.stderr || result.stdout}`);
+  }
+  if (!quiet) process.stdout.write(result.stdout);
+  return result.stdout;
+}
+
+export function spawnWrangler(args) {
+  return spawn(process.execPath, [wranglerBin, ...args], { cwd: root, env, stdio: "inherit" });
+}

@@ -1,0 +1,40 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ConfigError, codeEntropyBits, parseConfig } from "./config";
+
+const base = { ...env };
+
+describe("parseConfig", () => {
+  it("accepts the shipped configuration: 6 of 26 letters, 180 s", () => {
+    const config = parseConfig(base);
+    expect(config).toMatchObject({ codeLength: 6, codeAlphabet: "abcdefghijklmnopqrstuvwxyz", qrTtlSeconds: 180 });
+    expect(codeEntropyBits(6, 26)).toBeCloseTo(28.2, 1);
+  });
+
+  it("refuses codes under 20 bits of entropy", () => {
+    expect(() => parseConfig({ ...base, CODE_LENGTH: "4" })).toThrow(/entropy/); // 18.8 bits
+    expect(() => parseConfig({ ...base, CODE_LENGTH: "5", CODE_ALPHABET: "0123456789" })).toThrow(ConfigError); // 16.6
+    expect(parseConfig({ ...base, CODE_LENGTH: "5" }).codeLength).toBe(5); // 23.5 bits
+  });
+
+  it("refuses alphabets that normalization would break or that repeat characters", () => {
+    expect(() => parseConfig({ ...base, CODE_ALPHABET: "ABCDEFGHIJKLMNOP" })).toThrow(/a-z and 0-9/);
+    expect(() => parseConfig({ ...base, CODE_ALPHABET: "abc-defghijklmnop" })).toThrow(ConfigError);
+    expect(() => parseConfig({ ...base, CODE_ALPHABET: "aabcdefghijklmnop" })).toThrow(/repeated/);
+  });
+
+  it("refuses a QR lifetime under KV's 60-second minimum, and non-numbers", () => {
+    expect(() => parseConfig({ ...base, QR_TTL_SECONDS: "59" })).toThrow(/at least 60/);
+    expect(() => parseConfig({ ...base, QR_TTL_SECONDS: "abc" })).toThrow(ConfigError);
+    expect(parseConfig({ ...base, QR_TTL_SECONDS: "60" }).qrTtlSeconds).toBe(60);
+  });
+
+  it("refuses a missing or short secret without printing it", () => {
+    expect(() => parseConfig({ ...base, SERVER_SECRET: "" })).toThrow(/SERVER_SECRET/);
+    try {
+      parseConfig({ ...base, SERVER_SECRET: "short-secret-value" });
+    } catch (err) {
+      expect(String(err)).not.toContain("short-secret-value");
+    }
+  });
+});
