@@ -1,0 +1,120 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { buildApp } from "../src/app";
+import { OUTBOX_PREFIX } from "../src/audit/outbox";
+import worker from "../src/index";
+import { BASE, call, createRegistration, lookup, mintToken, waitForTrail } from "./helpers";
+
+describe("audit events reach the trail through the real queue and consumer", () => {
+  it("records issuance and lookup of one code, correlated by fallbackId, PII-free", async () => {
+    const token = await mintToken("TrailApp");
+    const { json } = await createRegistration(token, { username: "alice-trail" });
+    const code = json.qrFallbackActivationCode as string;
+    expect((await lookup(code, "203.0.113.77")).status).toBe(200);
+    expect((await lookup(code, "2001:db8:abcd:12::9")).status).toBe(400);
+
+    const rows = await waitForTrail(
+      (r) => r.filter((e) => e.rpAppId === "TrailApp").length >= 2 && r.some((e) => e.remoteIP === "2001:db8:abcd::"),
+    );
+    const mine = rows.filter((e) => e.rpAppId === "TrailApp");
+    const issued = mine.find((e) => e.eventName === "QR_FALLBACK_CODE_ISSUED");
+    const retrieved = mine.find((e) => e.eventName === "QR_FALLBACK_PAYLOAD_RETRIEVED" && e.isSuccessful);
+    expect(issued?.additionalDetails.extras.fallbackId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(retrieved?.additionalDetails.extras.fallbackId).toBe(issued?.additionalDetails.extras.fallbackId);
+    expect(retrieved).toMatchObject({ remoteIP: "203.0.113.0", errorCode: null, subName: "device/pendingqr" });
+
+    // The second lookup of a used code belongs to no app: it is an unknown code now.
+    const failed = rows.find((e) => e.eventName === "QR_FALLBACK_PAYLOAD_RETRIEVED" && !e.isSuccessful);
+    expect(failed).toMatchObject({ rpAppId: null, errorCode: "QR_FALLBACK_NOT_FOUND", remoteIP: "2001:db8:abcd::" });
+
+    const text = JSON.stringify(rows);
+    for (const secret of [code, JSON.parse(json.qrCode).pin, "alice-trail", token]) expect(text).not.toContain(secret);
+    for (const e of rows) {
+      expect([e.deviceId, e.machineId, e.sessionId, e.fidoUser, e.machineUserName]).toEqual([null, null, null, null, null]);
+      expect(e.loggedTimeInUTC).toBeGreaterThanOrEqual(e.eventTimeInUTC);
+    }
+  });
+
+  it("audits lookups refused before any code is read: malformed body, bad content type, oversize", async () => {
+    await call("POST", "/rp/versioned/device/pendingqr", { rawBody: "{oops", ip: "192.0.2.50" });
+    await call("POST", "/rp/versioned/device/pendingqr", {
+      rawBody: "{}",
+      headers: { "Content-Type": "text/plain" },
+      ip: "192.0.2.50",
+    });
+    await call("POST", "/rp/versioned/device/pendingqr", { rawBody: "x".repeat(20_000), ip: "192.0.2.50" });
+    const rows = await waitForTrail((r) => r.filter((e) => e.remoteIP === "192.0.2.0").length >= 3);
+    const codes = rows.filter((e) => e.remoteIP === "192.0.2.0").map((e) => e.errorCode);
+    expect(codes.sort()).toEqual(["INVALID_REQUEST", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"]);
+  });
+});
+
+describe("the producer loses nothing when the queue fails", () => {
+  it("puts the event in the KV outbox, and the cron drain delivers it once", async () => {
+    let attempts = 0;
+    // The real queue, wrapped so that every send throws.
+    const failingQueue = new Proxy(env.AUDIT_QUEUE, {
+      get(target, prop) {
+        if (prop === "send" || prop === "sendBatch") {
+          return () => {
+            attempts++;
+            return Promise.reject(new Error("queue unavailable"));
+          };
+        }
+        return Reflect.get(target, prop).bind(target);
+      },
+    });
+    const ctx = createExecutionContext();
+    const res = await buildApp().fetch(
+      new Request(`${BASE}/rp/versioned/device/pendingqr`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": "198.51.100.200" },
+        body: JSON.stringify({ activationCode: "nosuch" }),
+      }),
+      { ...env, AUDIT_QUEUE: failingQueue },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(400);
+    expect(attempts).toBe(2); // the inline send and one background retry
+    const outbox = await env.QR_KV.list({ prefix: OUTBOX_PREFIX });
+    expect(outbox.keys).toHaveLength(1);
+
+    // The cron trigger drains the outbox into the (working) queue.
+    const cronCtx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, cronCtx);
+    await waitOnExecutionContext(cronCtx);
+    expect((await env.QR_KV.list({ prefix: OUTBOX_PREFIX })).keys).toHaveLength(0);
+    const rows = await waitForTrail((r) => r.some((e) => e.remoteIP === "198.51.100.0"));
+    expect(rows.filter((e) => e.remoteIP === "198.51.100.0")).toHaveLength(1);
+  });
+
+  it("when only the first send fails, the background retry delivers and clears the outbox", async () => {
+    let sends = 0;
+    const flakyQueue = new Proxy(env.AUDIT_QUEUE, {
+      get(target, prop) {
+        if (prop === "send") {
+          return (body: unknown, opts: QueueSendOptions) =>
+            ++sends === 1 ? Promise.reject(new Error("blip")) : target.send(body, opts);
+        }
+        return Reflect.get(target, prop).bind(target);
+      },
+    });
+    const ctx = createExecutionContext();
+    await buildApp().fetch(
+      new Request(`${BASE}/rp/versioned/device/pendingqr`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": "198.51.100.201" },
+        body: JSON.stringify({ activationCode: "nosuch" }),
+      }),
+      { ...env, AUDIT_QUEUE: flakyQueue },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(sends).toBe(2);
+    expect((await env.QR_KV.list({ prefix: OUTBOX_PREFIX })).keys).toHaveLength(0);
+    const rows = await waitForTrail((r) => r.some((e) => e.traceId && e.remoteIP === "198.51.100.0"));
+    expect(rows.filter((e) => e.remoteIP === "198.51.100.0")).toHaveLength(1);
+  });
+});
