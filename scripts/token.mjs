@@ -41,7 +41,8 @@ function listTokens() {
 }
 
 if (command === "create") {
-  if (!values.app || !/^[\w.:-]{1,128}$/.test(values.app)) fail("--app <rpAppId> is required (letters, digits, . _ : -)");
+  if (!values.app || !/^[\w.:-]{1,128}$/.test(values.app))
+    fail("--app <rpAppId> is required (letters, digits, . _ : -)");
   const token = `qrf_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
   const record = { rpAppId: values.app, admin: values.admin, label: values.label, createdAt: Date.now() };
   const json = JSON.stringify(record);
@@ -57,7 +58,8 @@ if (command === "create") {
   if (!arg) fail("revoke needs the id shown by list, or the token itself");
   const hash = arg.startsWith("qrf_") ? await sha256Hex(arg) : arg.toLowerCase();
   const matches = listTokens().filter((t) => t.hash.startsWith(hash));
-  if (matches.length !== 1) fail(matches.length === 0 ? "no such token" : "that id matches several tokens; give more of it");
+  if (matches.length !== 1)
+    fail(matches.length === 0 ? "no such token" : "that id matches several tokens; give more of it");
   kv(["key", "delete", PREFIX + matches[0].hash]);
   console.log(`revoked ${matches[0].hash.slice(0, 12)} (${matches[0].rpAppId})`);
 } else {

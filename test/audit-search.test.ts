@@ -70,7 +70,11 @@ describe("GET /cc/api/versioned/audit/search: access", () => {
 
   it("needs a token, and accepts odd content-type headers on GET", async () => {
     await expectErrorShape(await call("GET", `${SEARCH}?startTSUTC=0&endTSUTC=1`), 401, "UNAUTHORIZED");
-    const odd = await search(admin, { startTSUTC: t0, endTSUTC: tEnd }, { "Content-Type": "application/application-json" });
+    const odd = await search(
+      admin,
+      { startTSUTC: t0, endTSUTC: tEnd },
+      { "Content-Type": "application/application-json" },
+    );
     expect(odd.res.status).toBe(200);
   });
 
@@ -138,14 +142,20 @@ describe("windows, paging and order", () => {
     [{ startTSUTC: 10, endTSUTC: 0 }],
     [{ startTSUTC: "yesterday", endTSUTC: 10 }],
   ])("rejects %o with 400", async (params) => {
-    await expectErrorShape((await search(admin, params as Record<string, string>)).res, 400, "INVALID_REQUEST");
+    await expectErrorShape((await search(admin, params as unknown as Record<string, string>)).res, 400, "INVALID_REQUEST");
   });
 });
 
 describe("the query plan uses the indexes", () => {
   it.each([
-    ["SELECT body FROM audit_events WHERE loggedTimeInUTC >= 0 AND loggedTimeInUTC < 1 ORDER BY eventTimeInUTC, id LIMIT 10", "audit_events_by_logged"],
-    ["SELECT count(*) FROM audit_events WHERE loggedTimeInUTC >= 0 AND loggedTimeInUTC < 1 AND rpAppId = 'a'", "audit_events_by_app_logged"],
+    [
+      "SELECT body FROM audit_events WHERE loggedTimeInUTC >= 0 AND loggedTimeInUTC < 1 ORDER BY eventTimeInUTC, id LIMIT 10",
+      "audit_events_by_logged",
+    ],
+    [
+      "SELECT count(*) FROM audit_events WHERE loggedTimeInUTC >= 0 AND loggedTimeInUTC < 1 AND rpAppId = 'a'",
+      "audit_events_by_app_logged",
+    ],
   ])("%s", async (sql, index) => {
     const { results } = await env.AUDIT_DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).all<{ detail: string }>();
     const plan = results.map((r) => r.detail).join("\n");

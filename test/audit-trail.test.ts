@@ -31,7 +31,13 @@ describe("audit events reach the trail through the real queue and consumer", () 
     const text = JSON.stringify(rows);
     for (const secret of [code, JSON.parse(json.qrCode).pin, "alice-trail", token]) expect(text).not.toContain(secret);
     for (const e of rows) {
-      expect([e.deviceId, e.machineId, e.sessionId, e.fidoUser, e.machineUserName]).toEqual([null, null, null, null, null]);
+      expect([e.deviceId, e.machineId, e.sessionId, e.fidoUser, e.machineUserName]).toEqual([
+        null,
+        null,
+        null,
+        null,
+        null,
+      ]);
       expect(e.loggedTimeInUTC).toBeGreaterThanOrEqual(e.eventTimeInUTC);
     }
   });

@@ -1,7 +1,9 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { AuditEvent } from "../src/audit/event";
 import { createToken } from "../src/auth/tokens";
+import worker from "../src/index";
 
 export const BASE = "https://qr.test";
 
@@ -15,6 +17,13 @@ export interface CallOptions {
   rawBody?: string;
   headers?: Record<string, string>;
   ip?: string;
+  /**
+   * "exports" (default) goes through the test Worker's own fetch binding. Loops of hundreds of requests use
+   * "handler", the same default export called with a real ExecutionContext: the pool's `exports.default.fetch`
+   * slows down linearly with the number of calls in one file (measured: 2.5 ms -> 26 ms per call by the 400th).
+   */
+  via?: "exports" | "handler";
+  env?: Env;
 }
 
 /** A request through the Worker's real fetch handler. */
@@ -26,7 +35,16 @@ export function call(method: string, path: string, opts: CallOptions = {}): Prom
   }
   headers.set("CF-Connecting-IP", opts.ip ?? "198.51.100.7");
   const body = opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
-  return exports.default.fetch(new Request(BASE + path, { method, headers, body }));
+  const request = new Request(BASE + path, { method, headers, body });
+  if (opts.via !== "handler" && !opts.env) return exports.default.fetch(request);
+  return callHandler(request, opts.env ?? env);
+}
+
+async function callHandler(request: Request, workerEnv: Env): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(request, workerEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
 }
 
 export async function createRegistration(token: string, body: Record<string, unknown> = {}) {
@@ -40,8 +58,8 @@ export async function createRegistration(token: string, body: Record<string, unk
   };
 }
 
-export function lookup(activationCode: unknown, ip?: string) {
-  return call("POST", "/rp/versioned/device/pendingqr", { body: { activationCode }, ip });
+export function lookup(activationCode: unknown, ip?: string, opts: CallOptions = {}) {
+  return call("POST", "/rp/versioned/device/pendingqr", { ...opts, body: { activationCode }, ip });
 }
 
 export async function expectErrorShape(res: Response, status: number, code: string) {

@@ -8,12 +8,20 @@ describe("errors have the spec's shape everywhere", () => {
     await expectErrorShape(await call("GET", "/nope"), 404, "NOT_FOUND");
     await expectErrorShape(await call("GET", "/rp/versioned/device/pendingqr"), 405, "METHOD_NOT_ALLOWED");
     await expectErrorShape(await call("DELETE", "/rp/versioned/client/qr/create"), 405, "METHOD_NOT_ALLOWED");
-    await expectErrorShape(await call("POST", "/cc/api/versioned/audit/search", { body: {} }), 405, "METHOD_NOT_ALLOWED");
+    await expectErrorShape(
+      await call("POST", "/cc/api/versioned/audit/search", { body: {} }),
+      405,
+      "METHOD_NOT_ALLOWED",
+    );
   });
 
   it("413 for a body over 16 KiB, before authentication or parsing", async () => {
     const big = JSON.stringify({ activationCode: "a".repeat(17 * 1024) });
-    await expectErrorShape(await call("POST", "/rp/versioned/device/pendingqr", { rawBody: big }), 413, "PAYLOAD_TOO_LARGE");
+    await expectErrorShape(
+      await call("POST", "/rp/versioned/device/pendingqr", { rawBody: big }),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    );
     const token = await mintToken("BigApp");
     const res = await call("POST", "/rp/versioned/client/qr/create", { token, rawBody: big });
     await expectErrorShape(res, 413, "PAYLOAD_TOO_LARGE");

@@ -8,7 +8,11 @@ async function dumpKv(): Promise<string> {
   const parts: string[] = [];
   for (const key of keys) {
     const value = await env.QR_KV.get(key.name, "arrayBuffer");
-    parts.push(key.name, JSON.stringify(key.metadata ?? null), new TextDecoder("latin1").decode(value ?? new ArrayBuffer(0)));
+    parts.push(
+      key.name,
+      JSON.stringify(key.metadata ?? null),
+      new TextDecoder("latin1").decode(value ?? new ArrayBuffer(0)),
+    );
   }
   return parts.join("\n");
 }

@@ -22,12 +22,14 @@ function messages(bodies: unknown[], attempts = 1) {
 async function run(batchBodies: unknown[], consumerEnv: ConsumerEnv = env, attempts = 1) {
   const batch = createMessageBatch("qr-fallback-audit", messages(batchBodies, attempts));
   const ctx = createExecutionContext();
-  await consumer.queue(batch, consumerEnv, ctx);
+  await consumer.queue(batch, consumerEnv);
   return { batch, result: await getQueueResult(batch, ctx) };
 }
 
 async function countRows(id: string): Promise<number> {
-  const row = await env.AUDIT_DB.prepare("SELECT count(*) AS n FROM audit_events WHERE id = ?").bind(id).first<{ n: number }>();
+  const row = await env.AUDIT_DB.prepare("SELECT count(*) AS n FROM audit_events WHERE id = ?")
+    .bind(id)
+    .first<{ n: number }>();
   return row?.n ?? 0;
 }
 
@@ -61,7 +63,9 @@ describe("audit-consumer", () => {
     expect(result.retryMessages).toHaveLength(0);
     expect(await countRows(good.id)).toBe(1);
     expect(await countRows(withPii.id)).toBe(0);
-    const rejects = await env.AUDIT_DB.prepare("SELECT messageId, reason FROM audit_rejects WHERE messageId IN (?, ?, ?)")
+    const rejects = await env.AUDIT_DB.prepare(
+      "SELECT messageId, reason FROM audit_rejects WHERE messageId IN (?, ?, ?)",
+    )
       .bind(batch.messages[1].id, batch.messages[2].id, batch.messages[3].id)
       .all<{ messageId: string; reason: string }>();
     expect(rejects.results).toHaveLength(3);
@@ -80,7 +84,7 @@ describe("audit-consumer", () => {
     const { batch, result } = await run(events, { ...env, AUDIT_DB: failingDb }, 3);
     expect(result.explicitAcks).toHaveLength(0);
     // (The test pool records which messages were retried, not their delay: retryDelaySeconds is tested below.)
-    expect(result.retryMessages.map((m) => m.msgId).sort()).toEqual(batch.messages.map((m) => m.id).sort());
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId).sort()).toEqual(batch.messages.map((m) => m.id).sort());
     for (const e of events) expect(await countRows(e.id)).toBe(0);
   });
 

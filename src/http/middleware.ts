@@ -27,7 +27,10 @@ export const requireJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   if (c.req.method === "POST") {
     const type = (c.req.header("content-type") ?? "").trim().toLowerCase();
     if (!/^[\w.+-]+\/[\w.+-]*json\b/.test(type)) {
-      throw new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "The request body must be JSON (Content-Type: application/json).");
+      throw new AppError(
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        "The request body must be JSON (Content-Type: application/json).",
+      );
     }
     if (!type.startsWith("application/json")) {
       const headers = new Headers(c.req.raw.headers);

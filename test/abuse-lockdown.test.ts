@@ -1,0 +1,61 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, createRegistration, expectErrorShape, lookup, mintToken, waitForTrail } from "./helpers";
+
+// A small budget so the test stays short; the Durable Object takes its settings from the Worker's config.
+const lockdownEnv = {
+  ...env,
+  LOCKDOWN_FAILURE_BUDGET: "40",
+  LOCKDOWN_WINDOW_SECONDS: "60",
+  LOCKDOWN_COOLDOWN_SECONDS: "2",
+} as Env;
+
+describe("deployment-wide failure budget (Durable Object)", () => {
+  it("a distributed guesser, each address under its own limit, trips the lockdown; it ends after the cooldown", async () => {
+    const token = await mintToken("LockApp");
+    const statuses: number[] = [];
+    let locked: Response | undefined;
+    // 100 addresses, one guess each: no per-client limit is ever reached.
+    for (let i = 0; i < 100 && !locked; i++) {
+      const res = await lookup(`lock${String.fromCharCode(97 + (i % 26))}z`, `10.0.${i}.1`, { env: lockdownEnv });
+      statuses.push(res.status);
+      if (res.status === 503) locked = res;
+    }
+    expect(statuses.length).toBe(40); // the 40th failure trips the budget
+    expect(new Set(statuses.slice(0, 39))).toEqual(new Set([400]));
+    const body = await expectErrorShape(locked as Response, 503, "LOCKDOWN");
+    expect(body.error.message).not.toMatch(/lock[a-z]z/);
+    expect(Number(locked?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+
+    // While locked: even a valid code from a fresh address is refused, but creating QR codes still works.
+    const created = await call("POST", "/rp/versioned/client/qr/create", {
+      token,
+      body: { includeQRFallbackCode: true },
+      env: lockdownEnv,
+    });
+    expect(created.status).toBe(200);
+    const code = ((await created.json()) as { qrFallbackActivationCode: string }).qrFallbackActivationCode;
+    await expectErrorShape(await lookup(code, "10.1.0.1", { env: lockdownEnv }), 503, "LOCKDOWN");
+
+    // The trail shows the lockdown start, the refused lookups, and (after the cooldown alarm) the end.
+    const rows = await waitForTrail((r) => r.some((e) => e.eventName === "QR_FALLBACK_LOCKDOWN_ENDED"), 15_000);
+    const started = rows.find((e) => e.eventName === "QR_FALLBACK_LOCKDOWN_STARTED");
+    const ended = rows.find((e) => e.eventName === "QR_FALLBACK_LOCKDOWN_ENDED");
+    expect(started?.message).toMatch(/40 failed lookups/);
+    expect((ended?.eventTimeInUTC ?? 0) - (started?.eventTimeInUTC ?? 0)).toBeGreaterThanOrEqual(2_000);
+    expect(rows.filter((e) => e.errorCode === "LOCKDOWN").length).toBeGreaterThanOrEqual(2);
+
+    // After the cooldown the same code resolves.
+    const after = await lookup(code, "10.1.0.2", { env: lockdownEnv });
+    expect(after.status).toBe(200);
+  });
+
+  it("successful lookups do not count against the budget", async () => {
+    const token = await mintToken("LockApp2");
+    const quiet = { ...lockdownEnv, LOCKDOWN_FAILURE_BUDGET: "3" } as Env;
+    for (let i = 0; i < 6; i++) {
+      const { json } = await createRegistration(token);
+      expect((await lookup(json.qrFallbackActivationCode, `10.2.${i}.1`, { env: quiet })).status).toBe(200);
+    }
+  });
+});
