@@ -142,7 +142,11 @@ describe("windows, paging and order", () => {
     [{ startTSUTC: 10, endTSUTC: 0 }],
     [{ startTSUTC: "yesterday", endTSUTC: 10 }],
   ])("rejects %o with 400", async (params) => {
-    await expectErrorShape((await search(admin, params as unknown as Record<string, string>)).res, 400, "INVALID_REQUEST");
+    await expectErrorShape(
+      (await search(admin, params as unknown as Record<string, string>)).res,
+      400,
+      "INVALID_REQUEST",
+    );
   });
 });
 

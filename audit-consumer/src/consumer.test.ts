@@ -84,7 +84,9 @@ describe("audit-consumer", () => {
     const { batch, result } = await run(events, { ...env, AUDIT_DB: failingDb }, 3);
     expect(result.explicitAcks).toHaveLength(0);
     // (The test pool records which messages were retried, not their delay: retryDelaySeconds is tested below.)
-    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId).sort()).toEqual(batch.messages.map((m) => m.id).sort());
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId).sort()).toEqual(
+      batch.messages.map((m) => m.id).sort(),
+    );
     for (const e of events) expect(await countRows(e.id)).toBe(0);
   });
 
