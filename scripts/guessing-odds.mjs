@@ -45,14 +45,23 @@ const config = {
   windowSeconds: Number(varOf("LOCKDOWN_WINDOW_SECONDS", "60")),
   cooldownSeconds: Number(varOf("LOCKDOWN_COOLDOWN_SECONDS", "300")),
 };
-const fmt = (n) => (n >= 1e6 || (n < 0.01 && n > 0) ? n.toExponential(2) : n.toLocaleString("en-US", { maximumFractionDigits: 3 }));
+const fmt = (n) =>
+  n >= 1e6 || (n < 0.01 && n > 0) ? n.toExponential(2) : n.toLocaleString("en-US", { maximumFractionDigits: 3 });
 const show = (label, c) => {
   const o = guessingOdds(c);
   console.log(`\n${label}`);
-  console.log(`  codes: ${c.length} of ${c.alphabetSize} symbols = ${fmt(o.codeSpace)} (${o.entropyBits.toFixed(1)} bits), ${fmt(c.pending)} pending`);
-  console.log(`  limits: ${c.perClient.limit} lookups/${c.perClient.period} s per address; ${c.budget} failures/${c.windowSeconds} s deployment-wide, then ${c.cooldownSeconds} s lockdown`);
-  console.log(`  one address:     ${fmt(o.singleAddressPerDay)} guesses/day -> ${fmt(o.singleAddressHitsPerYear)} expected hits/year`);
-  console.log(`  many addresses:  ${fmt(o.distributedPerDay)} guesses/day -> ${fmt(o.hitsPerDay)} hits/day, ${fmt(o.hitsPerYear)} hits/year`);
+  console.log(
+    `  codes: ${c.length} of ${c.alphabetSize} symbols = ${fmt(o.codeSpace)} (${o.entropyBits.toFixed(1)} bits), ${fmt(c.pending)} pending`,
+  );
+  console.log(
+    `  limits: ${c.perClient.limit} lookups/${c.perClient.period} s per address; ${c.budget} failures/${c.windowSeconds} s deployment-wide, then ${c.cooldownSeconds} s lockdown`,
+  );
+  console.log(
+    `  one address:     ${fmt(o.singleAddressPerDay)} guesses/day -> ${fmt(o.singleAddressHitsPerYear)} expected hits/year`,
+  );
+  console.log(
+    `  many addresses:  ${fmt(o.distributedPerDay)} guesses/day -> ${fmt(o.hitsPerDay)} hits/day, ${fmt(o.hitsPerYear)} hits/year`,
+  );
 };
 
 show(`current configuration (${values.config})`, config);
