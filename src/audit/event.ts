@@ -2,7 +2,7 @@
  * The audit event: the vendor's shape, defined once and imported by both Workers.
  * User-identifying fields are always null; no code, pin, username or payload ever goes in.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 
 export const AuditEventName = {
   PAYLOAD_RETRIEVED: "QR_FALLBACK_PAYLOAD_RETRIEVED",
@@ -13,6 +13,8 @@ export const AuditEventName = {
 export type AuditEventName = (typeof AuditEventName)[keyof typeof AuditEventName];
 
 const nullOnly = z.null();
+const text = (max: number) => z.string().check(z.maxLength(max));
+const nullableText = (max: number) => z.nullable(text(max));
 
 /** What the producer sends on the queue; `loggedTimeInUTC` is assigned when the row is written. */
 export const queuedAuditEventSchema = z.strictObject({
@@ -20,25 +22,25 @@ export const queuedAuditEventSchema = z.strictObject({
   version: z.literal(1),
   type: z.literal("AUDIT"),
   eventName: z.enum(Object.values(AuditEventName) as [AuditEventName, ...AuditEventName[]]),
-  message: z.string().max(512),
-  subName: z.string().max(128),
+  message: text(512),
+  subName: text(128),
   eventLoggedBy: z.literal("RELYING_PARTY_SERVER"),
-  eventTimeInUTC: z.number().int().nonnegative(),
-  tenantId: z.string().max(128),
-  remoteIP: z.string().max(64).nullable(),
-  userAgent: z.string().max(256).nullable(),
-  traceId: z.string().max(128).nullable(),
-  rpAppId: z.string().max(128).nullable(),
+  eventTimeInUTC: z.int().check(z.nonnegative()),
+  tenantId: text(128),
+  remoteIP: nullableText(64),
+  userAgent: nullableText(256),
+  traceId: nullableText(128),
+  rpAppId: nullableText(128),
   isSuccessful: z.boolean(),
-  errorCode: z.string().max(64).nullable(),
-  errorSeverity: z.string().max(32).nullable(),
+  errorCode: nullableText(64),
+  errorSeverity: nullableText(32),
   deviceId: nullOnly,
   machineId: nullOnly,
   sessionId: nullOnly,
   fidoUser: nullOnly,
   machineUserName: nullOnly,
   additionalDetails: z.strictObject({
-    extras: z.strictObject({ fallbackId: z.uuid().optional() }),
+    extras: z.strictObject({ fallbackId: z.optional(z.uuid()) }),
   }),
 });
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { AuditEvent, QueuedAuditEvent } from "./event";
 
 export const ORDER_COLUMNS = ["eventTimeInUTC", "loggedTimeInUTC", "eventName", "rpAppId", "id"] as const;
@@ -9,25 +9,34 @@ export interface SearchOrder {
 }
 export const DEFAULT_ORDER: SearchOrder = { orderBy: "eventTimeInUTC", sortDir: "asc" };
 
-const epochMs = z.coerce.number().int().nonnegative().max(8.64e15);
+const epochMs = z.coerce.number().check(z.int(), z.nonnegative(), z.maximum(8.64e15));
 
 /** The vendor's query parameters. */
 export const searchQuerySchema = z
   .object({
-    rpAppId: z.string().min(1).max(128).optional(),
+    rpAppId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
     startTSUTC: epochMs,
     endTSUTC: epochMs,
-    pageSize: z.coerce.number().int().min(1).max(1000).default(100),
-    pageNumber: z.coerce.number().int().min(1).max(1_000_000).default(1),
-    orderBy: z.enum(ORDER_COLUMNS).optional(),
-    sortDir: z
-      .string()
-      .transform((s) => s.toLowerCase())
-      .pipe(z.enum(["asc", "desc"]))
-      .optional(),
-    eventName: z.string().min(1).max(64).optional(),
+    pageSize: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000)), 100),
+    pageNumber: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1_000_000)), 1),
+    orderBy: z.optional(z.enum(ORDER_COLUMNS)),
+    sortDir: z.optional(
+      z.pipe(
+        z.pipe(
+          z.string(),
+          z.transform((s) => s.toLowerCase()),
+        ),
+        z.enum(["asc", "desc"]),
+      ),
+    ),
+    eventName: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
   })
-  .refine((q) => q.endTSUTC >= q.startTSUTC, { message: "endTSUTC must not be before startTSUTC", path: ["endTSUTC"] });
+  .check(
+    z.refine((q) => q.endTSUTC >= q.startTSUTC, {
+      message: "endTSUTC must not be before startTSUTC",
+      path: ["endTSUTC"],
+    }),
+  );
 
 export interface SearchFilter {
   /** null: every event, including those of no app (admin tokens only). */

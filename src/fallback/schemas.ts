@@ -1,30 +1,28 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
-const appId = z.string().trim().min(1).max(128);
-const hex = z
-  .string()
-  .max(1024)
-  .regex(/^[0-9a-fA-F]*$/, "must be hexadecimal");
+const appId = z.string().check(z.trim(), z.minLength(1), z.maxLength(128));
+const hex = z.string().check(z.maxLength(1024), z.regex(/^[0-9a-fA-F]*$/, "must be hexadecimal"));
+const text = (max: number) => z.string().check(z.maxLength(max));
 
 export const registrationRequestSchema = z.object({
-  rpAppId: appId.optional(),
-  username: z.string().max(256).optional(),
-  includeQRFallbackCode: z.boolean().default(false),
+  rpAppId: z.optional(appId),
+  username: z.optional(text(256)),
+  includeQRFallbackCode: z._default(z.boolean(), false),
 });
 
 /** The vendor's out-of-band authentication request; unknown fields are ignored. */
 export const authenticationRequestSchema = z.object({
-  appId: appId.optional(),
-  namedUser: z.string().min(1).max(256),
-  machine: z.string().max(256).optional(),
-  machineId: z.string().max(256).optional(),
-  sessionNonce: hex.optional(),
-  deviceNonce: hex.optional(),
-  serviceNonce: hex.optional(),
-  serviceHmac: hex.optional(),
-  actionId: z.string().max(128).optional(),
-  additionalDetails: z.record(z.string(), z.unknown()).optional(),
-  includeQRFallbackCode: z.boolean().default(false),
+  appId: z.optional(appId),
+  namedUser: z.string().check(z.minLength(1), z.maxLength(256)),
+  machine: z.optional(text(256)),
+  machineId: z.optional(text(256)),
+  sessionNonce: z.optional(hex),
+  deviceNonce: z.optional(hex),
+  serviceNonce: z.optional(hex),
+  serviceHmac: z.optional(hex),
+  actionId: z.optional(text(128)),
+  additionalDetails: z.optional(z.record(z.string(), z.unknown())),
+  includeQRFallbackCode: z._default(z.boolean(), false),
 });
 
 /** Any string is accepted here: a code that is wrong in any way gets the one not-found answer. */

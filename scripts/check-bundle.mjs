@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// `npm run check:bundle`: `wrangler deploy --dry-run` for both Workers; fails when the main Worker's
+// upload is over its 64 KiB gzip budget (startup time and cold starts grow with it).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { wrangler } from "./wrangler.mjs";
+
+const BUDGET_KIB = 64;
+let failed = false;
+for (const [name, config, budget] of [
+  ["qr-fallback", "wrangler.toml", BUDGET_KIB],
+  ["audit-consumer", "audit-consumer/wrangler.toml", BUDGET_KIB],
+]) {
+  const outdir = mkdtempSync(path.join(tmpdir(), "qrf-dry-"));
+  const out = wrangler(["deploy", "--dry-run", "-c", config, "--outdir", outdir]);
+  const m = out.match(/Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/);
+  if (!m) throw new Error(`could not read the upload size of ${name}:\n${out}`);
+  const gzip = Number(m[2]);
+  const ok = gzip <= budget;
+  failed ||= !ok;
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}: ${m[1]} KiB, gzip ${gzip} KiB (budget ${budget} KiB gzip)`);
+}
+process.exit(failed ? 1 : 0);
