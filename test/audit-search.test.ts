@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { writeEvents } from "../audit-consumer/src/trail-writer";
 import type { AuditEvent } from "../src/audit/event";
 import { buildAuditEvent } from "../src/audit/producer";
+import { ORDER_COLUMNS, type PageCursor, searchTrail } from "../src/audit/search";
 import { call, expectErrorShape, lookup, mintToken, trailRows } from "./helpers";
 
 const SEARCH = "/cc/api/versioned/audit/search";
@@ -148,6 +149,28 @@ describe("windows, paging and order", () => {
       "INVALID_REQUEST",
     );
   });
+});
+
+describe("keyset paging", () => {
+  it.each(ORDER_COLUMNS.flatMap((orderBy) => (["asc", "desc"] as const).map((sortDir) => ({ orderBy, sortDir }))))(
+    "pages after a cursor are the pages OFFSET gives (%o)",
+    async (order) => {
+      const filter = { rpAppId: null, startTSUTC: t0, endTSUTC: tEnd };
+      const byOffset: string[] = [];
+      const byKeyset: string[] = [];
+      let after: PageCursor | null = null;
+      for (let pageNumber = 1; pageNumber <= 5; pageNumber++) {
+        const page = { pageSize: 7, pageNumber };
+        const offset = await searchTrail(env.AUDIT_DB, filter, order, page);
+        const keyset = await searchTrail(env.AUDIT_DB, filter, order, page, after);
+        byOffset.push(...offset.page.data.map((e) => e.id));
+        byKeyset.push(...keyset.page.data.map((e) => e.id));
+        after = keyset.last;
+      }
+      expect(byOffset).toHaveLength(32);
+      expect(byKeyset).toEqual(byOffset);
+    },
+  );
 });
 
 describe("the query plan uses the indexes", () => {

@@ -51,47 +51,75 @@ export interface SearchPage {
   data: AuditEvent[];
 }
 
+/** Sort key of the last row of a page: where the next page starts. */
+export interface PageCursor {
+  value: string | number;
+  id: string;
+}
+
 /**
  * One window of the trail, `[startTSUTC, endTSUTC)` on loggedTimeInUTC. Count and page are read in
  * one D1 batch so they describe the same snapshot. `id` always breaks ties so paging is stable.
+ * With `after` (the previous page's cursor) the page is a keyset query; otherwise LIMIT/OFFSET.
  */
 export async function searchTrail(
   db: D1Database,
   filter: SearchFilter,
   order: SearchOrder,
   page: { pageSize: number; pageNumber: number },
-): Promise<SearchPage> {
+  after: PageCursor | null = null,
+): Promise<{ page: SearchPage; last: PageCursor | null }> {
   const where = ["loggedTimeInUTC >= ?1", "loggedTimeInUTC < ?2"];
   const params: (string | number)[] = [filter.startTSUTC, filter.endTSUTC];
-  if (filter.rpAppId !== null) {
-    params.push(filter.rpAppId);
-    where.push(`rpAppId = ?${params.length}`);
-  }
-  if (filter.eventName !== undefined) {
-    params.push(filter.eventName);
-    where.push(`eventName = ?${params.length}`);
-  }
-  const dir = order.sortDir === "desc" ? "DESC" : "ASC";
-  const orderSql = order.orderBy === "id" ? `id ${dir}` : `${order.orderBy} ${dir}, id ${dir}`;
+  const bind = (value: string | number) => {
+    params.push(value);
+    return `?${params.length}`;
+  };
+  if (filter.rpAppId !== null) where.push(`rpAppId = ${bind(filter.rpAppId)}`);
+  if (filter.eventName !== undefined) where.push(`eventName = ${bind(filter.eventName)}`);
   const whereSql = where.join(" AND ");
-  const offset = (page.pageNumber - 1) * page.pageSize;
-  const [count, rows] = await db.batch<{ n?: number; body?: string; loggedTimeInUTC?: number }>([
-    db.prepare(`SELECT count(*) AS n FROM audit_events WHERE ${whereSql}`).bind(...params),
+  const countParams = [...params];
+
+  const col = order.orderBy;
+  const dir = order.sortDir === "desc" ? "DESC" : "ASC";
+  const cmp = order.sortDir === "desc" ? "<" : ">";
+  const orderSql = col === "id" ? `id ${dir}` : `${col} ${dir}, id ${dir}`;
+  // rpAppId may be NULL, which row comparisons cannot order: that order always pages by OFFSET.
+  const keyset = after !== null && col !== "rpAppId";
+  let pageWhere = whereSql;
+  if (keyset) {
+    const id = bind(after.id);
+    pageWhere += col === "id" ? ` AND id ${cmp} ${id}` : ` AND (${col}, id) ${cmp} (${bind(after.value)}, ${id})`;
+  }
+  const offset = keyset ? 0 : (page.pageNumber - 1) * page.pageSize;
+  const [count, rows] = await db.batch<{
+    n?: number;
+    body?: string;
+    loggedTimeInUTC?: number;
+    sortValue?: string | number;
+    id?: string;
+  }>([
+    db.prepare(`SELECT count(*) AS n FROM audit_events WHERE ${whereSql}`).bind(...countParams),
     db
       .prepare(
-        `SELECT body, loggedTimeInUTC FROM audit_events WHERE ${whereSql} ORDER BY ${orderSql} LIMIT ${page.pageSize} OFFSET ${offset}`,
+        `SELECT body, loggedTimeInUTC, ${col} AS sortValue, id FROM audit_events WHERE ${pageWhere}
+         ORDER BY ${orderSql} LIMIT ${page.pageSize} OFFSET ${offset}`,
       )
       .bind(...params),
   ]);
   const totalRecords = count.results[0]?.n ?? 0;
+  const lastRow = rows.results.at(-1);
   return {
-    metadata: {
-      totalRecords,
-      totalPages: Math.ceil(totalRecords / page.pageSize),
-      currentPage: page.pageNumber,
-      pageSize: page.pageSize,
+    page: {
+      metadata: {
+        totalRecords,
+        totalPages: Math.ceil(totalRecords / page.pageSize),
+        currentPage: page.pageNumber,
+        pageSize: page.pageSize,
+      },
+      data: rows.results.map((r) => withLoggedTime(JSON.parse(r.body as string), r.loggedTimeInUTC as number)),
     },
-    data: rows.results.map((r) => withLoggedTime(JSON.parse(r.body as string), r.loggedTimeInUTC as number)),
+    last: lastRow ? { value: lastRow.sortValue as string | number, id: lastRow.id as string } : null,
   };
 }
 

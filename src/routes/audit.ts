@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { searchQuerySchema, searchTrail } from "../audit/search";
-import { windowOrder } from "../audit/search-order";
+import { rememberCursor, rememberOrder, windowId, windowState } from "../audit/search-window";
 import { requireAdmin, requireToken } from "../auth/bearer";
 import { listTokenRecords } from "../auth/token-store";
 import type { AppEnv } from "../http/context";
@@ -25,8 +25,12 @@ auditRoutes.get(AUDIT_SEARCH_PATH, requireToken, validate("query", searchQuerySc
     endTSUTC: q.endTSUTC,
     eventName: q.eventName,
   };
-  const order = await windowOrder(c.env.QR_KV, principal.tokenId, filter, { orderBy: q.orderBy, sortDir: q.sortDir });
-  return c.json(await searchTrail(c.env.AUDIT_DB, filter, order, q));
+  const id = await windowId(principal.tokenId, filter);
+  const state = await windowState(c.env.QR_KV, id, { orderBy: q.orderBy, sortDir: q.sortDir }, q);
+  if (!state.remembered) await rememberOrder(c.env.QR_KV, id, state.order);
+  const { page, last } = await searchTrail(c.env.AUDIT_DB, filter, state.order, q, state.after);
+  if (last) c.executionCtx.waitUntil(rememberCursor(c.env.QR_KV, id, q, last));
+  return c.json(page);
 });
 
 auditRoutes.get(APPLICATIONS_PATH, requireToken, async (c) => {
