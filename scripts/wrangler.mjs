@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** Every local command uses this one state folder, so the CLI, dev and migrations see the same data. */
 export const STATE_DIR = path.join(root, ".wrangler", "state");
-const wranglerBin = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
+export const wranglerBin = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
 /** Runs wrangler to completion; returns stdout, throws with stderr on failure. */

@@ -9,8 +9,27 @@ export interface TokenRecord {
   createdAt: number;
 }
 
-export function getTokenRecord(kv: KVNamespace, tokenHash: string): Promise<TokenRecord | null> {
-  return kv.get<TokenRecord>(TOKEN_PREFIX + tokenHash, "json");
+/**
+ * Known tokens are kept in isolate memory for 30 s: a workstation sends the same token on every call.
+ * A revoked token stops working within that time, which is within KV's own propagation delay
+ * (up to 60 s) anyway. Unknown tokens are never cached, so a new token works at once.
+ */
+const CACHE_MS = 30_000;
+const CACHE_MAX = 1_000;
+const cache = new Map<string, { record: TokenRecord; until: number }>();
+
+export async function getTokenRecord(kv: KVNamespace, tokenHash: string): Promise<TokenRecord | null> {
+  const now = Date.now();
+  const hit = cache.get(tokenHash);
+  if (hit && hit.until > now) return hit.record;
+  const record = await kv.get<TokenRecord>(TOKEN_PREFIX + tokenHash, "json");
+  if (record) {
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(tokenHash, { record, until: now + CACHE_MS });
+  } else {
+    cache.delete(tokenHash);
+  }
+  return record;
 }
 
 export function putTokenRecord(kv: KVNamespace, tokenHash: string, record: TokenRecord): Promise<void> {

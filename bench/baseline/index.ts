@@ -1,0 +1,90 @@
+// Raw-Worker baselines for the benchmark. Each route makes the binding calls its service counterpart
+// makes, and nothing else: no router, no validation, no crypto.
+import { writeEvents, writeEventsOneByOne } from "../../audit-consumer/src/trail-writer";
+import type { QueuedAuditEvent } from "../../src/audit/event";
+
+interface BaselineEnv {
+  QR_KV: KVNamespace;
+  AUDIT_QUEUE: Queue;
+  AUDIT_DB: D1Database;
+  LOOKUP_LIMITER: RateLimit;
+}
+
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+
+export default {
+  async fetch(request: Request, env: BaselineEnv): Promise<Response> {
+    const url = new URL(request.url);
+    switch (url.pathname) {
+      // Lookup hit: limit, read, consume, audit.
+      case "/lookup-hit": {
+        const { activationCode } = (await request.json()) as { activationCode: string };
+        await env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" });
+        const key = `pending:v1:${activationCode}`;
+        const value = await env.QR_KV.get(key, "arrayBuffer");
+        if (!value) return json({ error: "not found" }, 400);
+        await env.QR_KV.delete(key);
+        await env.AUDIT_QUEUE.send({ activationCode: "x" }, { contentType: "json" });
+        return json({ qrCode: new TextDecoder().decode(value) });
+      }
+      // Lookup miss: a bare KV read.
+      case "/lookup-miss": {
+        const { activationCode } = (await request.json()) as { activationCode: string };
+        const value = await env.QR_KV.get(`pending:v1:${activationCode}`);
+        return json({ error: value ? "found" : "not found" }, 400);
+      }
+      // Create: a bare KV write with a TTL.
+      case "/create": {
+        const code = Math.random().toString(36).slice(2, 8);
+        await env.QR_KV.put(`pending:v1:${code}`, "x".repeat(400), { expirationTtl: 180 });
+        return json({ qrCode: "x", qrFallbackActivationCode: code });
+      }
+      // Seeds entries for /lookup-hit.
+      case "/seed": {
+        const codes = (await request.json()) as string[];
+        await Promise.all(codes.map((c) => env.QR_KV.put(`pending:v1:${c}`, "x".repeat(400), { expirationTtl: 3600 })));
+        return json({ seeded: codes.length });
+      }
+      // Consumer write strategies, timed inside workerd (the clock advances across D1 I/O).
+      case "/consumer-writes": {
+        const batches = Number(url.searchParams.get("batches") ?? "10");
+        const batchSize = Number(url.searchParams.get("batchSize") ?? "100");
+        const write = url.searchParams.get("mode") === "single" ? writeEventsOneByOne : writeEvents;
+        const started = Date.now();
+        for (let b = 0; b < batches; b++) await write(env.AUDIT_DB, Array.from({ length: batchSize }, fakeEvent));
+        const ms = Math.max(1, Date.now() - started);
+        return json({ events: batches * batchSize, ms, eventsPerSecond: (batches * batchSize * 1000) / ms });
+      }
+      default:
+        return new Response("ready");
+    }
+  },
+};
+
+function fakeEvent(): QueuedAuditEvent {
+  return {
+    id: crypto.randomUUID(),
+    version: 1,
+    type: "AUDIT",
+    eventName: "QR_FALLBACK_PAYLOAD_RETRIEVED",
+    message: "QR fallback lookup failed: no pending payload for the code",
+    subName: "device/pendingqr",
+    eventLoggedBy: "RELYING_PARTY_SERVER",
+    eventTimeInUTC: Date.now(),
+    tenantId: "bench",
+    remoteIP: "203.0.113.0",
+    userAgent: "autocannon",
+    traceId: crypto.randomUUID(),
+    rpAppId: "BenchApp",
+    isSuccessful: false,
+    errorCode: "QR_FALLBACK_NOT_FOUND",
+    errorSeverity: "WARN",
+    deviceId: null,
+    machineId: null,
+    sessionId: null,
+    fidoUser: null,
+    machineUserName: null,
+    additionalDetails: { extras: {} },
+  };
+}

@@ -1,0 +1,433 @@
+#!/usr/bin/env node
+// `npm run bench`: starts the service (both Workers) and the raw-Worker baselines in local workerd,
+// drives them with autocannon, and prints every figure as a ratio against its same-run baseline.
+// Exits non-zero when a budget is missed. State lives in .bench/ (deleted at the start of each run).
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import autocannon from "autocannon";
+import { root, wrangler, wranglerBin } from "../scripts/wrangler.mjs";
+
+const BENCH = path.join(root, ".bench");
+const SERVICE_STATE = path.join(BENCH, "state");
+const BASELINE_STATE = path.join(BENCH, "baseline-state");
+const SERVICE_PORT = 8801;
+const BASELINE_PORT = 8802;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const AMOUNT = Number(process.env.BENCH_REQUESTS ?? 4000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+
+const ONLY = process.env.BENCH_ONLY?.split(",") ?? null; // e.g. BENCH_ONLY=miss,create while profiling
+const wanted = (name) => !ONLY || ONLY.includes(name);
+const budgets = [];
+const children = [];
+const log = (...a) => console.log(...a);
+
+function budget(name, figure, limit, ok, detail) {
+  budgets.push({ name, figure, limit, ok, detail });
+  log(`${ok ? "  ok  " : "  FAIL"} ${name}: ${figure} (budget ${limit})${detail ? ` ${detail}` : ""}`);
+}
+
+// --- setup -------------------------------------------------------------------------------------
+rmSync(BENCH, { recursive: true, force: true });
+mkdirSync(BENCH, { recursive: true });
+
+// The service's own wrangler.toml, with the per-client limits raised so one load generator on one
+// address is not throttled (the limiter is still called on every request) and main paths rebased.
+const serviceToml = readFileSync(path.join(root, "wrangler.toml"), "utf8")
+  .replace('main = "src/index.ts"', 'main = "../src/index.ts"')
+  .replace('migrations_dir = "audit-consumer/migrations"', 'migrations_dir = "../audit-consumer/migrations"')
+  .replace(/simple = \{ limit = \d+, period = 60 \}/g, "simple = { limit = 1000000000, period = 60 }")
+  .replace(/^crons = .*$/m, "crons = []");
+writeFileSync(path.join(BENCH, "wrangler.toml"), serviceToml);
+const consumerToml = readFileSync(path.join(root, "audit-consumer/wrangler.toml"), "utf8")
+  .replace('main = "src/index.ts"', 'main = "../audit-consumer/src/index.ts"')
+  .replace('migrations_dir = "migrations"', 'migrations_dir = "../audit-consumer/migrations"');
+writeFileSync(path.join(BENCH, "consumer.toml"), consumerToml);
+writeFileSync(
+  path.join(BENCH, ".dev.vars"),
+  `SERVER_SECRET="${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex")}"\n`,
+);
+
+const cfgService = path.join(BENCH, "wrangler.toml");
+const cfgConsumer = path.join(BENCH, "consumer.toml");
+const cfgBaseline = path.join(root, "bench/baseline/wrangler.toml");
+wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", SERVICE_STATE, "-c", cfgService]);
+wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", BASELINE_STATE, "-c", cfgBaseline]);
+
+const tokenHash = async (t) =>
+  Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(t))).toString("hex");
+async function putToken(rpAppId, admin) {
+  const token = `qrf_bench_${rpAppId}_${Math.random().toString(36).slice(2)}`;
+  const record = JSON.stringify({ rpAppId, admin, label: "bench", createdAt: Date.now() });
+  wrangler([
+    "kv",
+    "key",
+    "put",
+    `token:v1:${await tokenHash(token)}`,
+    record,
+    "--metadata",
+    record,
+    "--binding",
+    "QR_KV",
+    "--local",
+    "--persist-to",
+    SERVICE_STATE,
+    "-c",
+    cfgService,
+  ]);
+  return token;
+}
+const token = await putToken("BenchApp", false);
+const adminToken = await putToken("ops", true);
+
+function start(args, port) {
+  const child = spawn(process.execPath, [wranglerBin, "dev", ...args, "--port", String(port), "--ip", "127.0.0.1"], {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (d) => {
+    output += d;
+  });
+  child.stderr.on("data", (d) => {
+    output += d;
+  });
+  children.push(child);
+  return { child, output: () => output };
+}
+const stopAll = () => {
+  for (const c of children) c.kill("SIGTERM");
+};
+process.on("exit", stopAll);
+process.on("SIGINT", () => process.exit(130));
+
+async function waitReady(url, what) {
+  const until = Date.now() + 90_000;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`${what} did not start`);
+}
+
+const service = start(
+  [
+    "-c",
+    cfgService,
+    ...(process.env.BENCH_WITH_CONSUMER ? ["-c", cfgConsumer] : []),
+    "--persist-to",
+    SERVICE_STATE,
+    "--inspector-port",
+    "9331",
+    "--var",
+    "LOCKDOWN_FAILURE_BUDGET:1000000000",
+  ],
+  SERVICE_PORT,
+);
+const baseline = start(["-c", cfgBaseline, "--persist-to", BASELINE_STATE, "--inspector-port", "9332"], BASELINE_PORT);
+const S = `http://127.0.0.1:${SERVICE_PORT}`;
+const B = `http://127.0.0.1:${BASELINE_PORT}`;
+try {
+  await waitReady(`${S}/nope`, "the service");
+  await waitReady(`${B}/`, "the baseline");
+} catch (err) {
+  log(service.output(), baseline.output());
+  throw err;
+}
+
+// --- load helpers ------------------------------------------------------------------------------
+const jsonHeaders = { "content-type": "application/json" };
+
+/**
+ * One autocannon run; `bodies` (optional) gives each request its own body, in order. Throughput is
+ * timed here, start to last response: autocannon's own clock ends `amount` runs on a whole
+ * second, which quantizes short runs.
+ */
+function load(
+  url,
+  { method = "POST", body, bodies, headers = jsonHeaders, amount = AMOUNT, connections = CONNECTIONS } = {},
+) {
+  let i = 0;
+  const first = performance.now();
+  let last = first;
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url,
+        method,
+        headers,
+        body,
+        amount,
+        connections,
+        requests: bodies ? [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }] : undefined,
+      },
+      (err, result) => (err ? reject(err) : resolve({ ...result, elapsedMs: last - first })),
+    );
+    instance.on("response", () => {
+      last = performance.now();
+    });
+  });
+}
+const summary = (r) => ({
+  rps: (r.requests.total * 1000) / r.elapsedMs,
+  p50: r.latency.p50,
+  p99: r.latency.p99,
+  non2xx: r.non2xx,
+  errors: r.errors,
+});
+const best = (runs) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
+
+async function createCodes(n) {
+  const codes = [];
+  const batch = 50;
+  for (let i = 0; i < n; i += batch) {
+    const got = await Promise.all(
+      Array.from({ length: Math.min(batch, n - i) }, async () => {
+        const res = await fetch(`${S}/rp/versioned/client/qr/create`, {
+          method: "POST",
+          headers: { ...jsonHeaders, authorization: `Bearer ${token}` },
+          body: JSON.stringify({ includeQRFallbackCode: true }),
+        });
+        return (await res.json()).qrFallbackActivationCode;
+      }),
+    );
+    codes.push(...got);
+  }
+  return codes;
+}
+
+/** Interleaves baseline and service runs and keeps each side's best, to damp the machine's noise. */
+async function pair(name, runService, runBaseline, minRatio) {
+  const s = [];
+  const b = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    b.push(summary(await runBaseline()));
+    s.push(summary(await runService()));
+  }
+  const bs = best(s);
+  const bb = best(b);
+  const ratio = bs.rps / bb.rps;
+  log(`\n${name}`);
+  log(
+    `  service : ${bs.rps.toFixed(0)} req/s, p50 ${bs.p50} ms, p99 ${bs.p99} ms (non-2xx ${bs.non2xx}, errors ${bs.errors})`,
+  );
+  log(`  baseline: ${bb.rps.toFixed(0)} req/s, p50 ${bb.p50} ms, p99 ${bb.p99} ms`);
+  budget(`${name}: throughput ratio`, ratio.toFixed(3), `>= ${minRatio}`, ratio >= minRatio);
+  return { service: bs, baseline: bb, ratio };
+}
+
+// --- scenarios ---------------------------------------------------------------------------------
+const results = {};
+log(`qr-fallback bench: ${AMOUNT} requests x ${CONNECTIONS} connections per run, best of ${ROUNDS} interleaved runs`);
+
+// Warm both up (first requests compile and open storage).
+await load(`${S}/rp/versioned/device/pendingqr`, { body: '{"activationCode":"warmup"}', amount: 500 });
+await load(`${B}/lookup-miss`, { body: '{"activationCode":"warmup"}', amount: 500 });
+
+if (wanted("hit"))
+  results.lookupHit = await pair(
+    "lookup hit (limit + HMAC + decrypt + consume + audit) vs raw limit+get+delete+send",
+    async () => {
+      const codes = await createCodes(AMOUNT);
+      return load(`${S}/rp/versioned/device/pendingqr`, {
+        bodies: codes.map((c) => JSON.stringify({ activationCode: c })),
+      });
+    },
+    async () => {
+      const codes = Array.from({ length: AMOUNT }, (_, i) => `h${i}${Math.random().toString(36).slice(2, 8)}`);
+      for (let i = 0; i < codes.length; i += 500) {
+        await fetch(`${B}/seed`, {
+          method: "POST",
+          headers: jsonHeaders,
+          body: JSON.stringify(codes.slice(i, i + 500)),
+        });
+      }
+      return load(`${B}/lookup-hit`, { bodies: codes.map((c) => JSON.stringify({ activationCode: c })) });
+    },
+    0.85,
+  );
+if (wanted("miss"))
+  results.lookupMiss = await pair(
+    "lookup miss vs raw KV get",
+    () => load(`${S}/rp/versioned/device/pendingqr`, { body: '{"activationCode":"zzzzzz"}' }),
+    () => load(`${B}/lookup-miss`, { body: '{"activationCode":"zzzzzz"}' }),
+    0.9,
+  );
+if (wanted("create"))
+  results.create = await pair(
+    "create with fallback vs raw KV put",
+    () =>
+      load(`${S}/rp/versioned/client/qr/create`, {
+        body: '{"includeQRFallbackCode":true}',
+        headers: { ...jsonHeaders, authorization: `Bearer ${token}` },
+      }),
+    () => load(`${B}/create`, { body: "{}" }),
+    0.85,
+  );
+
+// Lookup latency with 10 vs 100k pending codes (filler entries under the real prefix).
+if (wanted("pending")) {
+  async function missLatency() {
+    const runs = [];
+    for (let r = 0; r < ROUNDS + 1; r++)
+      runs.push(
+        summary(
+          await load(`${S}/rp/versioned/device/pendingqr`, { body: '{"activationCode":"yyyyyy"}', connections: 4 }),
+        ),
+      );
+    return runs.reduce((a, b) => (b.p50 < a.p50 || (b.p50 === a.p50 && b.rps > a.rps) ? b : a));
+  }
+  log("\nlookup latency vs pending codes");
+  await createCodes(10);
+  const few = await missLatency();
+  const fill = path.join(BENCH, "filler.json");
+  const FILL = Number(process.env.BENCH_PENDING ?? 100_000);
+  writeFileSync(
+    fill,
+    JSON.stringify(
+      Array.from({ length: FILL }, (_, i) => ({
+        key: `pending:v1:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`,
+        value: Buffer.from(crypto.getRandomValues(new Uint8Array(300))).toString("base64"),
+        base64: true,
+        expiration_ttl: 3600,
+        _i: i,
+      })),
+    ),
+  );
+  wrangler([
+    "kv",
+    "bulk",
+    "put",
+    fill,
+    "--binding",
+    "QR_KV",
+    "--local",
+    "--persist-to",
+    SERVICE_STATE,
+    "-c",
+    cfgService,
+  ]);
+  const many = await missLatency();
+  const latencyRatio = many.p50 / Math.max(few.p50, 0.001);
+  log(`  10 pending: p50 ${few.p50} ms, p99 ${few.p99} ms; ${FILL} pending: p50 ${many.p50} ms, p99 ${many.p99} ms`);
+  budget(
+    `lookup p50 with ${FILL} pending / with 10`,
+    latencyRatio.toFixed(3),
+    "<= 1.10",
+    many.p50 <= few.p50 * 1.1 || many.p50 - few.p50 < 0.5,
+    "(within 10%, or under 0.5 ms apart)",
+  );
+  results.pendingLatency = { few, many, ratio: latencyRatio };
+}
+
+if (wanted("search")) {
+  // Audit search: one fixed window of 1,000 events; the rest of the trail grows from ~1k to 1M.
+  log("\naudit search page time vs trail size");
+  const W0 = 1_000_000_000_000; // a window far from real traffic: [W0, W0 + 60 s)
+  function insertEvents(count, fromMs, spanMs, rpAppId) {
+    // Generated inside SQLite: one statement, no 1M-row file. Bodies have the real events' size.
+    const sql = `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${count - 1})
+    INSERT INTO audit_events (id, eventName, rpAppId, eventTimeInUTC, loggedTimeInUTC, isSuccessful, errorCode, body)
+    SELECT lower(hex(randomblob(16))), 'QR_FALLBACK_PAYLOAD_RETRIEVED', '${rpAppId}', ${fromMs} + i * ${spanMs} / ${count},
+      ${fromMs} + i * ${spanMs} / ${count} + 5, 0, 'QR_FALLBACK_NOT_FOUND',
+      json_object('id', 'bench-' || i, 'eventName', 'QR_FALLBACK_PAYLOAD_RETRIEVED', 'message', 'QR fallback lookup failed: no pending payload for the code',
+        'subName', 'device/pendingqr', 'eventTimeInUTC', ${fromMs} + i, 'tenantId', 'bench', 'remoteIP', '203.0.113.0',
+        'userAgent', 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15', 'traceId', lower(hex(randomblob(16))),
+        'rpAppId', '${rpAppId}', 'isSuccessful', json('false'), 'errorCode', 'QR_FALLBACK_NOT_FOUND', 'additionalDetails', json('{"extras":{}}'))
+    FROM n`;
+    wrangler([
+      "d1",
+      "execute",
+      "AUDIT_DB",
+      "--local",
+      "--persist-to",
+      SERVICE_STATE,
+      "-c",
+      cfgService,
+      "--command",
+      sql.replace(/\s+/g, " "),
+    ]);
+  }
+  insertEvents(1000, W0, 60_000, "BenchApp");
+  const searchUrl = (page) =>
+    `${S}/cc/api/versioned/audit/search?startTSUTC=${W0}&endTSUTC=${W0 + 60_000}&pageSize=100&pageNumber=${page}`;
+  async function searchLatency(page) {
+    const runs = [];
+    for (let r = 0; r < ROUNDS + 1; r++) {
+      runs.push(
+        summary(
+          await load(searchUrl(page), {
+            method: "GET",
+            headers: { authorization: `Bearer ${adminToken}` },
+            amount: 600,
+            connections: 4,
+          }),
+        ),
+      );
+    }
+    return runs.reduce((a, b) => (b.p50 < a.p50 ? b : a));
+  }
+  const small = { first: await searchLatency(1), deep: await searchLatency(10) };
+  const TRAIL = Number(process.env.BENCH_TRAIL ?? 1_000_000);
+  const started = Date.now();
+  for (let done = 0; done < TRAIL; done += 250_000)
+    insertEvents(
+      Math.min(250_000, TRAIL - done),
+      W0 + 3_600_000 + done * 10,
+      Math.min(250_000, TRAIL - done) * 10,
+      "BenchApp",
+    );
+  log(`  inserted ${TRAIL} events in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const large = { first: await searchLatency(1), deep: await searchLatency(10) };
+  for (const which of ["first", "deep"]) {
+    const r = large[which].p50 / Math.max(small[which].p50, 0.001);
+    log(`  ${which} page: ~1k trail p50 ${small[which].p50} ms; ${TRAIL} trail p50 ${large[which].p50} ms`);
+    budget(
+      `search ${which} page p50, ${TRAIL} / 1k events`,
+      r.toFixed(3),
+      "<= 1.5",
+      large[which].p50 <= small[which].p50 * 1.5 || large[which].p50 - small[which].p50 < 0.5,
+      "(or under 0.5 ms apart)",
+    );
+  }
+  results.search = { small, large };
+}
+
+if (wanted("consumer")) {
+  // Consumer: one batched D1 statement set per queue batch vs one insert per message.
+  log("\naudit consumer writes");
+  const consumerRun = async (mode) =>
+    (await (await fetch(`${B}/consumer-writes?mode=${mode}&batches=20&batchSize=100`)).json()).eventsPerSecond;
+  const batched = Math.max(await consumerRun("batch"), await consumerRun("batch"));
+  const single = Math.max(await consumerRun("single"), await consumerRun("single"));
+  log(`  batched: ${batched.toFixed(0)} events/s; one insert per message: ${single.toFixed(0)} events/s`);
+  budget("consumer batched / one-by-one events/s", (batched / single).toFixed(2), ">= 10", batched / single >= 10);
+  results.consumer = { batched, single };
+}
+
+// Bundle size.
+const outdir = path.join(BENCH, "dry-run");
+const dry = wrangler(["deploy", "--dry-run", "-c", path.join(root, "wrangler.toml"), "--outdir", outdir]);
+const gzip = Number(dry.match(/gzip: ([\d.]+) KiB/)?.[1]);
+log("\nbundle");
+budget("main Worker upload, gzip KiB", gzip, "<= 64", gzip <= 64);
+results.bundle = { gzipKiB: gzip };
+
+mkdirSync(path.join(root, "bench/results"), { recursive: true });
+writeFileSync(
+  path.join(root, "bench/results/latest.json"),
+  JSON.stringify({ at: new Date().toISOString(), results, budgets }, null, 2),
+);
+const failed = budgets.filter((b) => !b.ok);
+log(
+  `\n${budgets.length - failed.length}/${budgets.length} budgets met${failed.length ? `; missed: ${failed.map((f) => f.name).join("; ")}` : ""}`,
+);
+stopAll();
+process.exit(failed.length ? 1 : 0);
