@@ -29,6 +29,7 @@ function budget(name, figure, limit, ok, detail) {
 }
 
 // --- setup -------------------------------------------------------------------------------------
+await import("../scripts/vendor-assets.mjs");
 rmSync(BENCH, { recursive: true, force: true });
 mkdirSync(BENCH, { recursive: true });
 
@@ -36,6 +37,7 @@ mkdirSync(BENCH, { recursive: true });
 // address is not throttled (the limiter is still called on every request) and main paths rebased.
 const serviceToml = readFileSync(path.join(root, "wrangler.toml"), "utf8")
   .replace('main = "src/index.ts"', 'main = "../src/index.ts"')
+  .replace('directory = "public"', 'directory = "../public"')
   .replace('migrations_dir = "audit-consumer/migrations"', 'migrations_dir = "../audit-consumer/migrations"')
   .replace(/simple = \{ limit = \d+, period = 60 \}/g, "simple = { limit = 1000000000, period = 60 }")
   .replace(/^crons = .*$/m, "crons = []");
@@ -208,8 +210,11 @@ async function pair(name, runService, runBaseline, minRatio) {
   const s = [];
   const b = [];
   for (let round = 0; round < ROUNDS; round++) {
+    process.stderr.write(`  [${name.split(" ")[0]} ${name.split(" ")[1]}] round ${round + 1}: baseline`);
     b.push(summary(await runBaseline()));
+    process.stderr.write(", service");
     s.push(summary(await runService()));
+    process.stderr.write("\n");
   }
   const bs = best(s);
   const bb = best(b);

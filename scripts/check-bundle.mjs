@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { wrangler } from "./wrangler.mjs";
 
+await import("./vendor-assets.mjs"); // the assets directory must be complete for a dry run
+
 const BUDGET_KIB = 64;
 let failed = false;
 for (const [name, config, budget] of [

@@ -14,6 +14,9 @@ if (!/^SERVER_SECRET=/m.test(current)) {
   console.log("generated a local SERVER_SECRET in .dev.vars (never commit it)");
 }
 
+// Swagger UI for /docs, from node_modules into public/vendor.
+await import("./vendor-assets.mjs");
+
 wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", STATE_DIR]);
 console.log("local D1 migrations applied");
 
@@ -25,6 +28,8 @@ const child = spawnWrangler([
   "audit-consumer/wrangler.toml",
   "--persist-to",
   STATE_DIR,
+  "--var",
+  "DEMO_ENABLED:true",
   ...process.argv.slice(2),
 ]);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));

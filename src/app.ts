@@ -7,6 +7,8 @@ import { AppError, ErrorCode } from "./http/errors";
 import { limitBody, noStore, requestId, requireJsonBody } from "./http/middleware";
 import { onError } from "./http/on-error";
 import { APPLICATIONS_PATH, AUDIT_SEARCH_PATH, auditRoutes } from "./routes/audit";
+import { demoRoutes } from "./routes/demo";
+import { docsRoutes } from "./routes/docs";
 import { PENDING_QR_PATHS, pendingQrRoutes } from "./routes/pending-qr";
 import { AUTHENTICATION_PATHS, qrCreateRoutes, REGISTRATION_PATH } from "./routes/qr-create";
 
@@ -45,6 +47,11 @@ export function buildApp(): Hono<AppEnv> {
   app.route("/", pendingQrRoutes);
   app.route("/", qrCreateRoutes);
   app.route("/", auditRoutes);
+  app.route("/", docsRoutes);
+  app.route(
+    "/",
+    demoRoutes((request, env, ctx) => app.fetch(request, env, ctx)),
+  );
 
   for (const path of KNOWN_PATHS) {
     app.all(path, () => {

@@ -11,6 +11,8 @@ export interface Config {
   corsAllowedOrigins: string[];
   lockdown: { failureBudget: number; windowSeconds: number; cooldownSeconds: number };
   serverSecret: string;
+  /** The /demo page and its helper API; on in `npm run dev`, off in the shipped wrangler.toml. */
+  demoEnabled: boolean;
 }
 
 export const MIN_CODE_ENTROPY_BITS = 20;
@@ -68,6 +70,7 @@ export function parseConfig(env: Env): Config {
       cooldownSeconds: intVar("LOCKDOWN_COOLDOWN_SECONDS", env.LOCKDOWN_COOLDOWN_SECONDS, 300),
     },
     serverSecret,
+    demoEnabled: env.DEMO_ENABLED === "true",
   };
 }
 

@@ -46,6 +46,7 @@ export const queuedAuditEventSchema = z.strictObject({
 
 export type QueuedAuditEvent = z.infer<typeof queuedAuditEventSchema>;
 /** An event as the trail holds and the search API returns it. */
+export const auditEventSchema = z.extend(queuedAuditEventSchema, { loggedTimeInUTC: z.int() });
 export type AuditEvent = QueuedAuditEvent & { loggedTimeInUTC: number };
 
 /** Keeps the network, drops the host: IPv4 to /24, IPv6 to /48. Anything unparsable becomes null. */

@@ -74,13 +74,17 @@ export async function handOffAuditEvent(
     await queue.send(event, { contentType: "json" });
     return;
   } catch (err) {
-    log("warn", "audit queue send failed; using outbox", { eventId: event.id, error: String(err) });
+    log("warn", "audit queue send failed; using outbox", {
+      requestId: event.traceId,
+      eventId: event.id,
+      error: String(err),
+    });
   }
   try {
     await putOutbox(kv, event);
   } catch (err) {
     // Last resort: the event (PII-free by construction) goes to the Worker logs.
-    log("error", "audit event could not be queued nor stored", { event, error: String(err) });
+    log("error", "audit event could not be queued nor stored", { requestId: event.traceId, event, error: String(err) });
     return;
   }
   waitUntil(

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import type { AuditEvent, QueuedAuditEvent } from "./event";
+import { type AuditEvent, auditEventSchema, type QueuedAuditEvent } from "./event";
 
 export const ORDER_COLUMNS = ["eventTimeInUTC", "loggedTimeInUTC", "eventName", "rpAppId", "id"] as const;
 export type OrderColumn = (typeof ORDER_COLUMNS)[number];
@@ -37,6 +37,13 @@ export const searchQuerySchema = z
       path: ["endTSUTC"],
     }),
   );
+
+export const searchPageSchema = z.object({
+  metadata: z.object({ totalRecords: z.int(), totalPages: z.int(), currentPage: z.int(), pageSize: z.int() }),
+  data: z.array(auditEventSchema),
+});
+
+export const applicationsSchema = z.array(z.object({ appID: z.string() }));
 
 export interface SearchFilter {
   /** null: every event, including those of no app (admin tokens only). */

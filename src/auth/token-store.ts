@@ -32,9 +32,14 @@ export async function getTokenRecord(kv: KVNamespace, tokenHash: string): Promis
   return record;
 }
 
-export function putTokenRecord(kv: KVNamespace, tokenHash: string, record: TokenRecord): Promise<void> {
+export function putTokenRecord(
+  kv: KVNamespace,
+  tokenHash: string,
+  record: TokenRecord,
+  expirationTtl?: number,
+): Promise<void> {
   // The record doubles as list metadata so listing tokens needs no per-key reads.
-  return kv.put(TOKEN_PREFIX + tokenHash, JSON.stringify(record), { metadata: record });
+  return kv.put(TOKEN_PREFIX + tokenHash, JSON.stringify(record), { metadata: record, expirationTtl });
 }
 
 /** Every token record (metadata only), following KV's list cursor. */

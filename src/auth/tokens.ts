@@ -16,7 +16,7 @@ export function generateToken(): string {
 /** Mints a token, stores its hash, and returns the token: the only time it is ever seen. */
 export async function createToken(
   kv: KVNamespace,
-  fields: { rpAppId: string; admin?: boolean; label?: string },
+  fields: { rpAppId: string; admin?: boolean; label?: string; expirationTtl?: number },
 ): Promise<{ token: string; record: TokenRecord }> {
   const token = generateToken();
   const record: TokenRecord = {
@@ -25,6 +25,6 @@ export async function createToken(
     label: fields.label ?? "",
     createdAt: Date.now(),
   };
-  await putTokenRecord(kv, await hashToken(token), record);
+  await putTokenRecord(kv, await hashToken(token), record, fields.expirationTtl);
   return { token, record };
 }

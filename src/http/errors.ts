@@ -1,4 +1,5 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import * as z from "zod/mini";
 
 /** Every error the API can answer with; the HTTP status lives in one table below. */
 export const ErrorCode = {
@@ -45,6 +46,14 @@ export class AppError extends Error {
     this.name = "AppError";
   }
 }
+
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    requestId: z.string(),
+  }),
+});
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; requestId: string };

@@ -6,6 +6,7 @@ import { actingApp, requireToken } from "../auth/bearer";
 import { configOf } from "../config";
 import { createAuthenticationQr, createRegistrationQr } from "../fallback/create-qr";
 import { pendingKeys } from "../fallback/payload-crypto";
+import { qrImageSvg } from "../fallback/qr-image";
 import { authenticationRequestSchema, registrationRequestSchema } from "../fallback/schemas";
 import type { AppEnv } from "../http/context";
 import { validate } from "../http/validate";
@@ -35,15 +36,17 @@ qrCreateRoutes.post(
       rpAppId,
       body.includeQRFallbackCode,
     );
+    const image = body.includeQRImage ? { qrImageSvg: qrImageSvg(qr.qrCode) } : {};
     if (qr.fallback) {
       await recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "client/qr/create"));
       return c.json({
         qrCode: qr.qrCode,
         expirationTime: qr.expirationTime,
+        ...image,
         qrFallbackActivationCode: qr.fallback.activationCode,
       });
     }
-    return c.json({ qrCode: qr.qrCode, expirationTime: qr.expirationTime });
+    return c.json({ qrCode: qr.qrCode, expirationTime: qr.expirationTime, ...image });
   },
 );
 
@@ -64,7 +67,12 @@ const createAuthentication = createFactory<AppEnv>().createHandlers(
     );
     const response = {
       status: { responseCode: 200, responseMessage: "QR authentication request created" },
-      response: { requestId: qr.requestId, qrCode: qr.qrCode, expirationTime: qr.expirationTime },
+      response: {
+        requestId: qr.requestId,
+        qrCode: qr.qrCode,
+        expirationTime: qr.expirationTime,
+        ...(body.includeQRImage ? { qrImageSvg: qrImageSvg(qr.qrCode) } : {}),
+      },
     };
     if (qr.fallback) {
       await recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "oob/qr/client/authentication/requests"));

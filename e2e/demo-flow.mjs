@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+// `npm run test:e2e`: starts `npm run dev` on a spare port, drives the /demo page in headless
+// Chromium (Debian's package, through playwright-core) through both panels, checks the retrieved
+// payload and the audit rows, and saves a screenshot to test-results/demo-flow.png.
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { root } from "../scripts/wrangler.mjs";
+
+const PORT = Number(process.env.E2E_PORT ?? 8795);
+const BASE = `http://127.0.0.1:${PORT}`;
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+let passed = 0;
+let failed = 0;
+
+async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`  ✓ ${name}`);
+  } catch (err) {
+    failed++;
+    console.log(
+      `  ✗ ${name}\n    ${String(err?.stack ?? err)
+        .split("\n")
+        .slice(0, 4)
+        .join("\n    ")}`,
+    );
+  }
+}
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+const dev = spawn(
+  "npm",
+  ["run", "dev", "--", "--port", String(PORT), "--ip", "127.0.0.1", "--inspector-port", "9339"],
+  {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  },
+);
+let devOutput = "";
+dev.stdout.on("data", (d) => {
+  devOutput += d;
+});
+dev.stderr.on("data", (d) => {
+  devOutput += d;
+});
+const stopDev = () => {
+  try {
+    process.kill(-dev.pid, "SIGTERM");
+  } catch {}
+};
+process.on("exit", stopDev);
+
+async function waitForServer() {
+  const until = Date.now() + 120_000;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(`${BASE}/demo/`);
+      if (res.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`npm run dev did not serve /demo/ in time:\n${devOutput}`);
+}
+
+let browser;
+try {
+  await waitForServer();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ], // playwright starts each launch with a new, empty profile
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const cspViolations = [];
+  page.on("console", (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
+  const requests = [];
+  page.on("request", (req) => requests.push(req));
+  mkdirSync(path.join(root, "test-results"), { recursive: true });
+  await page.goto(`${BASE}/demo/`);
+  console.log("demo flow in headless Chromium");
+
+  let code = "";
+  await check("workstation: create a registration QR and show its image", async () => {
+    await page.click("#create");
+    await page.waitForSelector("#qr:not([hidden])");
+    const src = await page.getAttribute("#qr-image", "src");
+    assert(src?.startsWith("data:image/svg+xml;base64,"), "the QR image is an inline SVG");
+  });
+  await check("workstation: 'Show activation code' shows a six-letter code", async () => {
+    await page.click("#show-code");
+    await page.waitForSelector("#code-box:not([hidden])");
+    code = (await page.textContent("#code"))?.trim() ?? "";
+    assert(/^[a-z]{6}$/.test(code), `code looks like the vendor's format, got ${code}`);
+  });
+  await check("phone: typing the code (with a dash, upper case) retrieves the registration payload", async () => {
+    await page.fill("#typed", `${code.slice(0, 3).toUpperCase()}-${code.slice(3)}`);
+    await page.click("#submit");
+    await page.waitForSelector("#payload:not([hidden])");
+    const payload = JSON.parse((await page.textContent("#payload")) ?? "{}");
+    assert(payload.type === "REGISTRATION", "payload type");
+    assert(payload.activationCode === code, "payload carries the code");
+    assert(/^[0-9a-f]{64}$/.test(payload.pin), "payload carries a 256-bit pin");
+  });
+  await check("phone: the same code again is refused (single use)", async () => {
+    await page.click("#submit");
+    await page.waitForFunction(() =>
+      document.getElementById("phone-error").textContent.includes("QR_FALLBACK_NOT_FOUND"),
+    );
+  });
+  await check("audit panel: issuance, retrieval and the refused retry arrive", async () => {
+    await page.waitForFunction(
+      () => {
+        const rows = [...document.querySelectorAll("#trail tr")];
+        const names = rows.map((r) => r.dataset.event);
+        return (
+          names.includes("QR_FALLBACK_CODE_ISSUED") &&
+          names.filter((n) => n === "QR_FALLBACK_PAYLOAD_RETRIEVED").length >= 2
+        );
+      },
+      null,
+      { timeout: 15_000 },
+    );
+  });
+  await check("authentication QR through the same panels", async () => {
+    await page.selectOption("#kind", "authentication");
+    await page.click("#create");
+    await page.click("#show-code");
+    await page.waitForFunction((prev) => {
+      const now = document.getElementById("code").textContent;
+      return /^[a-z]{6}$/.test(now) && now !== prev;
+    }, code);
+    const authCode = (await page.textContent("#code"))?.trim() ?? "";
+    await page.fill("#typed", authCode);
+    await page.click("#submit");
+    await page.waitForFunction(() => document.getElementById("payload").textContent.includes("AUTHENTICATION"));
+  });
+  await check("the browser never held a token, and the CSP held", async () => {
+    assert(
+      requests.every((r) => !r.headers().authorization),
+      "no Authorization header from the page",
+    );
+    assert(cspViolations.length === 0, `CSP violations: ${cspViolations.join("; ")}`);
+  });
+  await check("/docs renders the API reference from the Worker's own assets", async () => {
+    const docs = await browser.newPage();
+    const external = [];
+    docs.on("request", (r) => {
+      if (!r.url().startsWith(BASE) && !r.url().startsWith("data:")) external.push(r.url());
+    });
+    await docs.goto(`${BASE}/docs/`);
+    await docs.getByText("/rp/versioned/device/pendingqr", { exact: true }).first().waitFor({ timeout: 20_000 });
+    await docs.screenshot({ path: path.join(root, "test-results/docs.png") });
+    assert(external.length === 0, `requests left the Worker: ${external.join(", ")}`);
+    await docs.close();
+  });
+
+  await page.screenshot({ path: path.join(root, "test-results/demo-flow.png"), fullPage: true });
+  console.log("  screenshot: test-results/demo-flow.png");
+} catch (err) {
+  failed++;
+  console.log(`  ✗ e2e setup: ${err?.message ?? err}`);
+} finally {
+  await browser?.close();
+  stopDev();
+}
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,109 @@
+import { type Context, Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import { createToken } from "../auth/tokens";
+import { configOf } from "../config";
+import type { AppEnv } from "../http/context";
+import { AppError, ErrorCode } from "../http/errors";
+
+/**
+ * The demo (`/demo`, only with DEMO_ENABLED=true): a page showing the whole flow against the real
+ * endpoints. The page never holds a token: its two helper calls are forwarded here to the real
+ * create and search endpoints with a short-lived demo token that stays on the server.
+ */
+export const DEMO_APP_ID = "DemoApplication";
+const DEMO_TOKEN_TTL_SECONDS = 86_400;
+const DEMO_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+type Dispatch = (request: Request, env: Env, ctx: Context<AppEnv>["executionCtx"]) => Response | Promise<Response>;
+
+let demoToken: Promise<string> | undefined;
+function tokenFor(env: Env): Promise<string> {
+  demoToken ??= createToken(env.QR_KV, {
+    rpAppId: DEMO_APP_ID,
+    admin: true,
+    label: "demo page (server-side, ephemeral)",
+    expirationTtl: DEMO_TOKEN_TTL_SECONDS,
+  }).then((t) => t.token);
+  demoToken.catch(() => {
+    demoToken = undefined;
+  });
+  return demoToken;
+}
+
+const demoEnabled = createMiddleware<AppEnv>(async (c, next) => {
+  if (!configOf(c.env).demoEnabled) throw new AppError(ErrorCode.NOT_FOUND, "No such endpoint.");
+  await next();
+  c.res.headers.set("Content-Security-Policy", DEMO_CSP);
+});
+
+export function demoRoutes(dispatch: Dispatch): Hono<AppEnv> {
+  const demo = new Hono<AppEnv>();
+  demo.use("/demo", demoEnabled);
+  demo.use("/demo/*", demoEnabled);
+
+  /** Forwards to a real endpoint as the demo app, keeping the caller's address for the rate limits. */
+  const forward = async (c: Context<AppEnv>, path: string, init: RequestInit) => {
+    const headers = new Headers(init.headers);
+    headers.set("Authorization", `Bearer ${await tokenFor(c.env)}`);
+    const ip = c.req.raw.headers.get("cf-connecting-ip");
+    if (ip) headers.set("CF-Connecting-IP", ip);
+    const ua = c.req.raw.headers.get("user-agent");
+    if (ua) headers.set("User-Agent", ua);
+    const res = await dispatch(new Request(new URL(path, c.req.raw.url), { ...init, headers }), c.env, c.executionCtx);
+    return new Response(res.body, { status: res.status, headers: { "Content-Type": "application/json" } });
+  };
+
+  demo.post("/demo/api/qr", async (c) => {
+    const body = (await c.req.json().catch(() => ({}))) as { kind?: string; includeQRFallbackCode?: boolean };
+    const fallback = body.includeQRFallbackCode === true;
+    if (body.kind === "authentication") {
+      return forward(c, "/rp/api/oob/qr/client/authentication/requests", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          appId: DEMO_APP_ID,
+          namedUser: "demo-user",
+          machine: "WEB",
+          actionId: "demo",
+          includeQRFallbackCode: fallback,
+          includeQRImage: true,
+        }),
+      });
+    }
+    return forward(c, "/rp/versioned/client/qr/create", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        rpAppId: DEMO_APP_ID,
+        username: "demo-user",
+        includeQRFallbackCode: fallback,
+        includeQRImage: true,
+      }),
+    });
+  });
+
+  /** The last ten minutes of the trail: the demo app's events and lookups of codes nobody holds. */
+  demo.get("/demo/api/trail", async (c) => {
+    const end = Date.now() + 1;
+    const qs = new URLSearchParams({
+      startTSUTC: String(end - 600_000),
+      endTSUTC: String(end),
+      pageSize: "1000",
+      sortDir: "desc",
+      orderBy: "eventTimeInUTC",
+    });
+    const res = await forward(c, `/cc/api/versioned/audit/search?${qs}`, { method: "GET" });
+    if (!res.ok) return res;
+    const page = (await res.json()) as { data: { rpAppId: string | null }[] };
+    return c.json(page.data.filter((e) => e.rpAppId === DEMO_APP_ID || e.rpAppId === null).slice(0, 50));
+  });
+
+  // The page itself: static files, served through the Worker so the flag and the CSP apply.
+  demo.get("/demo", (c) => c.redirect("/demo/", 302));
+  demo.get("/demo/*", async (c) => {
+    const asset = await c.env.ASSETS.fetch(c.req.raw);
+    return new Response(asset.body, asset); // asset responses are immutable; the middleware adds headers
+  });
+  return demo;
+}

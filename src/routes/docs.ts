@@ -1,0 +1,15 @@
+import { Hono } from "hono";
+import { configOf } from "../config";
+import { buildOpenApiDocument } from "../docs/openapi";
+import type { AppEnv } from "../http/context";
+
+/** `GET /openapi.json`; the interactive reference at /docs is static (public/docs). */
+export const docsRoutes = new Hono<AppEnv>();
+
+let document: { url: string; body: string } | undefined;
+
+docsRoutes.get("/openapi.json", (c) => {
+  const url = configOf(c.env).rpUrl;
+  if (document?.url !== url) document = { url, body: JSON.stringify(buildOpenApiDocument(url)) };
+  return c.body(document.body, 200, { "Content-Type": "application/json" });
+});

@@ -1,0 +1,98 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, expectErrorShape, lookup, mintToken, waitForTrail } from "./helpers";
+
+const demoEnv = { ...env, DEMO_ENABLED: "true" } as Env;
+
+describe("GET /openapi.json", () => {
+  it("is an OpenAPI 3.1 document of every endpoint, from the validating schemas", async () => {
+    const res = await call("GET", "/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> };
+    };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      [
+        "/cc/api/application",
+        "/cc/api/versioned/audit/search",
+        "/oob/qr/client/authentication/requests",
+        "/rp/api/oob/qr/client/authentication/requests",
+        "/rp/device/pendingqr",
+        "/rp/versioned/client/qr/create",
+        "/rp/versioned/device/pendingqr",
+      ].sort(),
+    );
+    expect(Object.keys(doc.paths["/rp/versioned/device/pendingqr"].post.responses).sort()).toEqual(
+      ["200", "400", "413", "415", "429", "503"].sort(),
+    );
+    const reg = doc.components.schemas.RegistrationRequest;
+    expect(Object.keys(reg.properties ?? {})).toEqual([
+      "rpAppId",
+      "username",
+      "includeQRFallbackCode",
+      "includeQRImage",
+    ]);
+    expect(doc.components.schemas.AuthenticationRequest.required).toContain("namedUser");
+    expect(doc.components.schemas.AuditSearchPage.properties).toHaveProperty("metadata");
+  });
+});
+
+describe("QR images", () => {
+  it("returns an SVG of the exact qrCode when asked, and none otherwise", async () => {
+    const token = await mintToken("ImageApp");
+    const res = await call("POST", "/rp/versioned/client/qr/create", {
+      token,
+      body: { includeQRImage: true, includeQRFallbackCode: true },
+    });
+    const json = (await res.json()) as { qrImageSvg: string; qrCode: string };
+    expect(json.qrImageSvg).toMatch(/^<svg[^>]*viewBox="0 0 (\d+) \1"/);
+    expect(json.qrImageSvg).toContain("</svg>");
+    const auth = await call("POST", "/oob/qr/client/authentication/requests", {
+      token,
+      body: { namedUser: "a", includeQRImage: true },
+    });
+    expect(((await auth.json()) as { response: { qrImageSvg: string } }).response.qrImageSvg).toMatch(/^<svg/);
+    const plain = await call("POST", "/rp/versioned/client/qr/create", { token, body: {} });
+    expect(await plain.json()).not.toHaveProperty("qrImageSvg");
+  });
+});
+
+describe("/demo", () => {
+  it("is off unless DEMO_ENABLED is true", async () => {
+    await expectErrorShape(await call("POST", "/demo/api/qr", { body: { kind: "registration" } }), 404, "NOT_FOUND");
+    await expectErrorShape(await call("GET", "/demo/api/trail"), 404, "NOT_FOUND");
+  });
+
+  it("runs the whole flow through the real endpoints without handing the browser a token", async () => {
+    const created = await call("POST", "/demo/api/qr", {
+      body: { kind: "registration", includeQRFallbackCode: true },
+      env: demoEnv,
+    });
+    expect(created.status).toBe(200);
+    expect(created.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const text = await created.text();
+    expect(text).not.toMatch(/qrf_/);
+    const json = JSON.parse(text) as { qrFallbackActivationCode: string; qrCode: string; qrImageSvg: string };
+    expect(json.qrImageSvg).toMatch(/^<svg/);
+
+    const res = await lookup(json.qrFallbackActivationCode, "198.51.100.90", { env: demoEnv });
+    expect(((await res.json()) as { qrCode: string }).qrCode).toBe(json.qrCode);
+
+    await waitForTrail((rows) => rows.filter((e) => e.rpAppId === "DemoApplication").length >= 2);
+    const trail = await call("GET", "/demo/api/trail", { env: demoEnv });
+    const events = (await trail.json()) as { eventName: string; rpAppId: string | null }[];
+    expect(events.map((e) => e.eventName)).toEqual(
+      expect.arrayContaining(["QR_FALLBACK_CODE_ISSUED", "QR_FALLBACK_PAYLOAD_RETRIEVED"]),
+    );
+    expect(events.every((e) => e.rpAppId === "DemoApplication" || e.rpAppId === null)).toBe(true);
+  });
+
+  it("creates authentication QRs too", async () => {
+    const res = await call("POST", "/demo/api/qr", { body: { kind: "authentication" }, env: demoEnv });
+    const json = (await res.json()) as { response: { qrCode: string } };
+    expect(JSON.parse(json.response.qrCode).type).toBe("AUTHENTICATION");
+  });
+});
