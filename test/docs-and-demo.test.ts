@@ -40,6 +40,17 @@ describe("GET /openapi.json", () => {
   });
 });
 
+describe("GET /", () => {
+  it("points a newcomer at the reference, and at the demo only when it is on", async () => {
+    expect(await (await call("GET", "/")).json()).toEqual({
+      service: "qr-fallback",
+      reference: "/docs/",
+      openapi: "/openapi.json",
+    });
+    expect(await (await call("GET", "/", { env: demoEnv })).json()).toHaveProperty("demo", "/demo/");
+  });
+});
+
 describe("QR images", () => {
   it("returns an SVG of the exact qrCode when asked, and none otherwise", async () => {
     const token = await mintToken("ImageApp");

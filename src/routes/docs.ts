@@ -3,7 +3,7 @@ import { configOf } from "../config";
 import { buildOpenApiDocument } from "../docs/openapi";
 import type { AppEnv } from "../http/context";
 
-/** `GET /openapi.json`; the interactive reference at /docs is static (public/docs). */
+/** `GET /` (where to look), `GET /openapi.json`; the interactive reference at /docs is static (public/docs). */
 export const docsRoutes = new Hono<AppEnv>();
 
 let document: { url: string; body: string } | undefined;
@@ -13,3 +13,12 @@ docsRoutes.get("/openapi.json", (c) => {
   if (document?.url !== url) document = { url, body: JSON.stringify(buildOpenApiDocument(url)) };
   return c.body(document.body, 200, { "Content-Type": "application/json" });
 });
+
+docsRoutes.get("/", (c) =>
+  c.json({
+    service: "qr-fallback",
+    reference: "/docs/",
+    openapi: "/openapi.json",
+    ...(configOf(c.env).demoEnabled ? { demo: "/demo/" } : {}),
+  }),
+);
