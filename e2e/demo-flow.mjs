@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// `npm run test:e2e`: starts `npm run dev` on a spare port, drives the /demo page in headless
-// Chromium (Debian's package, through playwright-core) through both panels, checks the retrieved
-// payload and the audit rows, and saves a screenshot to test-results/demo-flow.png.
-import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+// `npm run test:e2e`: starts `npm run dev` on a spare port, walks the README's new-user flow (token
+// CLI, create, open lookup, single use, authentication, nothing in clear under .wrangler/), then drives
+// the /demo page in headless Chromium (Debian's package, through playwright-core) through both panels,
+// checks the retrieved payload and the audit rows, and saves a screenshot to test-results/demo-flow.png.
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { root } from "../scripts/wrangler.mjs";
@@ -69,9 +70,93 @@ async function waitForServer() {
   throw new Error(`npm run dev did not serve /demo/ in time:\n${devOutput}`);
 }
 
+const token = (args) =>
+  execFileSync(process.execPath, ["scripts/token.mjs", ...args], { cwd: root, encoding: "utf8" })
+    .trim()
+    .split("\n");
+
+/** Every file under a folder, for a byte search of what must never be stored in clear. */
+function filesUnder(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? filesUnder(full) : [full];
+  });
+}
+
+async function walkThrough() {
+  console.log("new-user walk-through (README)");
+  const username = `alice-e2e-${Math.random().toString(36).slice(2, 10)}`;
+  const secrets = [username];
+  let bearer = "";
+  await check("npm run token -- create prints a token on its last line, list shows it", async () => {
+    bearer = token(["create", "--app", "HYPRDefaultWorkstationApplication", "--label", "e2e"]).at(-1);
+    assert(/^qrf_[A-Za-z0-9_-]{43}$/.test(bearer), `token format: ${bearer}`);
+    secrets.push(bearer);
+    assert(
+      token(["list"]).some((l) => l.includes("HYPRDefaultWorkstationApplication") && l.includes("e2e")),
+      "listed",
+    );
+  });
+  const api = (p, body, auth = true) =>
+    fetch(`${BASE}${p}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(auth ? { authorization: `Bearer ${bearer}` } : {}) },
+      body: JSON.stringify(body),
+    });
+  await check("registration QR with fallback, looked up without a token, then refused (single use)", async () => {
+    const created = await (
+      await api("/rp/versioned/client/qr/create", {
+        rpAppId: "HYPRDefaultWorkstationApplication",
+        username,
+        includeQRFallbackCode: true,
+      })
+    ).json();
+    const code = created.qrFallbackActivationCode;
+    secrets.push(code, JSON.parse(created.qrCode).pin);
+    const first = await api("/rp/versioned/device/pendingqr", { activationCode: code }, false);
+    assert(first.status === 200 && (await first.json()).qrCode === created.qrCode, "payload byte for byte");
+    const again = await api("/rp/versioned/device/pendingqr", { activationCode: code }, false);
+    assert(
+      again.status === 400 && (await again.json()).error.code === "QR_FALLBACK_NOT_FOUND",
+      "second lookup refused",
+    );
+  });
+  await check("authentication QR with fallback resolves at /rp/device/pendingqr", async () => {
+    const created = await (
+      await api("/rp/api/oob/qr/client/authentication/requests", {
+        appId: "HYPRDefaultWorkstationApplication",
+        namedUser: username,
+        machine: "WEB",
+        includeQRFallbackCode: true,
+      })
+    ).json();
+    secrets.push(created.activationCode, JSON.parse(created.response.qrCode).pin);
+    const res = await api("/rp/device/pendingqr", { activationCode: created.activationCode }, false);
+    assert(res.status === 200 && (await res.json()).qrCode === created.response.qrCode, "auth payload");
+  });
+  await check("no activation code, pin, username or token in clear anywhere under .wrangler/", async () => {
+    const hits = [];
+    for (const file of filesUnder(path.join(root, ".wrangler"))) {
+      const bytes = readFileSync(file);
+      for (const secret of secrets)
+        if (bytes.includes(secret)) hits.push(`${path.relative(root, file)}: ${secret.slice(0, 6)}…`);
+    }
+    assert(hits.length === 0, hits.join("; "));
+  });
+  await check("npm run token -- revoke removes it from the list", async () => {
+    const id = token(["list"])
+      .find((l) => l.includes("  e2e"))
+      ?.split(" ")[0];
+    assert(id, "token id listed");
+    token(["revoke", id]);
+    assert(!token(["list"]).some((l) => l.startsWith(id)), "revoked token gone from the list");
+  });
+}
+
 let browser;
 try {
   await waitForServer();
+  await walkThrough();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
