@@ -56,30 +56,18 @@ export function demoRoutes(dispatch: Dispatch): Hono<AppEnv> {
 
   demo.post("/demo/api/qr", async (c) => {
     const body = (await c.req.json().catch(() => ({}))) as { kind?: string; includeQRFallbackCode?: boolean };
-    const fallback = body.includeQRFallbackCode === true;
-    if (body.kind === "authentication") {
-      return forward(c, "/rp/api/oob/qr/client/authentication/requests", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({
-          appId: DEMO_APP_ID,
-          namedUser: "demo-user",
-          machine: "WEB",
-          actionId: "demo",
-          includeQRFallbackCode: fallback,
-          includeQRImage: true,
-        }),
-      });
-    }
-    return forward(c, "/rp/versioned/client/qr/create", {
+    const options = { includeQRFallbackCode: body.includeQRFallbackCode === true, includeQRImage: true };
+    const [path, request] =
+      body.kind === "authentication"
+        ? [
+            "/rp/api/oob/qr/client/authentication/requests",
+            { appId: DEMO_APP_ID, namedUser: "demo-user", machine: "WEB", actionId: "demo", ...options },
+          ]
+        : ["/rp/versioned/client/qr/create", { rpAppId: DEMO_APP_ID, username: "demo-user", ...options }];
+    return forward(c, path, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({
-        rpAppId: DEMO_APP_ID,
-        username: "demo-user",
-        includeQRFallbackCode: fallback,
-        includeQRImage: true,
-      }),
+      body: JSON.stringify(request),
     });
   });
 
