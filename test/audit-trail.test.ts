@@ -1,10 +1,9 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { buildApp } from "../src/app";
 import { OUTBOX_PREFIX } from "../src/audit/outbox";
 import worker from "../src/index";
-import { BASE, call, createRegistration, lookup, mintToken, waitForTrail } from "./helpers";
+import { call, createRegistration, lookup, mintToken, waitForTrail } from "./helpers";
 
 describe("audit events reach the trail through the real queue and consumer", () => {
   it("records issuance and lookup of one code, correlated by fallbackId, PII-free", async () => {
@@ -71,17 +70,8 @@ describe("the producer loses nothing when the queue fails", () => {
         return Reflect.get(target, prop).bind(target);
       },
     });
-    const ctx = createExecutionContext();
-    const res = await buildApp().fetch(
-      new Request(`${BASE}/rp/versioned/device/pendingqr`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "CF-Connecting-IP": "198.51.100.200" },
-        body: JSON.stringify({ activationCode: "nosuch" }),
-      }),
-      { ...env, AUDIT_QUEUE: failingQueue },
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    // `env` makes the helper call the Worker's handler directly and wait for its waitUntil work.
+    const res = await lookup("nosuch", "198.51.100.200", { env: { ...env, AUDIT_QUEUE: failingQueue } });
     expect(res.status).toBe(400);
     expect(attempts).toBe(2); // the inline send and one background retry
     const outbox = await env.QR_KV.list({ prefix: OUTBOX_PREFIX });
@@ -107,17 +97,7 @@ describe("the producer loses nothing when the queue fails", () => {
         return Reflect.get(target, prop).bind(target);
       },
     });
-    const ctx = createExecutionContext();
-    await buildApp().fetch(
-      new Request(`${BASE}/rp/versioned/device/pendingqr`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "CF-Connecting-IP": "198.51.100.201" },
-        body: JSON.stringify({ activationCode: "nosuch" }),
-      }),
-      { ...env, AUDIT_QUEUE: flakyQueue },
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    await lookup("nosuch", "198.51.100.201", { env: { ...env, AUDIT_QUEUE: flakyQueue } });
     expect(sends).toBe(2);
     expect((await env.QR_KV.list({ prefix: OUTBOX_PREFIX })).keys).toHaveLength(0);
     const rows = await waitForTrail((r) => r.some((e) => e.traceId && e.remoteIP === "198.51.100.0"));

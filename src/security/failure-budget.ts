@@ -30,11 +30,6 @@ export class FailureBudget extends DurableObject<Env> {
     return this.lockedUntil;
   }
 
-  async state(): Promise<BudgetState> {
-    const lockedUntil = await this.locked();
-    return { lockedUntil: lockedUntil > Date.now() ? lockedUntil : 0 };
-  }
-
   async recordFailure(settings: BudgetSettings): Promise<BudgetState> {
     const now = Date.now();
     const lockedUntil = await this.locked();
