@@ -19,6 +19,16 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
           },
           queueConsumers: { "qr-fallback-audit": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 3 } },
+          // The static-assets Worker (static-assets/wrangler.toml), behind the main Worker's ASSETS binding.
+          workers: [
+            {
+              name: "qr-fallback-static",
+              modules: true,
+              script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
+              compatibilityDate: "2026-04-01",
+              assets: { directory: path.join(import.meta.dirname, "public"), routerConfig: { has_user_worker: false } },
+            },
+          ],
         },
       }),
     ],

@@ -37,7 +37,6 @@ mkdirSync(BENCH, { recursive: true });
 // address is not throttled (the limiter is still called on every request) and main paths rebased.
 const serviceToml = readFileSync(path.join(root, "wrangler.toml"), "utf8")
   .replace('main = "src/index.ts"', 'main = "../bench/service-entry.ts"')
-  .replace('directory = "public"', 'directory = "../public"')
   .replace('migrations_dir = "audit-consumer/migrations"', 'migrations_dir = "../audit-consumer/migrations"')
   .replace(/simple = \{ limit = \d+, period = 60 \}/g, "simple = { limit = 1000000000, period = 60 }")
   .replace(/^crons = .*$/m, "crons = []");
@@ -123,6 +122,8 @@ const service = start(
   [
     "-c",
     cfgService,
+    "-c",
+    path.join(root, "static-assets/wrangler.toml"),
     "-c",
     cfgConsumer,
     "--persist-to",

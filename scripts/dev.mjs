@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run dev [-- --port N]`: both Workers on one local workerd, state under .wrangler/state.
+// `npm run dev [-- --port N]`: the three Workers (API, static files, audit consumer) on one local workerd, state under .wrangler/state.
 // Generates a local SERVER_SECRET into .dev.vars when missing and applies D1 migrations first.
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -24,6 +24,8 @@ const child = spawnWrangler([
   "dev",
   "-c",
   "wrangler.toml",
+  "-c",
+  "static-assets/wrangler.toml",
   "-c",
   "audit-consumer/wrangler.toml",
   "--persist-to",

@@ -58,4 +58,37 @@ describe("deployment-wide failure budget (Durable Object)", () => {
       expect((await lookup(json.qrFallbackActivationCode, `10.2.${i}.1`, { env: quiet })).status).toBe(200);
     }
   });
+
+  it("carries concurrent failures in fewer Durable Object calls, and counts every one of them", async () => {
+    const reports: number[] = [];
+    // The real namespace, wrapped to see each report and the failures it carries.
+    const countingBudget = new Proxy(env.FAILURE_BUDGET, {
+      get(target, prop) {
+        if (prop !== "get") return Reflect.get(target, prop).bind(target);
+        return (id: DurableObjectId) => {
+          const stub = target.get(id);
+          return new Proxy(stub, {
+            get(s, p) {
+              if (p !== "recordFailures") return Reflect.get(s, p);
+              return (settings: Parameters<typeof stub.recordFailures>[0], count: number) => {
+                reports.push(count);
+                return s.recordFailures(settings, count);
+              };
+            },
+          });
+        };
+      },
+    });
+    const flood = { ...lockdownEnv, LOCKDOWN_FAILURE_BUDGET: "30", FAILURE_BUDGET: countingBudget } as Env;
+    const responses = await Promise.all(
+      Array.from({ length: 29 }, (_, i) =>
+        lookup(`flood${String.fromCharCode(97 + i)}`, `10.3.${i}.1`, { env: flood }),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(29).fill(400));
+    expect(reports.length).toBeLessThan(29);
+    // The 30th failure carries whatever the flood left uncounted, and trips the budget of 30.
+    await expectErrorShape(await lookup("floodz", "10.3.99.1", { env: flood }), 503, "LOCKDOWN");
+    expect(reports.reduce((a, b) => a + b, 0)).toBe(30);
+  });
 });

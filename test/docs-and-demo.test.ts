@@ -107,3 +107,18 @@ describe("/demo", () => {
     expect(JSON.parse(json.response.qrCode).type).toBe("AUTHENTICATION");
   });
 });
+
+describe("static files come from the static-assets Worker", () => {
+  it("serves the /docs page through the ASSETS binding with its own CSP", async () => {
+    const res = await call("GET", "/docs/");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(await res.text()).toContain("swagger-ui");
+  });
+
+  it("answers 404 for a file that does not exist, and never sends API paths there", async () => {
+    expect((await call("GET", "/docs/nope.js")).status).toBe(404);
+    await expectErrorShape(await call("GET", "/rp/versioned/nope"), 404, "NOT_FOUND");
+  });
+});

@@ -17,7 +17,7 @@ export default {
   async fetch(request: Request, env: BaselineEnv): Promise<Response> {
     const url = new URL(request.url);
     switch (url.pathname) {
-      // Lookup hit: limit, read, consume, audit.
+      // Lookup hit: limit, read, consume, audit (an event of the real size, written to D1 by `queue`).
       case "/lookup-hit": {
         const { activationCode } = (await request.json()) as { activationCode: string };
         await env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" });
@@ -25,7 +25,7 @@ export default {
         const value = await env.QR_KV.get(key, "arrayBuffer");
         if (!value) return json({ error: "not found" }, 400);
         await env.QR_KV.delete(key);
-        await env.AUDIT_QUEUE.send({ activationCode: "x" }, { contentType: "json" });
+        await env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" });
         return json({ qrCode: new TextDecoder().decode(value) });
       }
       // Lookup miss: a bare KV read.
@@ -59,6 +59,15 @@ export default {
       default:
         return new Response("ready");
     }
+  },
+
+  // The bare consumer: the same D1 batch per queue batch as the service's consumer, no validation.
+  async queue(batch: MessageBatch<QueuedAuditEvent>, env: BaselineEnv): Promise<void> {
+    await writeEvents(
+      env.AUDIT_DB,
+      batch.messages.map((m) => m.body),
+    );
+    batch.ackAll();
   },
 };
 

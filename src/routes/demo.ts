@@ -4,6 +4,7 @@ import { createToken } from "../auth/tokens";
 import { configOf } from "../config";
 import type { AppEnv } from "../http/context";
 import { AppError, ErrorCode } from "../http/errors";
+import { fromStaticFiles } from "./static-files";
 
 /**
  * The demo (`/demo`, only with DEMO_ENABLED=true): a page showing the whole flow against the real
@@ -89,9 +90,6 @@ export function demoRoutes(dispatch: Dispatch): Hono<AppEnv> {
 
   // The page itself: static files, served through the Worker so the flag and the CSP apply.
   demo.get("/demo", (c) => c.redirect("/demo/", 302));
-  demo.get("/demo/*", async (c) => {
-    const asset = await c.env.ASSETS.fetch(c.req.raw);
-    return new Response(asset.body, asset); // asset responses are immutable; the middleware adds headers
-  });
+  demo.get("/demo/*", fromStaticFiles);
   return demo;
 }

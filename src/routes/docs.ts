@@ -2,8 +2,9 @@ import { Hono } from "hono";
 import { configOf } from "../config";
 import { buildOpenApiDocument } from "../docs/openapi";
 import type { AppEnv } from "../http/context";
+import { fromStaticFiles, STATIC_PATHS } from "./static-files";
 
-/** `GET /` (where to look), `GET /openapi.json`; the interactive reference at /docs is static (public/docs). */
+/** `GET /` (where to look), `GET /openapi.json`, and the interactive reference at /docs (public/docs). */
 export const docsRoutes = new Hono<AppEnv>();
 
 let document: { url: string; body: string } | undefined;
@@ -22,3 +23,5 @@ docsRoutes.get("/", (c) =>
     ...(configOf(c.env).demoEnabled ? { demo: "/demo/" } : {}),
   }),
 );
+
+for (const path of STATIC_PATHS) docsRoutes.get(path, fromStaticFiles);

@@ -30,12 +30,14 @@ export class FailureBudget extends DurableObject<Env> {
     return this.lockedUntil;
   }
 
-  async recordFailure(settings: BudgetSettings): Promise<BudgetState> {
+  /** Counts `count` failed lookups (an isolate reports its concurrent failures together). */
+  async recordFailures(settings: BudgetSettings, count: number): Promise<BudgetState> {
     const now = Date.now();
     const lockedUntil = await this.locked();
     if (lockedUntil > now) return { lockedUntil };
     const second = Math.floor(now / 1000);
-    this.buckets.set(second, (this.buckets.get(second) ?? 0) + 1);
+    const failed = Number.isSafeInteger(count) && count > 0 ? count : 1;
+    this.buckets.set(second, (this.buckets.get(second) ?? 0) + failed);
     let failures = 0;
     for (const [s, n] of this.buckets) {
       if (s <= second - settings.windowSeconds) this.buckets.delete(s);

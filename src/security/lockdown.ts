@@ -26,13 +26,36 @@ function budget(ns: DurableObjectNamespace<FailureBudget>) {
   return ns.get(ns.idFromName("global"));
 }
 
-/** Counts one failed lookup against the deployment-wide budget; throws the 503 if that tripped it. */
+/**
+ * Failures this isolate has not reported yet, and whether a report is in flight. Concurrent failures
+ * in one isolate are counted together: the request that finds no report in flight carries every
+ * failure counted so far in one Durable Object call; the others add to the count and return. Under
+ * a guessing flood that is one call per round trip per isolate instead of one per guess, which keeps
+ * the single global object from becoming the bottleneck. A count may wait for the next failure to be
+ * carried (the counts are best-effort anyway: see FailureBudget).
+ */
+let unreported = 0;
+let reporting = false;
+
+/** Counts one failed lookup against the deployment-wide budget; throws the 503 if a lockdown is known. */
 export async function reportFailedLookup(
   ns: DurableObjectNamespace<FailureBudget>,
   config: Pick<Config, "lockdown" | "tenantId">,
 ): Promise<void> {
-  const state = await budget(ns).recordFailure({ ...config.lockdown, tenantId: config.tenantId });
-  const now = Date.now();
-  knownLockedUntil = state.lockedUntil;
-  if (state.lockedUntil > now) throw lockdownError(state.lockedUntil, now);
+  unreported++;
+  if (!reporting) {
+    reporting = true;
+    const count = unreported;
+    unreported = 0;
+    try {
+      const state = await budget(ns).recordFailures({ ...config.lockdown, tenantId: config.tenantId }, count);
+      knownLockedUntil = state.lockedUntil;
+    } catch (err) {
+      unreported += count; // carried by the next report
+      throw err;
+    } finally {
+      reporting = false;
+    }
+  }
+  assertNotLockedDown();
 }

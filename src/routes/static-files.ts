@@ -1,0 +1,14 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../http/context";
+
+/** Paths whose files live in the static-assets Worker (public/). */
+export const STATIC_PATHS = ["/docs", "/docs/*", "/vendor/*"];
+
+/**
+ * Answers from the static-assets Worker (bound as ASSETS). Its responses are immutable, so they are
+ * copied for the middleware to add headers; its own `_headers` (CSP and the like) are kept.
+ */
+export async function fromStaticFiles(c: Context<AppEnv>): Promise<Response> {
+  const asset = await c.env.ASSETS.fetch(c.req.raw);
+  return new Response(asset.body, asset);
+}
