@@ -22,6 +22,14 @@ const wanted = (name) => !ONLY || ONLY.includes(name);
 const budgets = [];
 const children = [];
 const log = (...a) => console.log(...a);
+const benchStarted = Date.now();
+let lapStarted = benchStarted;
+/** Where the minutes go, on stderr. */
+function lap(label) {
+  const now = Date.now();
+  process.stderr.write(`  [${label} took ${((now - lapStarted) / 1000).toFixed(0)} s]\n`);
+  lapStarted = now;
+}
 
 function budget(name, figure, limit, ok, detail) {
   budgets.push({ name, figure, limit, ok, detail });
@@ -239,6 +247,7 @@ log(`qr-fallback bench: ${AMOUNT} requests x ${CONNECTIONS} connections per run,
 await load(`${S}/rp/versioned/device/pendingqr`, { body: '{"activationCode":"warmup"}', amount: 500 });
 await load(`${B}/lookup-miss`, { body: '{"activationCode":"warmup"}', amount: 500 });
 
+lap("setup and warm-up");
 if (wanted("hit"))
   results.lookupHit = await pair(
     "lookup hit (limit + HMAC + decrypt + consume + audit) vs raw limit+get+delete+send",
@@ -281,6 +290,7 @@ if (wanted("create"))
   );
 
 // Lookup latency with 10 vs 100k pending codes (filler entries under the real prefix).
+lap("throughput pairs");
 if (wanted("pending")) {
   async function missLatency() {
     const runs = [];
@@ -312,6 +322,7 @@ if (wanted("pending")) {
   results.pendingLatency = { few, many, ratio: latencyRatio };
 }
 
+lap("pending-codes latency");
 if (wanted("search")) {
   // Audit search: one fixed window of 1,000 events; the rest of the trail grows from ~1k to 1M.
   log("\naudit search page time vs trail size");
@@ -381,6 +392,7 @@ if (wanted("search")) {
   results.search = { small, large };
 }
 
+lap("audit search");
 if (wanted("consumer")) {
   // Consumer: one batched D1 statement set per queue batch vs one insert per message.
   log("\naudit consumer writes");
@@ -393,6 +405,7 @@ if (wanted("consumer")) {
   results.consumer = { batched, single };
 }
 
+lap("consumer writes");
 // Bundle size.
 const outdir = path.join(BENCH, "dry-run");
 const dry = wrangler(["deploy", "--dry-run", "-c", path.join(root, "wrangler.toml"), "--outdir", outdir]);
