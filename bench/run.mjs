@@ -3,7 +3,7 @@
 // drives them with autocannon, and prints every figure as a ratio against its same-run baseline.
 // Exits non-zero when a budget is missed. State lives in .bench/ (deleted at the start of each run).
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
 import { root, wrangler, wranglerBin } from "../scripts/wrangler.mjs";
@@ -13,8 +13,10 @@ const SERVICE_STATE = path.join(BENCH, "state");
 const BASELINE_STATE = path.join(BENCH, "baseline-state");
 const SERVICE_PORT = 8801;
 const BASELINE_PORT = 8802;
+const FILLED_STATE = path.join(BENCH, "filled-state");
+const FILLED_PORT = 8803;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const AMOUNT = Number(process.env.BENCH_REQUESTS ?? 3000);
+const AMOUNT = Number(process.env.BENCH_REQUESTS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 const ONLY = process.env.BENCH_ONLY?.split(",") ?? null; // e.g. BENCH_ONLY=miss,create while profiling
@@ -63,12 +65,18 @@ const cfgConsumer = path.join(BENCH, "consumer.toml");
 const cfgBaseline = path.join(root, "bench/baseline/wrangler.toml");
 wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", SERVICE_STATE, "-c", cfgService]);
 wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", BASELINE_STATE, "-c", cfgBaseline]);
+if (wanted("pending") || wanted("search"))
+  wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", FILLED_STATE, "-c", cfgService]);
 
 const tokenHash = async (t) =>
   Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(t))).toString("hex");
-async function putToken(rpAppId, admin) {
+async function putToken(rpAppId, admin, states) {
   const token = `qrf_bench_${rpAppId}_${Math.random().toString(36).slice(2)}`;
   const record = JSON.stringify({ rpAppId, admin, label: "bench", createdAt: Date.now() });
+  for (const state of states) putRecord(token, record, state);
+  return token;
+}
+async function putRecord(token, record, state) {
   wrangler([
     "kv",
     "key",
@@ -81,14 +89,15 @@ async function putToken(rpAppId, admin) {
     "QR_KV",
     "--local",
     "--persist-to",
-    SERVICE_STATE,
+    state,
     "-c",
     cfgService,
   ]);
-  return token;
 }
-const token = await putToken("BenchApp", false);
-const adminToken = await putToken("ops", true);
+// The filled instance (100k pending codes, 1M-event trail) is the scale sections' second service.
+const needsFilled = wanted("pending") || wanted("search");
+const token = await putToken("BenchApp", false, [SERVICE_STATE]);
+const adminToken = await putToken("ops", true, needsFilled ? [SERVICE_STATE, FILLED_STATE] : [SERVICE_STATE]);
 
 function start(args, port) {
   const child = spawn(process.execPath, [wranglerBin, "dev", ...args, "--port", String(port), "--ip", "127.0.0.1"], {
@@ -126,29 +135,37 @@ async function waitReady(url, what) {
   throw new Error(`${what} did not start`);
 }
 
-const service = start(
-  [
-    "-c",
-    cfgService,
-    "-c",
-    path.join(root, "static-assets/wrangler.toml"),
-    "-c",
-    cfgConsumer,
-    "--persist-to",
-    SERVICE_STATE,
-    "--inspector-port",
-    "9331",
-    "--var",
-    "LOCKDOWN_FAILURE_BUDGET:1000000000",
-  ],
-  SERVICE_PORT,
-);
+/** The service as deployed (three Workers), with its own state directory. */
+const serviceArgs = (state, inspectorPort) => [
+  "-c",
+  cfgService,
+  "-c",
+  path.join(root, "static-assets/wrangler.toml"),
+  "-c",
+  cfgConsumer,
+  "--persist-to",
+  state,
+  "--inspector-port",
+  String(inspectorPort),
+  "--var",
+  "LOCKDOWN_FAILURE_BUDGET:1000000000",
+];
+const service = start(serviceArgs(SERVICE_STATE, 9331), SERVICE_PORT);
+const filled = needsFilled ? start(serviceArgs(FILLED_STATE, 9333), FILLED_PORT) : null;
 const baseline = start(["-c", cfgBaseline, "--persist-to", BASELINE_STATE, "--inspector-port", "9332"], BASELINE_PORT);
 const S = `http://127.0.0.1:${SERVICE_PORT}`;
 const B = `http://127.0.0.1:${BASELINE_PORT}`;
+const F = `http://127.0.0.1:${FILLED_PORT}`;
+/** Base URL -> the wrangler process whose process tree serves it (for CPU accounting). */
+const instances = new Map([
+  [S, service.child],
+  [B, baseline.child],
+]);
+if (filled) instances.set(F, filled.child);
 try {
   await waitReady(`${S}/nope`, "the service");
   await waitReady(`${B}/`, "the baseline");
+  if (filled) await waitReady(`${F}/nope`, "the filled service");
 } catch (err) {
   log(service.output(), baseline.output());
   throw err;
@@ -156,6 +173,36 @@ try {
 
 // --- load helpers ------------------------------------------------------------------------------
 const jsonHeaders = { "content-type": "application/json" };
+
+/**
+ * CPU time (ms) used so far by a process and all its descendants (wrangler's node process, its
+ * proxy workerd and the workerd running the Workers), from /proc: a per-request cost that, unlike
+ * throughput, does not depend on what else the two cores are doing. Linux only; null elsewhere.
+ */
+const HAS_PROC = existsSync("/proc/self/stat");
+function treeCpuMs(rootPid) {
+  if (!HAS_PROC) return null;
+  const parentOf = new Map();
+  const ticksOf = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      parentOf.set(Number(entry), Number(fields[1]));
+      ticksOf.set(Number(entry), Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]));
+    } catch {
+      // the process ended while we read
+    }
+  }
+  let ticks = 0;
+  for (const [pid, t] of ticksOf) {
+    let p = pid;
+    while (p > 1 && p !== rootPid) p = parentOf.get(p) ?? 0;
+    if (p === rootPid) ticks += t;
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
 
 /**
  * One autocannon run; `bodies` (optional) gives each request its own body, in order. Throughput is
@@ -167,6 +214,9 @@ function load(
   { method = "POST", body, bodies, headers = jsonHeaders, amount = AMOUNT, connections = CONNECTIONS } = {},
 ) {
   let i = 0;
+  const tree = [...instances].find(([base]) => url.startsWith(base))?.[1].pid ?? process.pid;
+  const cpuBefore = treeCpuMs(tree);
+  const genBefore = process.cpuUsage();
   const first = performance.now();
   let last = first;
   return new Promise((resolve, reject) => {
@@ -180,7 +230,17 @@ function load(
         connections,
         requests: bodies ? [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }] : undefined,
       },
-      (err, result) => (err ? reject(err) : resolve({ ...result, elapsedMs: last - first })),
+      (err, result) => {
+        if (err) return reject(err);
+        const cpuAfter = treeCpuMs(tree);
+        const gen = process.cpuUsage(genBefore);
+        resolve({
+          ...result,
+          elapsedMs: last - first,
+          workersCpuMs: cpuBefore === null ? null : cpuAfter - cpuBefore,
+          generatorCpuMs: (gen.user + gen.system) / 1000,
+        });
+      },
     );
     instance.on("response", () => {
       last = performance.now();
@@ -194,7 +254,10 @@ const summary = (r) => ({
   p99: r.latency.p99,
   non2xx: r.non2xx,
   errors: r.errors,
+  cpuPerRequestMs: r.workersCpuMs === null ? null : r.workersCpuMs / r.requests.total,
+  generatorCpuPerRequestMs: r.generatorCpuMs / r.requests.total,
 });
+const ms = (v) => (v === null ? "n/a" : `${v.toFixed(2)} ms`);
 const best = (runs) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
 
 async function createCodes(n) {
@@ -235,6 +298,10 @@ async function pair(name, runService, runBaseline, minRatio) {
     `  service : ${bs.rps.toFixed(0)} req/s, p50 ${bs.p50} ms, p99 ${bs.p99} ms (non-2xx ${bs.non2xx}, errors ${bs.errors})`,
   );
   log(`  baseline: ${bb.rps.toFixed(0)} req/s, p50 ${bb.p50} ms, p99 ${bb.p99} ms`);
+  // Where the CPU goes (same runs): the Workers' processes per request, and autocannon's own.
+  log(
+    `  CPU per request: service ${ms(bs.cpuPerRequestMs)}, baseline ${ms(bb.cpuPerRequestMs)} (load generator ${ms(bs.generatorCpuPerRequestMs)} / ${ms(bb.generatorCpuPerRequestMs)})`,
+  );
   budget(`${name}: throughput ratio`, ratio.toFixed(3), `>= ${minRatio}`, ratio >= minRatio);
   return { service: bs, baseline: bb, ratio };
 }
@@ -248,6 +315,128 @@ await load(`${S}/rp/versioned/device/pendingqr`, { body: '{"activationCode":"war
 await load(`${B}/lookup-miss`, { body: '{"activationCode":"warmup"}', amount: 500 });
 
 lap("setup and warm-up");
+// Scale: the service as started (10 real codes, a trail of ~1k events) against a second instance of
+// it whose KV holds 100k filler entries under the real prefix and whose trail holds 1M more events,
+// measured interleaved like the throughput pairs. This runs first, while the service is still small.
+const fastest = (runs) => runs.reduce((a, b) => (b.mean < a.mean ? b : a));
+
+if (wanted("pending")) {
+  log("\nlookup latency vs pending codes");
+  const FILL = Number(process.env.BENCH_PENDING ?? 100_000);
+  await createCodes(10);
+  const seedStarted = Date.now();
+  const PER_REQUEST = 2500;
+  let next = 0;
+  const seeder = async () => {
+    while (next < FILL) {
+      const count = Math.min(PER_REQUEST, FILL - next);
+      next += count;
+      const res = await fetch(`${F}/__bench/seed-pending?count=${count}`, { method: "POST" });
+      if (!res.ok) throw new Error(`seeding failed: ${res.status}`);
+    }
+  };
+  await Promise.all([seeder(), seeder(), seeder()]);
+  log(`  seeded ${FILL} filler pending entries in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
+  const missLookup = (base) =>
+    load(`${base}/rp/versioned/device/pendingqr`, {
+      body: '{"activationCode":"yyyyyy"}',
+      connections: 4,
+      amount: Math.min(AMOUNT, 1500),
+    });
+  await missLookup(F); // warm-up: the filled instance has served nothing yet
+  const fewRuns = [];
+  const manyRuns = [];
+  for (let r = 0; r < ROUNDS + 1; r++) {
+    fewRuns.push(summary(await missLookup(S)));
+    manyRuns.push(summary(await missLookup(F)));
+  }
+  const few = fastest(fewRuns);
+  const many = fastest(manyRuns);
+  // Mean latency: autocannon's percentiles are whole milliseconds, too coarse for a 10% budget.
+  const latencyRatio = many.mean / few.mean;
+  log(
+    `  10 pending: mean ${few.mean.toFixed(2)} ms (p50 ${few.p50}, p99 ${few.p99}); ${FILL} pending: mean ${many.mean.toFixed(2)} ms (p50 ${many.p50}, p99 ${many.p99})`,
+  );
+  budget(`lookup mean latency with ${FILL} pending / with 10`, latencyRatio.toFixed(3), "<= 1.10", latencyRatio <= 1.1);
+  results.pendingLatency = { few, many, ratio: latencyRatio };
+}
+lap("pending-codes latency");
+if (wanted("search")) {
+  // Audit search: one fixed window of 1,000 events, in a small trail (the window plus the bench's own
+  // few thousand lookups) and in a trail with 1M more events.
+  log("\naudit search page time vs trail size");
+  const W0 = 1_000_000_000_000; // a window far from real traffic: [W0, W0 + 60 s)
+  function insertEvents(state, count, fromMs, spanMs, rpAppId) {
+    // Generated inside SQLite: one statement, no 1M-row file. Bodies have the real events' size.
+    const sql = `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${count - 1})
+    INSERT INTO audit_events (id, eventName, rpAppId, eventTimeInUTC, loggedTimeInUTC, isSuccessful, errorCode, body)
+    SELECT lower(hex(randomblob(16))), 'QR_FALLBACK_PAYLOAD_RETRIEVED', '${rpAppId}', ${fromMs} + i * ${spanMs} / ${count},
+      ${fromMs} + i * ${spanMs} / ${count} + 5, 0, 'QR_FALLBACK_NOT_FOUND',
+      json_object('id', 'bench-' || i, 'eventName', 'QR_FALLBACK_PAYLOAD_RETRIEVED', 'message', 'QR fallback lookup failed: no pending payload for the code',
+        'subName', 'device/pendingqr', 'eventTimeInUTC', ${fromMs} + i, 'tenantId', 'bench', 'remoteIP', '203.0.113.0',
+        'userAgent', 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15', 'traceId', lower(hex(randomblob(16))),
+        'rpAppId', '${rpAppId}', 'isSuccessful', json('false'), 'errorCode', 'QR_FALLBACK_NOT_FOUND', 'additionalDetails', json('{"extras":{}}'))
+    FROM n`;
+    wrangler([
+      "d1",
+      "execute",
+      "AUDIT_DB",
+      "--local",
+      "--persist-to",
+      state,
+      "-c",
+      cfgService,
+      "--command",
+      sql.replace(/\s+/g, " "),
+    ]);
+  }
+  const TRAIL = Number(process.env.BENCH_TRAIL ?? 1_000_000);
+  for (const state of [SERVICE_STATE, FILLED_STATE]) insertEvents(state, 1000, W0, 60_000, "BenchApp");
+  const insertStarted = Date.now();
+  // The rest of the big trail lies after the window, in time order, like a real trail.
+  insertEvents(FILLED_STATE, TRAIL, W0 + 3_600_000, TRAIL * 10, "BenchApp");
+  log(`  inserted ${TRAIL} more events in ${((Date.now() - insertStarted) / 1000).toFixed(1)} s`);
+  const searchPage = (base, page) =>
+    load(
+      `${base}/cc/api/versioned/audit/search?startTSUTC=${W0}&endTSUTC=${W0 + 60_000}&pageSize=100&pageNumber=${page}`,
+      {
+        method: "GET",
+        headers: { authorization: `Bearer ${adminToken}` },
+        amount: 300,
+        connections: 4,
+      },
+    );
+  const searchResults = { small: {}, large: {} };
+  for (const [which, page] of [
+    ["first", 1],
+    ["deep", 10],
+  ]) {
+    await searchPage(S, page); // warm-up
+    await searchPage(F, page);
+    const smallRuns = [];
+    const largeRuns = [];
+    for (let r = 0; r < ROUNDS + 1; r++) {
+      smallRuns.push(summary(await searchPage(S, page)));
+      largeRuns.push(summary(await searchPage(F, page)));
+    }
+    const small = fastest(smallRuns);
+    const large = fastest(largeRuns);
+    searchResults.small[which] = small;
+    searchResults.large[which] = large;
+    const r = large.mean / small.mean;
+    log(
+      `  ${which} page: ~1k trail mean ${small.mean.toFixed(2)} ms; ${TRAIL} more events: mean ${large.mean.toFixed(2)} ms`,
+    );
+    budget(`search ${which} page mean latency, ${TRAIL} / 1k events in the trail`, r.toFixed(3), "<= 1.5", r <= 1.5);
+  }
+  results.search = searchResults;
+}
+lap("audit search");
+if (filled) {
+  filled.child.kill("SIGTERM");
+  instances.delete(F);
+}
+
 if (wanted("hit"))
   results.lookupHit = await pair(
     "lookup hit (limit + HMAC + decrypt + consume + audit) vs raw limit+get+delete+send",
@@ -288,111 +477,8 @@ if (wanted("create"))
     () => load(`${B}/create`, { body: "{}" }),
     0.85,
   );
-
-// Lookup latency with 10 vs 100k pending codes (filler entries under the real prefix).
 lap("throughput pairs");
-if (wanted("pending")) {
-  async function missLatency() {
-    const runs = [];
-    for (let r = 0; r < ROUNDS + 1; r++) {
-      runs.push(
-        summary(
-          await load(`${S}/rp/versioned/device/pendingqr`, { body: '{"activationCode":"yyyyyy"}', connections: 4 }),
-        ),
-      );
-    }
-    return runs.reduce((a, b) => (b.mean < a.mean ? b : a));
-  }
-  log("\nlookup latency vs pending codes");
-  await createCodes(10);
-  const few = await missLatency();
-  const FILL = Number(process.env.BENCH_PENDING ?? 100_000);
-  const seedStarted = Date.now();
-  for (let done = 0; done < FILL; done += 2000) {
-    await fetch(`${S}/__bench/seed-pending?count=${Math.min(2000, FILL - done)}`, { method: "POST" });
-  }
-  log(`  seeded ${FILL} filler pending entries in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
-  const many = await missLatency();
-  // Mean latency: autocannon's percentiles are whole milliseconds, too coarse for a 10% budget.
-  const latencyRatio = many.mean / few.mean;
-  log(
-    `  10 pending: mean ${few.mean.toFixed(2)} ms (p50 ${few.p50}, p99 ${few.p99}); ${FILL} pending: mean ${many.mean.toFixed(2)} ms (p50 ${many.p50}, p99 ${many.p99})`,
-  );
-  budget(`lookup mean latency with ${FILL} pending / with 10`, latencyRatio.toFixed(3), "<= 1.10", latencyRatio <= 1.1);
-  results.pendingLatency = { few, many, ratio: latencyRatio };
-}
 
-lap("pending-codes latency");
-if (wanted("search")) {
-  // Audit search: one fixed window of 1,000 events; the rest of the trail grows from ~1k to 1M.
-  log("\naudit search page time vs trail size");
-  const W0 = 1_000_000_000_000; // a window far from real traffic: [W0, W0 + 60 s)
-  function insertEvents(count, fromMs, spanMs, rpAppId) {
-    // Generated inside SQLite: one statement, no 1M-row file. Bodies have the real events' size.
-    const sql = `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${count - 1})
-    INSERT INTO audit_events (id, eventName, rpAppId, eventTimeInUTC, loggedTimeInUTC, isSuccessful, errorCode, body)
-    SELECT lower(hex(randomblob(16))), 'QR_FALLBACK_PAYLOAD_RETRIEVED', '${rpAppId}', ${fromMs} + i * ${spanMs} / ${count},
-      ${fromMs} + i * ${spanMs} / ${count} + 5, 0, 'QR_FALLBACK_NOT_FOUND',
-      json_object('id', 'bench-' || i, 'eventName', 'QR_FALLBACK_PAYLOAD_RETRIEVED', 'message', 'QR fallback lookup failed: no pending payload for the code',
-        'subName', 'device/pendingqr', 'eventTimeInUTC', ${fromMs} + i, 'tenantId', 'bench', 'remoteIP', '203.0.113.0',
-        'userAgent', 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15', 'traceId', lower(hex(randomblob(16))),
-        'rpAppId', '${rpAppId}', 'isSuccessful', json('false'), 'errorCode', 'QR_FALLBACK_NOT_FOUND', 'additionalDetails', json('{"extras":{}}'))
-    FROM n`;
-    wrangler([
-      "d1",
-      "execute",
-      "AUDIT_DB",
-      "--local",
-      "--persist-to",
-      SERVICE_STATE,
-      "-c",
-      cfgService,
-      "--command",
-      sql.replace(/\s+/g, " "),
-    ]);
-  }
-  insertEvents(1000, W0, 60_000, "BenchApp");
-  const searchUrl = (page) =>
-    `${S}/cc/api/versioned/audit/search?startTSUTC=${W0}&endTSUTC=${W0 + 60_000}&pageSize=100&pageNumber=${page}`;
-  async function searchLatency(page) {
-    const runs = [];
-    for (let r = 0; r < ROUNDS + 1; r++) {
-      runs.push(
-        summary(
-          await load(searchUrl(page), {
-            method: "GET",
-            headers: { authorization: `Bearer ${adminToken}` },
-            amount: 600,
-            connections: 4,
-          }),
-        ),
-      );
-    }
-    return runs.reduce((a, b) => (b.mean < a.mean ? b : a));
-  }
-  const small = { first: await searchLatency(1), deep: await searchLatency(10) };
-  const TRAIL = Number(process.env.BENCH_TRAIL ?? 1_000_000);
-  const started = Date.now();
-  for (let done = 0; done < TRAIL; done += 250_000)
-    insertEvents(
-      Math.min(250_000, TRAIL - done),
-      W0 + 3_600_000 + done * 10,
-      Math.min(250_000, TRAIL - done) * 10,
-      "BenchApp",
-    );
-  log(`  inserted ${TRAIL} events in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  const large = { first: await searchLatency(1), deep: await searchLatency(10) };
-  for (const which of ["first", "deep"]) {
-    const r = large[which].mean / small[which].mean;
-    log(
-      `  ${which} page: ~1k trail mean ${small[which].mean.toFixed(2)} ms; ${TRAIL} trail mean ${large[which].mean.toFixed(2)} ms`,
-    );
-    budget(`search ${which} page mean latency, ${TRAIL} / 1k events in the trail`, r.toFixed(3), "<= 1.5", r <= 1.5);
-  }
-  results.search = { small, large };
-}
-
-lap("audit search");
 if (wanted("consumer")) {
   // Consumer: one batched D1 statement set per queue batch vs one insert per message.
   log("\naudit consumer writes");
