@@ -102,7 +102,13 @@ const adminToken = await putToken("ops", true, needsFilled ? [SERVICE_STATE, FIL
 function start(args, port) {
   const child = spawn(process.execPath, [wranglerBin, "dev", ...args, "--port", String(port), "--ip", "127.0.0.1"], {
     cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    // Each instance gets its own dev registry: the service and its filled twin run Workers of the
+    // same names, which the shared registry would otherwise wire across the two processes.
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      WRANGLER_REGISTRY_PATH: path.join(BENCH, `registry-${port}`),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -332,7 +338,8 @@ if (wanted("pending")) {
       const count = Math.min(PER_REQUEST, FILL - next);
       next += count;
       const res = await fetch(`${F}/__bench/seed-pending?count=${count}`, { method: "POST" });
-      if (!res.ok) throw new Error(`seeding failed: ${res.status}`);
+      if (!res.ok)
+        throw new Error(`seeding failed: ${res.status} ${await res.text()}\n${filled.output().slice(-2000)}`);
     }
   };
   await Promise.all([seeder(), seeder(), seeder()]);
