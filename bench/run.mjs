@@ -4,6 +4,7 @@
 // Exits non-zero when a budget is missed. State lives in .bench/ (deleted at the start of each run).
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import { root, wrangler, wranglerBin } from "../scripts/wrangler.mjs";
@@ -99,6 +100,8 @@ const needsFilled = wanted("pending") || wanted("search");
 const token = await putToken("BenchApp", false, [SERVICE_STATE]);
 const adminToken = await putToken("ops", true, needsFilled ? [SERVICE_STATE, FILLED_STATE] : [SERVICE_STATE]);
 
+// Outside .bench/: wrangler dev restarts a Worker when files near its config change.
+const registryOf = (port) => path.join(tmpdir(), `qr-fallback-bench-registry-${process.pid}-${port}`);
 function start(args, port) {
   const child = spawn(process.execPath, [wranglerBin, "dev", ...args, "--port", String(port), "--ip", "127.0.0.1"], {
     cwd: root,
@@ -123,6 +126,8 @@ function start(args, port) {
 }
 const stopAll = () => {
   for (const c of children) c.kill("SIGTERM");
+  for (const port of [SERVICE_PORT, BASELINE_PORT, FILLED_PORT])
+    rmSync(registryOf(port), { recursive: true, force: true });
 };
 process.on("exit", stopAll);
 process.on("SIGINT", () => process.exit(130));
