@@ -100,6 +100,24 @@ const needsFilled = wanted("pending") || wanted("search");
 const token = await putToken("BenchApp", false, [SERVICE_STATE]);
 const adminToken = await putToken("ops", true, needsFilled ? [SERVICE_STATE, FILLED_STATE] : [SERVICE_STATE]);
 
+/** wrangler to completion, without blocking this process (runs beside a load or another fill). */
+function wranglerAsync(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [wranglerBin, ...args], {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${stderr}`)),
+    );
+  });
+}
+
 // Outside .bench/: wrangler dev restarts a Worker when files near its config change.
 const registryOf = (port) => path.join(tmpdir(), `qr-fallback-bench-registry-${process.pid}-${port}`);
 function start(args, port) {
@@ -331,24 +349,61 @@ lap("setup and warm-up");
 // measured interleaved like the throughput pairs. This runs first, while the service is still small.
 const fastest = (runs) => runs.reduce((a, b) => (b.mean < a.mean ? b : a));
 
+const FILL = Number(process.env.BENCH_PENDING ?? 100_000);
+const TRAIL = Number(process.env.BENCH_TRAIL ?? 1_000_000);
+const W0 = 1_000_000_000_000; // a window far from real traffic: [W0, W0 + 60 s)
+function insertEvents(state, count, fromMs, spanMs, rpAppId) {
+  // Generated inside SQLite: one statement, no 1M-row file. Bodies have the real events' size.
+  const sql = `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${count - 1})
+  INSERT INTO audit_events (id, eventName, rpAppId, eventTimeInUTC, loggedTimeInUTC, isSuccessful, errorCode, body)
+  SELECT lower(hex(randomblob(16))), 'QR_FALLBACK_PAYLOAD_RETRIEVED', '${rpAppId}', ${fromMs} + i * ${spanMs} / ${count},
+    ${fromMs} + i * ${spanMs} / ${count} + 5, 0, 'QR_FALLBACK_NOT_FOUND',
+    json_object('id', 'bench-' || i, 'eventName', 'QR_FALLBACK_PAYLOAD_RETRIEVED', 'message', 'QR fallback lookup failed: no pending payload for the code',
+      'subName', 'device/pendingqr', 'eventTimeInUTC', ${fromMs} + i, 'tenantId', 'bench', 'remoteIP', '203.0.113.0',
+      'userAgent', 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15', 'traceId', lower(hex(randomblob(16))),
+      'rpAppId', '${rpAppId}', 'isSuccessful', json('false'), 'errorCode', 'QR_FALLBACK_NOT_FOUND', 'additionalDetails', json('{"extras":{}}'))
+  FROM n`;
+  return wranglerAsync([
+    "d1",
+    "execute",
+    "AUDIT_DB",
+    "--local",
+    "--persist-to",
+    state,
+    "-c",
+    cfgService,
+    "--command",
+    sql.replace(/\s+/g, " "),
+  ]);
+}
+
+/** Filler pending entries, through the bench-only seeding route, one request at a time (workerd
+ * restarts under several concurrent thousand-put requests). */
+async function seedPending(count) {
+  for (let done = 0; done < count; done += 2000) {
+    const res = await fetch(`${F}/__bench/seed-pending?count=${Math.min(2000, count - done)}`, { method: "POST" });
+    if (!res.ok) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);
+  }
+}
+
+if (filled) {
+  log("\nfilling the second service instance");
+  const fillStarted = Date.now();
+  // KV and D1 are filled at the same time (different stores, nothing is measured meanwhile).
+  await Promise.all([
+    wanted("pending") ? seedPending(FILL) : null,
+    // The big trail lies after the search window, in time order, like a real trail.
+    wanted("search") ? insertEvents(FILLED_STATE, TRAIL, W0 + 3_600_000, TRAIL * 10, "BenchApp") : null,
+  ]);
+  log(
+    `  ${wanted("pending") ? FILL : 0} pending entries and ${wanted("search") ? TRAIL : 0} trail events in ${((Date.now() - fillStarted) / 1000).toFixed(1)} s`,
+  );
+}
+lap("filling");
+
 if (wanted("pending")) {
   log("\nlookup latency vs pending codes");
-  const FILL = Number(process.env.BENCH_PENDING ?? 100_000);
   await createCodes(10);
-  const seedStarted = Date.now();
-  const PER_REQUEST = 2500;
-  let next = 0;
-  const seeder = async () => {
-    while (next < FILL) {
-      const count = Math.min(PER_REQUEST, FILL - next);
-      next += count;
-      const res = await fetch(`${F}/__bench/seed-pending?count=${count}`, { method: "POST" });
-      if (!res.ok)
-        throw new Error(`seeding failed: ${res.status} ${await res.text()}\n${filled.output().slice(-2000)}`);
-    }
-  };
-  await Promise.all([seeder(), seeder(), seeder()]);
-  log(`  seeded ${FILL} filler pending entries in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
   const missLookup = (base) =>
     load(`${base}/rp/versioned/device/pendingqr`, {
       body: '{"activationCode":"yyyyyy"}',
@@ -377,37 +432,7 @@ if (wanted("search")) {
   // Audit search: one fixed window of 1,000 events, in a small trail (the window plus the bench's own
   // few thousand lookups) and in a trail with 1M more events.
   log("\naudit search page time vs trail size");
-  const W0 = 1_000_000_000_000; // a window far from real traffic: [W0, W0 + 60 s)
-  function insertEvents(state, count, fromMs, spanMs, rpAppId) {
-    // Generated inside SQLite: one statement, no 1M-row file. Bodies have the real events' size.
-    const sql = `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${count - 1})
-    INSERT INTO audit_events (id, eventName, rpAppId, eventTimeInUTC, loggedTimeInUTC, isSuccessful, errorCode, body)
-    SELECT lower(hex(randomblob(16))), 'QR_FALLBACK_PAYLOAD_RETRIEVED', '${rpAppId}', ${fromMs} + i * ${spanMs} / ${count},
-      ${fromMs} + i * ${spanMs} / ${count} + 5, 0, 'QR_FALLBACK_NOT_FOUND',
-      json_object('id', 'bench-' || i, 'eventName', 'QR_FALLBACK_PAYLOAD_RETRIEVED', 'message', 'QR fallback lookup failed: no pending payload for the code',
-        'subName', 'device/pendingqr', 'eventTimeInUTC', ${fromMs} + i, 'tenantId', 'bench', 'remoteIP', '203.0.113.0',
-        'userAgent', 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15', 'traceId', lower(hex(randomblob(16))),
-        'rpAppId', '${rpAppId}', 'isSuccessful', json('false'), 'errorCode', 'QR_FALLBACK_NOT_FOUND', 'additionalDetails', json('{"extras":{}}'))
-    FROM n`;
-    wrangler([
-      "d1",
-      "execute",
-      "AUDIT_DB",
-      "--local",
-      "--persist-to",
-      state,
-      "-c",
-      cfgService,
-      "--command",
-      sql.replace(/\s+/g, " "),
-    ]);
-  }
-  const TRAIL = Number(process.env.BENCH_TRAIL ?? 1_000_000);
-  for (const state of [SERVICE_STATE, FILLED_STATE]) insertEvents(state, 1000, W0, 60_000, "BenchApp");
-  const insertStarted = Date.now();
-  // The rest of the big trail lies after the window, in time order, like a real trail.
-  insertEvents(FILLED_STATE, TRAIL, W0 + 3_600_000, TRAIL * 10, "BenchApp");
-  log(`  inserted ${TRAIL} more events in ${((Date.now() - insertStarted) / 1000).toFixed(1)} s`);
+  for (const state of [SERVICE_STATE, FILLED_STATE]) await insertEvents(state, 1000, W0, 60_000, "BenchApp");
   const searchPage = (base, page) =>
     load(
       `${base}/cc/api/versioned/audit/search?startTSUTC=${W0}&endTSUTC=${W0 + 60_000}&pageSize=100&pageNumber=${page}`,
