@@ -8,6 +8,7 @@ interface BaselineEnv {
   AUDIT_QUEUE: Queue;
   AUDIT_DB: D1Database;
   LOOKUP_LIMITER: RateLimit;
+  CREATE_LIMITER: RateLimit;
 }
 
 const json = (body: unknown, status = 200) =>
@@ -33,6 +34,23 @@ export default {
         const { activationCode } = (await request.json()) as { activationCode: string };
         const value = await env.QR_KV.get(`pending:v1:${activationCode}`);
         return json({ error: value ? "found" : "not found" }, 400);
+      }
+      // Lookup miss with the binding calls every lookup must make: limit, read, audit.
+      case "/lookup-miss-calls": {
+        const { activationCode } = (await request.json()) as { activationCode: string };
+        await env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" });
+        const value = await env.QR_KV.get(`pending:v1:${activationCode}`);
+        await env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" });
+        return json({ error: value ? "found" : "not found" }, 400);
+      }
+      // Create with the binding calls every create must make: limit, collision read, write, audit.
+      case "/create-calls": {
+        await env.CREATE_LIMITER.limit({ key: "token" });
+        const code = Math.random().toString(36).slice(2, 8);
+        await env.QR_KV.get(`pending:v1:${code}`);
+        await env.QR_KV.put(`pending:v1:${code}`, "x".repeat(400), { expirationTtl: 180 });
+        await env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" });
+        return json({ qrCode: "x", qrFallbackActivationCode: code });
       }
       // Create: a bare KV write with a TTL.
       case "/create": {

@@ -91,6 +91,7 @@ export async function searchTrail(
   const dir = order.sortDir === "desc" ? "DESC" : "ASC";
   const cmp = order.sortDir === "desc" ? "<" : ">";
   const orderSql = col === "id" ? `id ${dir}` : `${col} ${dir}, id ${dir}`;
+  const pageOrderSql = col === "id" ? `page.id ${dir}` : `page.sortValue ${dir}, page.id ${dir}`;
   // rpAppId may be NULL, which row comparisons cannot order: that order always pages by OFFSET.
   const keyset = after !== null && col !== "rpAppId";
   let pageWhere = whereSql;
@@ -107,10 +108,14 @@ export async function searchTrail(
     id?: string;
   }>([
     db.prepare(`SELECT count(*) AS n FROM audit_events WHERE ${whereSql}`).bind(...countParams),
+    // The page is chosen from the index alone, then only its rows' bodies are read: sorting the
+    // window with the bodies attached would read every body in the window (slow in a big trail).
     db
       .prepare(
-        `SELECT body, loggedTimeInUTC, ${col} AS sortValue, id FROM audit_events WHERE ${pageWhere}
-         ORDER BY ${orderSql} LIMIT ${page.pageSize} OFFSET ${offset}`,
+        `WITH page AS (SELECT id, ${col} AS sortValue FROM audit_events WHERE ${pageWhere}
+           ORDER BY ${orderSql} LIMIT ${page.pageSize} OFFSET ${offset})
+         SELECT e.body, e.loggedTimeInUTC, page.sortValue, e.id FROM page JOIN audit_events e ON e.id = page.id
+         ORDER BY ${pageOrderSql}`,
       )
       .bind(...params),
   ]);
