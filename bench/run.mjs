@@ -14,8 +14,12 @@ const SERVICE_STATE = path.join(BENCH, "state");
 const BASELINE_STATE = path.join(BENCH, "baseline-state");
 const SERVICE_PORT = 8801;
 const BASELINE_PORT = 8802;
-const FILLED_STATE = path.join(BENCH, "filled-state");
-const FILLED_PORT = 8803;
+// The scale figures compare the service with a twin instance of it, filled: one twin holds 100k
+// pending codes, the other a trail with 1M more events, so each figure sees one growth only.
+const TWINS = {
+  pending: { state: path.join(BENCH, "pending-twin-state"), port: 8803, inspectorPort: 9333 },
+  search: { state: path.join(BENCH, "trail-twin-state"), port: 8804, inspectorPort: 9334 },
+};
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const AMOUNT = Number(process.env.BENCH_REQUESTS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -66,8 +70,11 @@ const cfgConsumer = path.join(BENCH, "consumer.toml");
 const cfgBaseline = path.join(root, "bench/baseline/wrangler.toml");
 wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", SERVICE_STATE, "-c", cfgService]);
 wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", BASELINE_STATE, "-c", cfgBaseline]);
-if (wanted("pending") || wanted("search"))
-  wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", FILLED_STATE, "-c", cfgService]);
+const twins = Object.entries(TWINS)
+  .filter(([scenario]) => wanted(scenario))
+  .map(([, twin]) => twin);
+for (const twin of twins)
+  wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", twin.state, "-c", cfgService]);
 
 const tokenHash = async (t) =>
   Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(t))).toString("hex");
@@ -95,10 +102,8 @@ async function putRecord(token, record, state) {
     cfgService,
   ]);
 }
-// The filled instance (100k pending codes, 1M-event trail) is the scale sections' second service.
-const needsFilled = wanted("pending") || wanted("search");
 const token = await putToken("BenchApp", false, [SERVICE_STATE]);
-const adminToken = await putToken("ops", true, needsFilled ? [SERVICE_STATE, FILLED_STATE] : [SERVICE_STATE]);
+const adminToken = await putToken("ops", true, [SERVICE_STATE, ...twins.map((t) => t.state)]);
 
 /** wrangler to completion, without blocking this process (runs beside a load or another fill). */
 function wranglerAsync(args) {
@@ -123,7 +128,7 @@ const registryOf = (port) => path.join(tmpdir(), `qr-fallback-bench-registry-${p
 function start(args, port) {
   const child = spawn(process.execPath, [wranglerBin, "dev", ...args, "--port", String(port), "--ip", "127.0.0.1"], {
     cwd: root,
-    // Each instance gets its own dev registry: the service and its filled twin run Workers of the
+    // Each instance gets its own dev registry: the service and its filled twins run Workers of the
     // same names, which the shared registry would otherwise wire across the two processes.
     env: {
       ...process.env,
@@ -144,7 +149,7 @@ function start(args, port) {
 }
 const stopAll = () => {
   for (const c of children) c.kill("SIGTERM");
-  for (const port of [SERVICE_PORT, BASELINE_PORT, FILLED_PORT])
+  for (const port of [SERVICE_PORT, BASELINE_PORT, TWINS.pending.port, TWINS.search.port])
     rmSync(registryOf(port), { recursive: true, force: true });
 };
 process.on("exit", stopAll);
@@ -180,21 +185,23 @@ const serviceArgs = (state, inspectorPort) => [
   "LOCKDOWN_FAILURE_BUDGET:1000000000",
 ];
 const service = start(serviceArgs(SERVICE_STATE, 9331), SERVICE_PORT);
-const filled = needsFilled ? start(serviceArgs(FILLED_STATE, 9333), FILLED_PORT) : null;
+for (const twin of twins) {
+  twin.url = `http://127.0.0.1:${twin.port}`;
+  twin.instance = start(serviceArgs(twin.state, twin.inspectorPort), twin.port);
+}
 const baseline = start(["-c", cfgBaseline, "--persist-to", BASELINE_STATE, "--inspector-port", "9332"], BASELINE_PORT);
 const S = `http://127.0.0.1:${SERVICE_PORT}`;
 const B = `http://127.0.0.1:${BASELINE_PORT}`;
-const F = `http://127.0.0.1:${FILLED_PORT}`;
 /** Base URL -> the wrangler process whose process tree serves it (for CPU accounting). */
 const instances = new Map([
   [S, service.child],
   [B, baseline.child],
 ]);
-if (filled) instances.set(F, filled.child);
+for (const twin of twins) instances.set(twin.url, twin.instance.child);
 try {
   await waitReady(`${S}/nope`, "the service");
   await waitReady(`${B}/`, "the baseline");
-  if (filled) await waitReady(`${F}/nope`, "the filled service");
+  for (const twin of twins) await waitReady(`${twin.url}/nope`, "a twin of the service");
 } catch (err) {
   log(service.output(), baseline.output());
   throw err;
@@ -362,9 +369,9 @@ await load(`${S}/rp/versioned/device/pendingqr`, { body: '{"activationCode":"war
 await load(`${B}/lookup-miss`, { body: '{"activationCode":"warmup"}', amount: 500 });
 
 lap("setup and warm-up");
-// Scale: the service as started (10 real codes, a trail of ~1k events) against a second instance of
-// it whose KV holds 100k filler entries under the real prefix and whose trail holds 1M more events,
-// measured interleaved like the throughput pairs. This runs first, while the service is still small.
+// Scale: the service as started (10 real codes, a small trail) against its twins (100k filler
+// entries under the real prefix; 1M more trail events), measured interleaved like the throughput
+// pairs. This runs first, while the service is still small.
 const fastest = (runs) => runs.reduce((a, b) => (b.mean < a.mean ? b : a));
 
 const FILL = Number(process.env.BENCH_PENDING ?? 100_000);
@@ -397,21 +404,27 @@ function insertEvents(state, count, fromMs, spanMs, rpAppId) {
 
 /** Filler pending entries, through the bench-only seeding route, one request at a time (workerd
  * restarts under several concurrent thousand-put requests). */
-async function seedPending(count) {
+async function seedPending(base, count) {
   for (let done = 0; done < count; done += 2000) {
-    const res = await fetch(`${F}/__bench/seed-pending?count=${Math.min(2000, count - done)}`, { method: "POST" });
+    const res = await fetch(`${base}/__bench/seed-pending?count=${Math.min(2000, count - done)}`, { method: "POST" });
     if (!res.ok) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);
   }
 }
 
-if (filled) {
-  log("\nfilling the second service instance");
+/** Stops a twin once its figure is taken. */
+function retire(twin) {
+  twin.instance.child.kill("SIGTERM");
+  instances.delete(twin.url);
+}
+
+if (twins.length > 0) {
+  log("\nfilling the twins");
   const fillStarted = Date.now();
-  // KV and D1 are filled at the same time (different stores, nothing is measured meanwhile).
+  // Both twins at once (different processes; nothing is measured meanwhile).
   await Promise.all([
-    wanted("pending") ? seedPending(FILL) : null,
+    wanted("pending") ? seedPending(TWINS.pending.url, FILL) : null,
     // The big trail lies after the search window, in time order, like a real trail.
-    wanted("search") ? insertEvents(FILLED_STATE, TRAIL, W0 + 3_600_000, TRAIL * 10, "BenchApp") : null,
+    wanted("search") ? insertEvents(TWINS.search.state, TRAIL, W0 + 3_600_000, TRAIL * 10, "BenchApp") : null,
   ]);
   log(
     `  ${wanted("pending") ? FILL : 0} pending entries and ${wanted("search") ? TRAIL : 0} trail events in ${((Date.now() - fillStarted) / 1000).toFixed(1)} s`,
@@ -428,12 +441,13 @@ if (wanted("pending")) {
       connections: 4,
       amount: Math.min(AMOUNT, 1500),
     });
-  await missLookup(F); // warm-up: the filled instance has served nothing yet
+  const P = TWINS.pending.url;
+  await missLookup(P); // warm-up: the twin has served nothing yet
   const fewRuns = [];
   const manyRuns = [];
   for (let r = 0; r < ROUNDS + 1; r++) {
     fewRuns.push(summary(await missLookup(S)));
-    manyRuns.push(summary(await missLookup(F)));
+    manyRuns.push(summary(await missLookup(P)));
   }
   const few = fastest(fewRuns);
   const many = fastest(manyRuns);
@@ -444,13 +458,15 @@ if (wanted("pending")) {
   );
   budget(`lookup mean latency with ${FILL} pending / with 10`, latencyRatio.toFixed(3), "<= 1.10", latencyRatio <= 1.1);
   results.pendingLatency = { few, many, ratio: latencyRatio };
+  retire(TWINS.pending);
 }
 lap("pending-codes latency");
 if (wanted("search")) {
   // Audit search: one fixed window of 1,000 events, in a small trail (the window plus the bench's own
   // few thousand lookups) and in a trail with 1M more events.
   log("\naudit search page time vs trail size");
-  for (const state of [SERVICE_STATE, FILLED_STATE]) await insertEvents(state, 1000, W0, 60_000, "BenchApp");
+  const T = TWINS.search.url;
+  for (const state of [SERVICE_STATE, TWINS.search.state]) await insertEvents(state, 1000, W0, 60_000, "BenchApp");
   const searchPage = (base, page) =>
     load(
       `${base}/cc/api/versioned/audit/search?startTSUTC=${W0}&endTSUTC=${W0 + 60_000}&pageSize=100&pageNumber=${page}`,
@@ -467,12 +483,12 @@ if (wanted("search")) {
     ["deep", 10],
   ]) {
     await searchPage(S, page); // warm-up
-    await searchPage(F, page);
+    await searchPage(T, page);
     const smallRuns = [];
     const largeRuns = [];
     for (let r = 0; r < ROUNDS + 1; r++) {
       smallRuns.push(summary(await searchPage(S, page)));
-      largeRuns.push(summary(await searchPage(F, page)));
+      largeRuns.push(summary(await searchPage(T, page)));
     }
     const small = fastest(smallRuns);
     const large = fastest(largeRuns);
@@ -485,12 +501,9 @@ if (wanted("search")) {
     budget(`search ${which} page mean latency, ${TRAIL} / 1k events in the trail`, r.toFixed(3), "<= 1.5", r <= 1.5);
   }
   results.search = searchResults;
+  retire(TWINS.search);
 }
 lap("audit search");
-if (filled) {
-  filled.child.kill("SIGTERM");
-  instances.delete(F);
-}
 
 if (wanted("hit"))
   results.lookupHit = await pair(
