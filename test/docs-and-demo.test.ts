@@ -114,6 +114,9 @@ describe("static files come from the static-assets Worker", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
     expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    // HTML pages get the document headers too.
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(res.headers.get("cross-origin-opener-policy")).toBe("same-origin");
     expect(await res.text()).toContain("swagger-ui");
   });
 

@@ -46,7 +46,10 @@ describe("errors have the spec's shape everywhere", () => {
     expect(res.headers.get("x-request-id")).toBe(body.error.requestId);
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("strict-transport-security")).toContain("max-age");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
     expect(res.headers.get("cache-control")).toBe("no-store");
+    // Document-only headers are for the HTML pages, not for JSON answers.
+    expect(res.headers.get("x-xss-protection")).toBeNull();
   });
 
   it("a misconfigured deployment refuses to serve with 503, naming no secret", async () => {
