@@ -240,15 +240,41 @@ function treeCpuMs(rootPid) {
   return ticks * 10; // USER_HZ is 100 on Linux
 }
 
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+function machineJiffies() {
+  const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
+  const values = fields.map(Number);
+  const idle = values[3] + (values[4] ?? 0);
+  const total = values.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * Waits (at most 20 s) until the machine is quiet: work left over from the previous run (the
+ * consumer writing a backlog of audit events, a Worker restarting) would otherwise land on the next
+ * run's side of the comparison.
+ */
+async function quiesce() {
+  if (!HAS_PROC) return;
+  const until = Date.now() + 20_000;
+  while (Date.now() < until) {
+    const a = machineJiffies();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const b = machineJiffies();
+    if ((b.busy - a.busy) / Math.max(1, b.total - a.total) < 0.1) return;
+  }
+}
+
 /**
  * One autocannon run; `bodies` (optional) gives each request its own body, in order. Throughput is
  * timed here, start to last response: autocannon's own clock ends `amount` runs on a whole
  * second, which quantizes short runs.
  */
-function load(
+async function load(
   url,
   { method = "POST", body, bodies, headers = jsonHeaders, amount = AMOUNT, connections = CONNECTIONS } = {},
 ) {
+  await quiesce();
   let i = 0;
   const tree = [...instances].find(([base]) => url.startsWith(base))?.[1].pid ?? process.pid;
   const cpuBefore = treeCpuMs(tree);
