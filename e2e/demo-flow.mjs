@@ -243,7 +243,7 @@ try {
     );
     assert(cspViolations.length === 0, `CSP violations: ${cspViolations.join("; ")}`);
   });
-  await check("/docs renders the API reference from the Worker's own assets", async () => {
+  await check("/docs renders the API reference from the static-assets Worker, nothing from outside", async () => {
     const docs = await browser.newPage();
     const external = [];
     docs.on("request", (r) => {

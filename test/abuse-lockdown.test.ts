@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { call, createRegistration, expectErrorShape, lookup, mintToken, waitForTrail } from "./helpers";
 
 // A small budget so the test stays short; the Durable Object takes its settings from the Worker's config.
@@ -90,5 +90,45 @@ describe("deployment-wide failure budget (Durable Object)", () => {
     // The 30th failure carries whatever the flood left uncounted, and trips the budget of 30.
     await expectErrorShape(await lookup("floodz", "10.3.99.1", { env: flood }), 503, "LOCKDOWN");
     expect(reports.reduce((a, b) => a + b, 0)).toBe(30);
+  });
+
+  it("a report lost in flight does not silence the isolate's later failures", async () => {
+    let calls = 0;
+    // The real namespace, wrapped so that the first report never answers (its request was cancelled).
+    const stuckOnce = new Proxy(env.FAILURE_BUDGET, {
+      get(target, prop) {
+        if (prop !== "get") return Reflect.get(target, prop).bind(target);
+        return (id: DurableObjectId) => {
+          const stub = target.get(id);
+          return new Proxy(stub, {
+            get(s, p) {
+              if (p !== "recordFailures") return Reflect.get(s, p);
+              return (...args: Parameters<typeof stub.recordFailures>) =>
+                ++calls === 1 ? new Promise(() => {}) : s.recordFailures(...args);
+            },
+          });
+        };
+      },
+    });
+    const stuckEnv = { ...lockdownEnv, FAILURE_BUDGET: stuckOnce } as Env;
+    // The previous test ended in a (2 s) lockdown: wait for lookups to be served again.
+    await vi.waitUntil(async () => (await lookup("probe", "10.4.9.9", { env: lockdownEnv })).status === 400, {
+      timeout: 10_000,
+      interval: 250,
+    });
+    void lookup("stuckaa", "10.4.0.1", { env: stuckEnv }); // hangs on its report, never awaited
+    await vi.waitUntil(() => calls === 1, { timeout: 5_000 });
+    // While that report is in flight, later failures only add to the count...
+    expect((await lookup("stuckab", "10.4.0.2", { env: stuckEnv })).status).toBe(400);
+    expect(calls).toBe(1);
+    // ...and once it is presumed lost, the next failure reports again.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 6_000);
+      expect((await lookup("stuckac", "10.4.0.3", { env: stuckEnv })).status).toBe(400);
+      expect(calls).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -35,7 +35,9 @@ function budget(ns: DurableObjectNamespace<FailureBudget>) {
  * carried (the counts are best-effort anyway: see FailureBudget).
  */
 let unreported = 0;
-let reporting = false;
+/** When the report in flight started (0: none). A report older than this is presumed lost. */
+let reportStartedAt = 0;
+const REPORT_ABANDONED_MS = 5_000;
 
 /** Counts one failed lookup against the deployment-wide budget; throws the 503 if a lockdown is known. */
 export async function reportFailedLookup(
@@ -43,8 +45,12 @@ export async function reportFailedLookup(
   config: Pick<Config, "lockdown" | "tenantId">,
 ): Promise<void> {
   unreported++;
-  if (!reporting) {
-    reporting = true;
+  const now = Date.now();
+  // A report whose request was cancelled mid-call never clears its mark: after a while the next
+  // failure reports anyway, so one lost call cannot silence this isolate's failures for good.
+  if (reportStartedAt === 0 || now - reportStartedAt > REPORT_ABANDONED_MS) {
+    const started = now;
+    reportStartedAt = started;
     const count = unreported;
     unreported = 0;
     try {
@@ -54,7 +60,7 @@ export async function reportFailedLookup(
       unreported += count; // carried by the next report
       throw err;
     } finally {
-      reporting = false;
+      if (reportStartedAt === started) reportStartedAt = 0;
     }
   }
   assertNotLockedDown();
