@@ -133,7 +133,7 @@ function start(args, port) {
     env: {
       ...process.env,
       WRANGLER_SEND_METRICS: "false",
-      WRANGLER_REGISTRY_PATH: path.join(BENCH, `registry-${port}`),
+      WRANGLER_REGISTRY_PATH: registryOf(port),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -428,12 +428,24 @@ function insertEvents(state, count, fromMs, spanMs, rpAppId) {
   ]);
 }
 
-/** Filler pending entries, through the bench-only seeding route, one request at a time (workerd
- * restarts under several concurrent thousand-put requests). */
+/**
+ * Filler pending entries, through the bench-only seeding route, one request at a time (workerd
+ * restarts under several concurrent thousand-put requests). wrangler dev sometimes restarts the
+ * Worker mid-fill anyway ("restarted mid-request"): a refused batch is sent again; what was written
+ * before stays written.
+ */
 async function seedPending(base, count) {
-  for (let done = 0; done < count; done += 2000) {
-    const res = await fetch(`${base}/__bench/seed-pending?count=${Math.min(2000, count - done)}`, { method: "POST" });
-    if (!res.ok) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);
+  for (let done = 0; done < count; ) {
+    const batch = Math.min(2000, count - done);
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(`${base}/__bench/seed-pending?count=${batch}`, { method: "POST" });
+      if (res.ok) break;
+      const why = `${res.status} ${await res.text()}`;
+      if (attempt === 3) throw new Error(`seeding failed: ${why}`);
+      process.stderr.write(`  (seeding batch refused, sending it again: ${why.slice(0, 80)})\n`);
+      await waitReady(`${base}/nope`, "the twin after a restart");
+    }
+    done += batch;
   }
 }
 

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import type { FailureBudget } from "../src/security/failure-budget";
 import { call, createRegistration, expectErrorShape, lookup, mintToken, waitForTrail } from "./helpers";
 
 // A small budget so the test stays short; the Durable Object takes its settings from the Worker's config.
@@ -9,6 +10,27 @@ const lockdownEnv = {
   LOCKDOWN_WINDOW_SECONDS: "60",
   LOCKDOWN_COOLDOWN_SECONDS: "2",
 } as Env;
+
+type BudgetStub = DurableObjectStub<FailureBudget>;
+type RecordArgs = Parameters<BudgetStub["recordFailures"]>;
+
+/** The real FailureBudget namespace, with `recordFailures` of its stubs passed through `wrap`. */
+function wrapRecordFailures(
+  wrap: (real: (...args: RecordArgs) => Promise<unknown>, ...args: RecordArgs) => Promise<unknown>,
+) {
+  return new Proxy(env.FAILURE_BUDGET, {
+    get(target, prop) {
+      if (prop !== "get") return Reflect.get(target, prop).bind(target);
+      return (id: DurableObjectId) =>
+        new Proxy(target.get(id), {
+          get(stub, p) {
+            if (p !== "recordFailures") return Reflect.get(stub, p);
+            return (...args: RecordArgs) => wrap((...a) => stub.recordFailures(...a), ...args);
+          },
+        });
+    },
+  });
+}
 
 describe("deployment-wide failure budget (Durable Object)", () => {
   it("a distributed guesser, each address under its own limit, trips the lockdown; it ends after the cooldown", async () => {
@@ -62,22 +84,9 @@ describe("deployment-wide failure budget (Durable Object)", () => {
   it("carries concurrent failures in fewer Durable Object calls, and counts every one of them", async () => {
     const reports: number[] = [];
     // The real namespace, wrapped to see each report and the failures it carries.
-    const countingBudget = new Proxy(env.FAILURE_BUDGET, {
-      get(target, prop) {
-        if (prop !== "get") return Reflect.get(target, prop).bind(target);
-        return (id: DurableObjectId) => {
-          const stub = target.get(id);
-          return new Proxy(stub, {
-            get(s, p) {
-              if (p !== "recordFailures") return Reflect.get(s, p);
-              return (settings: Parameters<typeof stub.recordFailures>[0], count: number) => {
-                reports.push(count);
-                return s.recordFailures(settings, count);
-              };
-            },
-          });
-        };
-      },
+    const countingBudget = wrapRecordFailures((real, settings, count) => {
+      reports.push(count);
+      return real(settings, count);
     });
     const flood = { ...lockdownEnv, LOCKDOWN_FAILURE_BUDGET: "30", FAILURE_BUDGET: countingBudget } as Env;
     const responses = await Promise.all(
@@ -95,21 +104,7 @@ describe("deployment-wide failure budget (Durable Object)", () => {
   it("a report lost in flight does not silence the isolate's later failures", async () => {
     let calls = 0;
     // The real namespace, wrapped so that the first report never answers (its request was cancelled).
-    const stuckOnce = new Proxy(env.FAILURE_BUDGET, {
-      get(target, prop) {
-        if (prop !== "get") return Reflect.get(target, prop).bind(target);
-        return (id: DurableObjectId) => {
-          const stub = target.get(id);
-          return new Proxy(stub, {
-            get(s, p) {
-              if (p !== "recordFailures") return Reflect.get(s, p);
-              return (...args: Parameters<typeof stub.recordFailures>) =>
-                ++calls === 1 ? new Promise(() => {}) : s.recordFailures(...args);
-            },
-          });
-        };
-      },
-    });
+    const stuckOnce = wrapRecordFailures((real, ...args) => (++calls === 1 ? new Promise(() => {}) : real(...args)));
     const stuckEnv = { ...lockdownEnv, FAILURE_BUDGET: stuckOnce } as Env;
     // The previous test ended in a (2 s) lockdown: wait for lookups to be served again.
     await vi.waitUntil(async () => (await lookup("probe", "10.4.9.9", { env: lockdownEnv })).status === 400, {
