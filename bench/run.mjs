@@ -250,13 +250,13 @@ function machineJiffies() {
 }
 
 /**
- * Waits (at most 20 s) until the machine is quiet: work left over from the previous run (the
+ * Waits (at most 5 s) until the machine is quiet: work left over from the previous run (the
  * consumer writing a backlog of audit events, a Worker restarting) would otherwise land on the next
  * run's side of the comparison.
  */
 async function quiesce() {
   if (!HAS_PROC) return;
-  const until = Date.now() + 20_000;
+  const until = Date.now() + 5_000;
   while (Date.now() < until) {
     const a = machineJiffies();
     await new Promise((resolve) => setTimeout(resolve, 250));
