@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
-import { root, wrangler, wranglerBin } from "../scripts/wrangler.mjs";
+import { root, wrangler, wranglerAsync, wranglerBin } from "../scripts/wrangler.mjs";
 
 const BENCH = path.join(root, ".bench");
 const SERVICE_STATE = path.join(BENCH, "state");
@@ -81,15 +81,16 @@ const tokenHash = async (t) =>
 async function putToken(rpAppId, admin, states) {
   const token = `qrf_bench_${rpAppId}_${Math.random().toString(36).slice(2)}`;
   const record = JSON.stringify({ rpAppId, admin, label: "bench", createdAt: Date.now() });
-  for (const state of states) putRecord(token, record, state);
+  const key = `token:v1:${await tokenHash(token)}`;
+  for (const state of states) putRecord(key, record, state);
   return token;
 }
-async function putRecord(token, record, state) {
+function putRecord(key, record, state) {
   wrangler([
     "kv",
     "key",
     "put",
-    `token:v1:${await tokenHash(token)}`,
+    key,
     record,
     "--metadata",
     record,
@@ -104,24 +105,6 @@ async function putRecord(token, record, state) {
 }
 const token = await putToken("BenchApp", false, [SERVICE_STATE]);
 const adminToken = await putToken("ops", true, [SERVICE_STATE, ...twins.map((t) => t.state)]);
-
-/** wrangler to completion, without blocking this process (runs beside a load or another fill). */
-function wranglerAsync(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [wranglerBin, ...args], {
-      cwd: root,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${stderr}`)),
-    );
-  });
-}
 
 // Outside .bench/: wrangler dev restarts a Worker when files near its config change.
 const registryOf = (port) => path.join(tmpdir(), `qr-fallback-bench-registry-${process.pid}-${port}`);

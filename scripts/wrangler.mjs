@@ -20,6 +20,24 @@ export function wrangler(args, { quiet = true } = {}) {
   return result.stdout;
 }
 
+/** Runs wrangler to completion without blocking this process; rejects with stderr on failure. */
+export function wranglerAsync(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [wranglerBin, ...args], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${stderr}`)),
+    );
+  });
+}
+
 export function spawnWrangler(args) {
   return spawn(process.execPath, [wranglerBin, ...args], { cwd: root, env, stdio: "inherit" });
 }

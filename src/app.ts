@@ -11,6 +11,7 @@ import { demoRoutes } from "./routes/demo";
 import { docsRoutes } from "./routes/docs";
 import { PENDING_QR_PATHS, pendingQrRoutes } from "./routes/pending-qr";
 import { AUTHENTICATION_PATHS, qrCreateRoutes, REGISTRATION_PATH } from "./routes/qr-create";
+import { isPagePath } from "./routes/static-files";
 
 /** Every path the API serves, for the 405 answer to a known path with the wrong method. */
 const KNOWN_PATHS = [
@@ -38,7 +39,6 @@ const apiHeaders = secureHeaders({
   xXssProtection: false,
 });
 const pageHeaders = secureHeaders({ crossOriginResourcePolicy: "same-origin" });
-const isPagePath = (path: string) => /^\/(docs|vendor|demo)(\/|$)/.test(path);
 
 /** The whole HTTP app, built in one place. */
 export function buildApp(): Hono<AppEnv> {
