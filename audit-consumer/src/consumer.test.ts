@@ -1,8 +1,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { QueuedAuditEvent } from "../../src/audit/event";
 import { buildAuditEvent } from "../../src/audit/producer";
 import consumer, { retryDelaySeconds } from "./index";
+import { writeEvents } from "./trail-writer";
 
 function event(rpAppId: string | null = "ConsumerApp") {
   return buildAuditEvent({ tenantId: "t" }, null, {
@@ -45,6 +47,31 @@ describe("audit-consumer", () => {
       .first<{ loggedTimeInUTC: number; body: string }>();
     expect(row?.loggedTimeInUTC).toBeGreaterThanOrEqual(events[0].eventTimeInUTC);
     expect(JSON.parse(row?.body as string)).toEqual(events[0]);
+    // The indexed columns are typed as the search expects them (they come out of the JSON in SQL).
+    const columns = await env.AUDIT_DB.prepare(
+      "SELECT id, eventName, rpAppId, eventTimeInUTC, typeof(eventTimeInUTC) AS t, isSuccessful, errorCode FROM audit_events WHERE id = ?",
+    )
+      .bind(events[2].id)
+      .first();
+    expect(columns).toEqual({
+      id: events[2].id,
+      eventName: "QR_FALLBACK_PAYLOAD_RETRIEVED",
+      rpAppId: null,
+      eventTimeInUTC: events[2].eventTimeInUTC,
+      t: "integer",
+      isSuccessful: 0,
+      errorCode: "QR_FALLBACK_NOT_FOUND",
+    });
+  });
+
+  it("writes a batch too large for one statement in several, all in one transaction", async () => {
+    const events = Array.from({ length: 7 }, () => event());
+    await writeEvents(env.AUDIT_DB, events, JSON.stringify(events[0]).length * 2 + 10);
+    for (const e of events) expect(await countRows(e.id)).toBe(1);
+    // One transaction: a chunk that fails takes the chunks before it back with it.
+    const doomed = [event(), event(), { ...event(), eventName: null } as unknown as QueuedAuditEvent];
+    await expect(writeEvents(env.AUDIT_DB, doomed, JSON.stringify(doomed[0]).length * 2 + 10)).rejects.toThrow();
+    for (const e of doomed) expect(await countRows(e.id)).toBe(0);
   });
 
   it("is idempotent on event id: a redelivered message leaves one row", async () => {
