@@ -194,9 +194,10 @@ try {
 const jsonHeaders = { "content-type": "application/json" };
 
 /**
- * CPU time (ms) used so far by a process and all its descendants (wrangler's node process, its
- * proxy workerd and the workerd running the Workers), from /proc: a per-request cost that, unlike
- * throughput, does not depend on what else the two cores are doing. Linux only; null elsewhere.
+ * CPU time (ms) used so far by a process and each of its descendants (wrangler's node process, its
+ * proxy workerd and the workerd running the Workers), from /proc, keyed by role: a per-request cost
+ * that, unlike throughput, does not depend on what else the two cores are doing. Linux only; null
+ * elsewhere.
  */
 const HAS_PROC = existsSync("/proc/self/stat");
 function treeCpuMs(rootPid) {
@@ -214,13 +215,38 @@ function treeCpuMs(rootPid) {
       // the process ended while we read
     }
   }
-  let ticks = 0;
+  const byRole = new Map();
   for (const [pid, t] of ticksOf) {
     let p = pid;
     while (p > 1 && p !== rootPid) p = parentOf.get(p) ?? 0;
-    if (p === rootPid) ticks += t;
+    if (p !== rootPid) continue;
+    const role = roleOf(pid);
+    byRole.set(role, (byRole.get(role) ?? 0) + t * 10); // USER_HZ is 100 on Linux
   }
-  return ticks * 10; // USER_HZ is 100 on Linux
+  return byRole;
+}
+
+/** wrangler (node), proxy (the workerd on the public port), Workers (the workerd with the inspector). */
+function roleOf(pid) {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    if (!cmdline.includes("workerd")) return cmdline.includes("esbuild") ? "esbuild" : "wrangler";
+    return cmdline.includes("--inspector-addr") ? "Workers" : "proxy";
+  } catch {
+    return "other";
+  }
+}
+
+const sumOf = (byRole) => (byRole === null ? null : [...byRole.values()].reduce((a, b) => a + b, 0));
+/** CPU per request of each role between two readings, e.g. "Workers 1.30, proxy 0.90, wrangler 0.40". */
+function perRole(before, after, requests) {
+  if (before === null) return null;
+  return Object.fromEntries(
+    [...after]
+      .map(([role, msAfter]) => [role, (msAfter - (before.get(role) ?? 0)) / requests])
+      .filter(([, v]) => v >= 0.01)
+      .sort((a, b) => b[1] - a[1]),
+  );
 }
 
 /** Busy and total jiffies of the whole machine, from /proc/stat. */
@@ -282,7 +308,8 @@ async function load(
         resolve({
           ...result,
           elapsedMs: last - first,
-          workersCpuMs: cpuBefore === null ? null : cpuAfter - cpuBefore,
+          workersCpuMs: cpuBefore === null ? null : sumOf(cpuAfter) - sumOf(cpuBefore),
+          cpuByRole: perRole(cpuBefore, cpuAfter, result.requests.total),
           generatorCpuMs: (gen.user + gen.system) / 1000,
         });
       },
@@ -300,9 +327,16 @@ const summary = (r) => ({
   non2xx: r.non2xx,
   errors: r.errors,
   cpuPerRequestMs: r.workersCpuMs === null ? null : r.workersCpuMs / r.requests.total,
+  cpuByRole: r.cpuByRole,
   generatorCpuPerRequestMs: r.generatorCpuMs / r.requests.total,
 });
 const ms = (v) => (v === null ? "n/a" : `${v.toFixed(2)} ms`);
+const roles = (byRole) =>
+  byRole
+    ? Object.entries(byRole)
+        .map(([role, v]) => `${role} ${v.toFixed(2)}`)
+        .join(", ")
+    : "n/a";
 const best = (runs) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
 
 async function createCodes(n) {
@@ -357,12 +391,13 @@ async function pair(name, runService, runBaseline, minRatio, reference = null) {
   log(
     `  CPU per request: service ${ms(bs.cpuPerRequestMs)}, baseline ${ms(bb.cpuPerRequestMs)} (load generator ${ms(bs.generatorCpuPerRequestMs)} / ${ms(bb.generatorCpuPerRequestMs)})`,
   );
+  log(`    by process (ms): service ${roles(bs.cpuByRole)}; baseline ${roles(bb.cpuByRole)}`);
   let vsReference = null;
   if (reference) {
     const br = best(r);
     vsReference = bs.rps / br.rps;
     log(
-      `  reference, ${reference.label}: ${br.rps.toFixed(0)} req/s, CPU per request ${ms(br.cpuPerRequestMs)}; service / reference ${vsReference.toFixed(3)} (information)`,
+      `  reference, ${reference.label}: ${br.rps.toFixed(0)} req/s, CPU per request ${ms(br.cpuPerRequestMs)} (${roles(br.cpuByRole)}); service / reference ${vsReference.toFixed(3)} (information)`,
     );
   }
   budget(`${name}: throughput ratio`, ratio.toFixed(3), `>= ${minRatio}`, ratio >= minRatio);
