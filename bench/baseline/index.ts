@@ -14,6 +14,28 @@ interface BaselineEnv {
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
+/**
+ * The references answer as the service does: its response headers (the API security set, no-store,
+ * a request id) and its error body. Locally each header costs CPU in wrangler's proxy and in
+ * miniflare's entry Worker, so a reference without them would not be the service's floor. The
+ * bench checks at start that these are the service's header names.
+ */
+function answerAsService(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      "content-type": "application/json",
+      "cache-control": "no-store",
+      "strict-transport-security": "max-age=15552000; includeSubDomains",
+      vary: "Origin",
+      "cross-origin-resource-policy": "same-origin",
+      "x-content-type-options": "nosniff",
+      "x-frame-options": "DENY",
+      "x-request-id": crypto.randomUUID(),
+    },
+  });
+}
+
 export default {
   async fetch(request: Request, env: BaselineEnv): Promise<Response> {
     const url = new URL(request.url);
@@ -35,22 +57,28 @@ export default {
         const value = await env.QR_KV.get(`pending:v1:${activationCode}`);
         return json({ error: value ? "found" : "not found" }, 400);
       }
-      // Lookup miss with the binding calls every lookup must make: limit, read, audit.
+      // Lookup miss with the binding calls every lookup must make (limit, read, audit), answered as
+      // the service answers.
       case "/lookup-miss-calls": {
         const { activationCode } = (await request.json()) as { activationCode: string };
         await env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" });
         const value = await env.QR_KV.get(`pending:v1:${activationCode}`);
         await env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" });
-        return json({ error: value ? "found" : "not found" }, 400);
+        const message = value ? "found" : "No pending QR code matches this activation code.";
+        return answerAsService(
+          { error: { code: "QR_FALLBACK_NOT_FOUND", message, requestId: crypto.randomUUID() } },
+          400,
+        );
       }
-      // Create with the binding calls every create must make: limit, collision read, write, audit.
+      // Create with the binding calls every create must make (limit, collision read, write, audit),
+      // answered as the service answers.
       case "/create-calls": {
         await env.CREATE_LIMITER.limit({ key: "token" });
         const code = Math.random().toString(36).slice(2, 8);
         await env.QR_KV.get(`pending:v1:${code}`);
         await env.QR_KV.put(`pending:v1:${code}`, "x".repeat(400), { expirationTtl: 180 });
         await env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" });
-        return json({ qrCode: "x", qrFallbackActivationCode: code });
+        return answerAsService({ qrCode: "x".repeat(250), expirationTime: Date.now(), qrFallbackActivationCode: code });
       }
       // Create: a bare KV write with a TTL.
       case "/create": {
