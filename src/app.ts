@@ -45,16 +45,15 @@ export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requestId, noStore);
   app.use("*", (c, next) => (isPagePath(c.req.path) ? pageHeaders(c, next) : apiHeaders(c, next)));
-  app.use(
-    "*",
-    cors({
-      // Closed unless the deployment lists origins in CORS_ALLOWED_ORIGINS.
-      origin: (origin, c) => (configOf(c.env).corsAllowedOrigins.includes(origin) ? origin : null),
-      allowMethods: ["GET", "POST"],
-      allowHeaders: ["Authorization", "Content-Type"],
-      maxAge: 600,
-    }),
-  );
+  // CORS is closed unless the deployment lists origins in CORS_ALLOWED_ORIGINS; with none listed the
+  // middleware is not run at all (no `Vary: Origin` on every answer: each header has a cost).
+  const corsForListedOrigins = cors({
+    origin: (origin, c) => (configOf(c.env).corsAllowedOrigins.includes(origin) ? origin : null),
+    allowMethods: ["GET", "POST"],
+    allowHeaders: ["Authorization", "Content-Type"],
+    maxAge: 600,
+  });
+  app.use("*", (c, next) => (configOf(c.env).corsAllowedOrigins.length > 0 ? corsForListedOrigins(c, next) : next()));
   // Config is checked before any route: a bad configuration refuses to serve.
   app.use("*", async (c, next) => {
     configOf(c.env);

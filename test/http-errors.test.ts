@@ -88,5 +88,34 @@ describe("errors have the spec's shape everywhere", () => {
       }),
     );
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    const plain = await call("POST", "/rp/versioned/device/pendingqr", {
+      body: { activationCode: "abcdef" },
+      headers: { Origin: "https://evil.example" },
+    });
+    expect(plain.headers.get("access-control-allow-origin")).toBeNull();
+    expect(plain.headers.get("vary")).toBeNull(); // nothing varies by origin when CORS is closed
+  });
+
+  it("CORS opens to the origins the deployment lists, and to those only", async () => {
+    const corsEnv = { ...env, CORS_ALLOWED_ORIGINS: "https://console.example, https://siem.example" } as Env;
+    const preflight = await call("OPTIONS", "/cc/api/versioned/audit/search", {
+      env: corsEnv,
+      headers: { Origin: "https://siem.example", "Access-Control-Request-Method": "GET" },
+    });
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://siem.example");
+    expect(preflight.headers.get("access-control-allow-headers")).toMatch(/authorization/i);
+    const listed = await call("POST", "/rp/versioned/device/pendingqr", {
+      env: corsEnv,
+      body: { activationCode: "abcdef" },
+      headers: { Origin: "https://console.example" },
+    });
+    expect(listed.headers.get("access-control-allow-origin")).toBe("https://console.example");
+    expect(listed.headers.get("vary")).toMatch(/origin/i);
+    const other = await call("POST", "/rp/versioned/device/pendingqr", {
+      env: corsEnv,
+      body: { activationCode: "abcdef" },
+      headers: { Origin: "https://evil.example" },
+    });
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });
 });

@@ -27,7 +27,6 @@ function answerAsService(body: unknown, status = 200): Response {
       "content-type": "application/json",
       "cache-control": "no-store",
       "strict-transport-security": "max-age=15552000; includeSubDomains",
-      vary: "Origin",
       "cross-origin-resource-policy": "same-origin",
       "x-content-type-options": "nosniff",
       "x-frame-options": "DENY",
