@@ -30,7 +30,7 @@ const TWINS = {
 };
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const AMOUNT = Number(process.env.BENCH_REQUESTS ?? 2000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const ONLY = process.env.BENCH_ONLY?.split(",") ?? null; // e.g. BENCH_ONLY=miss,create while profiling
 const wanted = (name) => !ONLY || ONLY.includes(name);
@@ -527,7 +527,7 @@ if (wanted("pending")) {
   await missLookup(P); // warm-up: the twin has served nothing yet
   const fewRuns = [];
   const manyRuns = [];
-  for (let r = 0; r < ROUNDS + 1; r++) {
+  for (let r = 0; r < Math.max(ROUNDS, 3); r++) {
     fewRuns.push(summary(await missLookup(S)));
     manyRuns.push(summary(await missLookup(P)));
   }
@@ -568,7 +568,7 @@ if (wanted("search")) {
     await searchPage(T, page);
     const smallRuns = [];
     const largeRuns = [];
-    for (let r = 0; r < ROUNDS + 1; r++) {
+    for (let r = 0; r < Math.max(ROUNDS, 3); r++) {
       smallRuns.push(summary(await searchPage(S, page)));
       largeRuns.push(summary(await searchPage(T, page)));
     }
