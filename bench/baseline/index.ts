@@ -72,6 +72,7 @@ export default {
       // Create with the binding calls every create must make (limit, collision read, write, audit),
       // answered as the service answers.
       case "/create-calls": {
+        await request.json(); // a create reads its request (an unread body stalls the connection)
         await env.CREATE_LIMITER.limit({ key: "token" });
         const code = Math.random().toString(36).slice(2, 8);
         await env.QR_KV.get(`pending:v1:${code}`);
@@ -81,6 +82,7 @@ export default {
       }
       // Create: a bare KV write with a TTL.
       case "/create": {
+        await request.json();
         const code = Math.random().toString(36).slice(2, 8);
         await env.QR_KV.put(`pending:v1:${code}`, "x".repeat(400), { expirationTtl: 180 });
         return json({ qrCode: "x", qrFallbackActivationCode: code });
