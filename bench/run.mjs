@@ -95,9 +95,9 @@ function prebuilt(config, name) {
   writeFileSync(out, toml);
   return out;
 }
-const runService = prebuilt(cfgService, "service");
-const runConsumer = prebuilt(cfgConsumer, "consumer");
-const runBaseline = prebuilt(cfgBaseline, "baseline");
+const builtService = prebuilt(cfgService, "service");
+const builtConsumer = prebuilt(cfgConsumer, "consumer");
+const builtBaseline = prebuilt(cfgBaseline, "baseline");
 wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", SERVICE_STATE, "-c", cfgService]);
 wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", BASELINE_STATE, "-c", cfgBaseline]);
 const twins = Object.entries(TWINS)
@@ -186,11 +186,11 @@ async function waitReady(url, what) {
 /** The service as deployed (three Workers), with its own state directory. */
 const serviceArgs = (state, inspectorPort) => [
   "-c",
-  runService,
+  builtService,
   "-c",
   path.join(root, "static-assets/wrangler.toml"),
   "-c",
-  runConsumer,
+  builtConsumer,
   "--persist-to",
   state,
   "--inspector-port",
@@ -203,7 +203,10 @@ for (const twin of twins) {
   twin.url = `http://127.0.0.1:${twin.port}`;
   twin.instance = start(serviceArgs(twin.state, twin.inspectorPort), twin.port);
 }
-const baseline = start(["-c", runBaseline, "--persist-to", BASELINE_STATE, "--inspector-port", "9332"], BASELINE_PORT);
+const baseline = start(
+  ["-c", builtBaseline, "--persist-to", BASELINE_STATE, "--inspector-port", "9332"],
+  BASELINE_PORT,
+);
 const S = `http://127.0.0.1:${SERVICE_PORT}`;
 const B = `http://127.0.0.1:${BASELINE_PORT}`;
 /** Base URL -> the wrangler process whose process tree serves it (for CPU accounting). */
