@@ -53,12 +53,8 @@ export function buildApp(): Hono<AppEnv> {
     allowHeaders: ["Authorization", "Content-Type"],
     maxAge: 600,
   });
+  // Config is read (and so checked) before any route: a bad configuration refuses to serve.
   app.use("*", (c, next) => (configOf(c.env).corsAllowedOrigins.length > 0 ? corsForListedOrigins(c, next) : next()));
-  // Config is checked before any route: a bad configuration refuses to serve.
-  app.use("*", async (c, next) => {
-    configOf(c.env);
-    await next();
-  });
   // The lookup route applies these itself, inside its audit middleware.
   for (const path of [REGISTRATION_PATH, ...AUTHENTICATION_PATHS]) app.post(path, limitBody, requireJsonBody);
 
