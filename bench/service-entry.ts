@@ -1,9 +1,10 @@
 // The service as deployed (src/index.ts), plus one bench-only route that fills KV with filler
 // pending entries from inside workerd: `wrangler kv bulk put` writes 100k local entries too slowly.
-import { PENDING_PREFIX } from "../src/fallback/pending-store";
-import worker from "../src/index";
 
-export { FailureBudget } from "../src/index";
+import worker from "../src/index";
+import { pendingKey } from "../src/storage/kv-keys.js";
+
+export { ClientLedger, CodeClaims, GuessBudget } from "../src/index";
 
 export default {
   ...worker,
@@ -15,7 +16,7 @@ export default {
     const puts: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
       const id = crypto.getRandomValues(new Uint8Array(32));
-      const key = PENDING_PREFIX + btoa(String.fromCharCode(...id)).replace(/[+/=]/g, "x");
+      const key = pendingKey(btoa(String.fromCharCode(...id)).replace(/[+/=]/g, "x"));
       puts.push(env.QR_KV.put(key, value, { expirationTtl: 3600 }));
     }
     await Promise.all(puts);

@@ -9,13 +9,31 @@ export interface Config {
   codeLength: number;
   codeAlphabet: string;
   corsAllowedOrigins: string[];
-  lockdown: { failureBudget: number; windowSeconds: number; cooldownSeconds: number };
+  guessing: GuessingConfig;
   serverSecret: string;
   /** The /demo page and its helper API; on in `npm run dev`, off in the shipped wrangler.toml. */
   demoEnabled: boolean;
 }
 
+/** The open lookup's defences (SECURITY.md): budgets per code class, attack mode, per-client caps. */
+export interface GuessingConfig {
+  /** Length of the codes issued while attack mode is on (same alphabet). */
+  attackCodeLength: number;
+  /** Wrong codes the whole deployment may evaluate, per class, over a minute and over a day. */
+  budgets: Record<CodeClass, { perMinute: number; perDay: number }>;
+  /** How long attack mode lasts once a budget is spent (extended while the daily budget stays spent). */
+  cooldownSeconds: number;
+  /** Failed lookups one client (IPv4 address, IPv6 /64) and one network (/24, /48) may make in a day. */
+  clientDailyFailures: number;
+  networkDailyFailures: number;
+}
+
+/** Codes of the normal length, and the long ones issued during attack mode: each has its own budget. */
+export type CodeClass = "normal" | "long";
+
 export const MIN_CODE_ENTROPY_BITS = 20;
+/** Attack-mode codes must put a botnet's whole yearly reach out of play (SECURITY.md). */
+export const MIN_ATTACK_CODE_ENTROPY_BITS = 40;
 /** Workers KV refuses an expirationTtl under 60 seconds. */
 export const MIN_QR_TTL_SECONDS = 60;
 const MIN_SECRET_LENGTH = 32;
@@ -48,6 +66,11 @@ export function parseConfig(env: Env): Config {
       `activation codes of ${codeLength} characters from ${chars.length} have ${bits.toFixed(1)} bits of entropy; at least ${MIN_CODE_ENTROPY_BITS} are required`,
     );
   }
+  const attackCodeLength = intVar("ATTACK_CODE_LENGTH", env.ATTACK_CODE_LENGTH, 10);
+  if (attackCodeLength <= codeLength) throw new ConfigError("ATTACK_CODE_LENGTH must be greater than CODE_LENGTH");
+  if (codeEntropyBits(attackCodeLength, chars.length) < MIN_ATTACK_CODE_ENTROPY_BITS) {
+    throw new ConfigError(`attack-mode codes need at least ${MIN_ATTACK_CODE_ENTROPY_BITS} bits of entropy`);
+  }
   const qrTtlSeconds = intVar("QR_TTL_SECONDS", env.QR_TTL_SECONDS, 180);
   if (qrTtlSeconds < MIN_QR_TTL_SECONDS) throw new ConfigError(`QR_TTL_SECONDS must be at least ${MIN_QR_TTL_SECONDS}`);
   const serverSecret = env.SERVER_SECRET ?? "";
@@ -64,10 +87,21 @@ export function parseConfig(env: Env): Config {
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean),
-    lockdown: {
-      failureBudget: intVar("LOCKDOWN_FAILURE_BUDGET", env.LOCKDOWN_FAILURE_BUDGET, 300),
-      windowSeconds: intVar("LOCKDOWN_WINDOW_SECONDS", env.LOCKDOWN_WINDOW_SECONDS, 60),
-      cooldownSeconds: intVar("LOCKDOWN_COOLDOWN_SECONDS", env.LOCKDOWN_COOLDOWN_SECONDS, 300),
+    guessing: {
+      attackCodeLength,
+      budgets: {
+        normal: {
+          perMinute: intVar("GUESS_BUDGET_PER_MINUTE", env.GUESS_BUDGET_PER_MINUTE, 300),
+          perDay: intVar("GUESS_BUDGET_PER_DAY", env.GUESS_BUDGET_PER_DAY, 5_000),
+        },
+        long: {
+          perMinute: intVar("LONG_GUESS_BUDGET_PER_MINUTE", env.LONG_GUESS_BUDGET_PER_MINUTE, 500_000),
+          perDay: intVar("LONG_GUESS_BUDGET_PER_DAY", env.LONG_GUESS_BUDGET_PER_DAY, 50_000_000),
+        },
+      },
+      cooldownSeconds: intVar("ATTACK_COOLDOWN_SECONDS", env.ATTACK_COOLDOWN_SECONDS, 300),
+      clientDailyFailures: intVar("CLIENT_DAILY_FAILURE_CAP", env.CLIENT_DAILY_FAILURE_CAP, 100),
+      networkDailyFailures: intVar("NETWORK_DAILY_FAILURE_CAP", env.NETWORK_DAILY_FAILURE_CAP, 1_000),
     },
     serverSecret,
     demoEnabled: env.DEMO_ENABLED === "true",

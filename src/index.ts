@@ -2,7 +2,9 @@ import { buildApp } from "./app";
 import { drainAuditOutbox } from "./audit/producer";
 import { log } from "./log";
 
-export { FailureBudget } from "./security/failure-budget";
+export { CodeClaims } from "./fallback/code-claims";
+export { ClientLedger } from "./security/client-ledger";
+export { GuessBudget } from "./security/guess-budget";
 
 const app = buildApp();
 

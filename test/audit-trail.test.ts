@@ -1,8 +1,8 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { OUTBOX_PREFIX } from "../src/audit/outbox";
 import worker from "../src/index";
+import { KV_PREFIXES } from "../src/storage/kv-keys.js";
 import { call, createRegistration, lookup, mintToken, waitForTrail } from "./helpers";
 
 describe("audit events reach the trail through the real queue and consumer", () => {
@@ -74,14 +74,14 @@ describe("the producer loses nothing when the queue fails", () => {
     const res = await lookup("nosuch", "198.51.100.200", { env: { ...env, AUDIT_QUEUE: failingQueue } });
     expect(res.status).toBe(400);
     expect(attempts).toBe(2); // the inline send and one background retry
-    const outbox = await env.QR_KV.list({ prefix: OUTBOX_PREFIX });
+    const outbox = await env.QR_KV.list({ prefix: KV_PREFIXES.outbox });
     expect(outbox.keys).toHaveLength(1);
 
     // The cron trigger drains the outbox into the (working) queue.
     const cronCtx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, cronCtx);
     await waitOnExecutionContext(cronCtx);
-    expect((await env.QR_KV.list({ prefix: OUTBOX_PREFIX })).keys).toHaveLength(0);
+    expect((await env.QR_KV.list({ prefix: KV_PREFIXES.outbox })).keys).toHaveLength(0);
     const rows = await waitForTrail((r) => r.some((e) => e.remoteIP === "198.51.100.0"));
     expect(rows.filter((e) => e.remoteIP === "198.51.100.0")).toHaveLength(1);
   });
@@ -99,7 +99,7 @@ describe("the producer loses nothing when the queue fails", () => {
     });
     await lookup("nosuch", "198.51.100.201", { env: { ...env, AUDIT_QUEUE: flakyQueue } });
     expect(sends).toBe(2);
-    expect((await env.QR_KV.list({ prefix: OUTBOX_PREFIX })).keys).toHaveLength(0);
+    expect((await env.QR_KV.list({ prefix: KV_PREFIXES.outbox })).keys).toHaveLength(0);
     const rows = await waitForTrail((r) => r.some((e) => e.traceId && e.remoteIP === "198.51.100.0"));
     expect(rows.filter((e) => e.remoteIP === "198.51.100.0")).toHaveLength(1);
   });

@@ -5,7 +5,13 @@ import { normalizeActivationCode } from "../src/fallback/activation-code";
 import { call, createRegistration, mintToken } from "./helpers";
 
 // The global failure budget's 503 is by design; lift it so the fuzzer can go deep.
-const fuzzEnv = { ...env, LOCKDOWN_FAILURE_BUDGET: "100000000" } as Env;
+const fuzzEnv = {
+  ...env,
+  GUESS_BUDGET_PER_MINUTE: "100000000",
+  GUESS_BUDGET_PER_DAY: "100000000",
+  CLIENT_DAILY_FAILURE_CAP: "100000000",
+  NETWORK_DAILY_FAILURE_CAP: "100000000",
+} as Env;
 
 const PATHS = [
   "/rp/versioned/client/qr/create",

@@ -2,7 +2,7 @@
 import consumer from "../audit-consumer/src/index";
 import main from "../src/index";
 
-export { FailureBudget } from "../src/index";
+export { ClientLedger, CodeClaims, GuessBudget } from "../src/index";
 
 export default {
   fetch: main.fetch,

@@ -1,8 +1,7 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { configOf } from "../src/config";
-import { issueFallbackCode, redeemFallbackCode } from "../src/fallback/fallback-service";
-import { pendingKeys } from "../src/fallback/payload-crypto";
+import { PendingCodes, type ReservedCode } from "../src/fallback/pending-codes";
 import { call, createRegistration, expectErrorShape, lookup, mintToken } from "./helpers";
 
 describe("POST /rp/versioned/device/pendingqr", () => {
@@ -67,44 +66,45 @@ describe("POST /rp/versioned/device/pendingqr", () => {
   });
 });
 
-describe("expiry and collisions (domain functions on the real KV)", () => {
+describe("expiry and collisions (the pending-code store on the real KV and claims)", () => {
+  const open = () => PendingCodes.open(env.QR_KV, env.CODE_CLAIMS, configOf(env).serverSecret);
+  const format = { length: 6, alphabet: "abcdefghijklmnopqrstuvwxyz" };
+  const background: Promise<unknown>[] = [];
+  const waitUntil = (p: Promise<unknown>) => background.push(p);
+
   it("never resolves an entry past its sealed expiry, even while KV still returns it", async () => {
-    const config = configOf(env);
-    const keys = await pendingKeys(config.serverSecret);
+    const store = await open();
     const expiresAt = Date.now() + 1_000;
-    const issued = await issueFallbackCode(env.QR_KV, keys, config, {
-      rpAppId: "ExpiryApp",
-      expiresAt,
-      buildQrCode: (code) => JSON.stringify({ code }),
-    });
+    const reserved = (await store.reserve(format, expiresAt)) as ReservedCode;
+    await store.write(reserved, JSON.stringify({ code: reserved.activationCode }), "ExpiryApp", 180);
     // KV keeps the entry for the full TTL (180 s); the clock is past the QR's own expiry.
-    const late = await redeemFallbackCode(env.QR_KV, keys, config, issued.activationCode, expiresAt + 1);
+    const late = await store.redeem(reserved.activationCode, waitUntil, expiresAt + 1);
     expect(late.outcome).toBe("expired");
-    const after = await redeemFallbackCode(env.QR_KV, keys, config, issued.activationCode, expiresAt - 500);
-    expect(after.outcome).toBe("unknown");
+    // The claim expired with the code too: even a Worker whose clock lags is refused the redemption.
+    await vi.waitUntil(() => Date.now() > expiresAt, { timeout: 3_000, interval: 20 });
+    const lagging = await store.redeem(reserved.activationCode, waitUntil, expiresAt - 500);
+    expect(lagging.outcome).toBe("unknown");
   });
 
   it("detects a collision with a live code and draws again", async () => {
-    const config = configOf(env);
-    const keys = await pendingKeys(config.serverSecret);
+    const store = await open();
     const draws = ["qqqqqq", "qqqqqq", "wwwwww"];
     const drawCode = () => draws.shift() as string;
-    const entry = (name: string) => ({ rpAppId: "C", expiresAt: Date.now() + 60_000, buildQrCode: () => name });
-    const first = await issueFallbackCode(env.QR_KV, keys, config, entry("first"), drawCode);
-    const second = await issueFallbackCode(env.QR_KV, keys, config, entry("second"), drawCode);
+    const expiresAt = Date.now() + 60_000;
+    const first = (await store.reserve(format, expiresAt, drawCode)) as ReservedCode;
+    await store.write(first, "first", "C", 180);
+    const second = (await store.reserve(format, expiresAt, drawCode)) as ReservedCode;
+    await store.write(second, "second", "C", 180);
     expect(first.activationCode).toBe("qqqqqq");
     expect(second.activationCode).toBe("wwwwww");
     const res = await lookup("qqqqqq");
     expect(((await res.json()) as { qrCode: string }).qrCode).toBe("first");
   });
 
-  it("gives up with 503 CODE_SPACE_EXHAUSTED rather than replace a live code", async () => {
-    const config = configOf(env);
-    const keys = await pendingKeys(config.serverSecret);
-    const entry = { rpAppId: "C", expiresAt: Date.now() + 60_000, buildQrCode: () => "x" };
-    await issueFallbackCode(env.QR_KV, keys, config, entry, () => "eeeeee");
-    await expect(issueFallbackCode(env.QR_KV, keys, config, entry, () => "eeeeee")).rejects.toMatchObject({
-      code: "CODE_SPACE_EXHAUSTED",
-    });
+  it("gives up rather than replace a live code", async () => {
+    const store = await open();
+    const expiresAt = Date.now() + 60_000;
+    expect(await store.reserve(format, expiresAt, () => "eeeeee")).not.toBeNull();
+    expect(await store.reserve(format, expiresAt, () => "eeeeee")).toBeNull();
   });
 });

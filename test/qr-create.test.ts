@@ -1,13 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { PENDING_PREFIX } from "../src/fallback/pending-store";
+import { KV_PREFIXES } from "../src/storage/kv-keys.js";
 import { call, createRegistration, expectErrorShape, mintToken } from "./helpers";
 
 const REG = "/rp/versioned/client/qr/create";
 const AUTH = "/rp/api/oob/qr/client/authentication/requests";
 
 async function pendingCount(): Promise<number> {
-  return (await env.QR_KV.list({ prefix: PENDING_PREFIX })).keys.length;
+  return (await env.QR_KV.list({ prefix: KV_PREFIXES.pending })).keys.length;
 }
 
 describe("POST /rp/versioned/client/qr/create", () => {

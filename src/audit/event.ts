@@ -3,10 +3,14 @@
  * User-identifying fields are always null; no code, pin, username or payload ever goes in.
  */
 import * as z from "zod/mini";
+import { parseIp } from "../lib/ip";
 
 export const AuditEventName = {
   PAYLOAD_RETRIEVED: "QR_FALLBACK_PAYLOAD_RETRIEVED",
   CODE_ISSUED: "QR_FALLBACK_CODE_ISSUED",
+  ATTACK_MODE_STARTED: "QR_FALLBACK_ATTACK_MODE_STARTED",
+  ATTACK_MODE_ENDED: "QR_FALLBACK_ATTACK_MODE_ENDED",
+  /** Written by earlier versions (a global lockout, replaced by attack mode); kept so old rows stay valid. */
   LOCKDOWN_STARTED: "QR_FALLBACK_LOCKDOWN_STARTED",
   LOCKDOWN_ENDED: "QR_FALLBACK_LOCKDOWN_ENDED",
 } as const;
@@ -51,32 +55,7 @@ export type AuditEvent = QueuedAuditEvent & { loggedTimeInUTC: number };
 
 /** Keeps the network, drops the host: IPv4 to /24, IPv6 to /48. Anything unparsable becomes null. */
 export function truncateIp(ip: string | null | undefined): string | null {
-  if (!ip) return null;
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (v4) {
-    const parts = v4.slice(1, 4).map(Number);
-    return parts.every((p) => p <= 255) ? `${parts.join(".")}.0` : null;
-  }
-  const groups = expandIpv6(ip);
-  return groups ? `${groups.slice(0, 3).join(":")}::` : null;
-}
-
-function expandIpv6(ip: string): string[] | null {
-  if (!/^[0-9a-fA-F:.]+$/.test(ip) || ip.split("::").length > 2) return null;
-  let text = ip.toLowerCase();
-  // An embedded IPv4 tail (::ffff:1.2.3.4) counts as two groups.
-  const tail = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (tail) {
-    const b = tail.slice(1).map(Number);
-    if (b.some((x) => x > 255)) return null;
-    text = `${text.slice(0, tail.index)}${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
-  }
-  const [head, rest] = text.split("::");
-  const left = head ? head.split(":") : [];
-  const right = rest ? rest.split(":") : [];
-  const missing = 8 - left.length - right.length;
-  if (rest === undefined ? missing !== 0 : missing < 1) return null;
-  const groups = [...left, ...Array(rest === undefined ? 0 : missing).fill("0"), ...right];
-  if (groups.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return null;
-  return groups.map((g) => g.replace(/^0+(?=.)/, ""));
+  const parsed = parseIp(ip);
+  if (!parsed) return null;
+  return parsed.v === 4 ? `${parsed.octets.slice(0, 3).join(".")}.0` : `${parsed.groups.slice(0, 3).join(":")}::`;
 }

@@ -1,14 +1,12 @@
+import { KV_PREFIXES, outboxKey } from "../storage/kv-keys.js";
 import type { QueuedAuditEvent } from "./event";
+
+export { outboxKey };
 
 /**
  * The audit outbox: events whose queue send failed, kept in KV until the cron trigger
  * (or the background retry) gets them onto the queue. Keys sort by event time.
  */
-export const OUTBOX_PREFIX = "outbox:v1:";
-
-export function outboxKey(event: QueuedAuditEvent): string {
-  return `${OUTBOX_PREFIX}${String(event.eventTimeInUTC).padStart(15, "0")}:${event.id}`;
-}
 
 export function putOutbox(kv: KVNamespace, event: QueuedAuditEvent): Promise<void> {
   return kv.put(outboxKey(event), JSON.stringify(event));
@@ -19,7 +17,7 @@ export function deleteOutbox(kv: KVNamespace, key: string): Promise<void> {
 }
 
 export async function listOutbox(kv: KVNamespace, limit: number): Promise<string[]> {
-  const page = await kv.list({ prefix: OUTBOX_PREFIX, limit });
+  const page = await kv.list({ prefix: KV_PREFIXES.outbox, limit });
   return page.keys.map((k) => k.name);
 }
 

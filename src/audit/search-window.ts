@@ -1,4 +1,5 @@
 import { sha256Hex } from "../lib/encoding";
+import { searchCursorKey, searchOrderKey } from "../storage/kv-keys.js";
 import { DEFAULT_ORDER, type PageCursor, type SearchFilter, type SearchOrder } from "./search";
 
 /**
@@ -8,8 +9,6 @@ import { DEFAULT_ORDER, type PageCursor, type SearchFilter, type SearchOrder } f
  * - the sort key of the last row of each page served, so the next page is a keyset query
  *   (no OFFSET: a deep page costs what the first one does).
  */
-export const SEARCH_ORDER_PREFIX = "searchorder:v1:";
-export const SEARCH_CURSOR_PREFIX = "searchcursor:v1:";
 const REMEMBER_SECONDS = 3600;
 
 export async function windowId(tokenId: string, filter: SearchFilter): Promise<string> {
@@ -17,9 +16,6 @@ export async function windowId(tokenId: string, filter: SearchFilter): Promise<s
     JSON.stringify([tokenId, filter.rpAppId, filter.startTSUTC, filter.endTSUTC, filter.eventName ?? null]),
   );
 }
-
-const cursorKey = (id: string, pageSize: number, pageNumber: number) =>
-  `${SEARCH_CURSOR_PREFIX}${id}:${pageSize}:${pageNumber}`;
 
 /** The window's order, and the cursor ending the previous page if one was served. */
 export async function windowState(
@@ -29,8 +25,8 @@ export async function windowState(
   page: { pageSize: number; pageNumber: number },
 ): Promise<{ order: SearchOrder; after: PageCursor | null; remembered: boolean }> {
   const [remembered, after] = await Promise.all([
-    kv.get<SearchOrder>(SEARCH_ORDER_PREFIX + id, "json"),
-    page.pageNumber > 1 ? kv.get<PageCursor>(cursorKey(id, page.pageSize, page.pageNumber - 1), "json") : null,
+    kv.get<SearchOrder>(searchOrderKey(id), "json"),
+    page.pageNumber > 1 ? kv.get<PageCursor>(searchCursorKey(id, page.pageSize, page.pageNumber - 1), "json") : null,
   ]);
   if (remembered) return { order: remembered, after, remembered: true };
   const order: SearchOrder = {
@@ -43,7 +39,7 @@ export async function windowState(
 
 /** Awaited before the first page is answered, so the client's next request already sees it. */
 export function rememberOrder(kv: KVNamespace, id: string, order: SearchOrder): Promise<void> {
-  return kv.put(SEARCH_ORDER_PREFIX + id, JSON.stringify(order), { expirationTtl: REMEMBER_SECONDS });
+  return kv.put(searchOrderKey(id), JSON.stringify(order), { expirationTtl: REMEMBER_SECONDS });
 }
 
 /** Best-effort (run after the response): without it the next page falls back to OFFSET, same rows. */
@@ -53,7 +49,7 @@ export function rememberCursor(
   page: { pageSize: number; pageNumber: number },
   last: PageCursor,
 ): Promise<void> {
-  return kv.put(cursorKey(id, page.pageSize, page.pageNumber), JSON.stringify(last), {
+  return kv.put(searchCursorKey(id, page.pageSize, page.pageNumber), JSON.stringify(last), {
     expirationTtl: REMEMBER_SECONDS,
   });
 }

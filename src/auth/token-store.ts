@@ -1,5 +1,5 @@
 /** API-token records in Workers KV, keyed by the SHA-256 of the token: the token itself is never stored. */
-export const TOKEN_PREFIX = "token:v1:";
+import { KV_PREFIXES, tokenKey } from "../storage/kv-keys.js";
 
 export interface TokenRecord {
   /** RP application the token acts for; an admin token's own app is informational. */
@@ -22,7 +22,7 @@ export async function getTokenRecord(kv: KVNamespace, tokenHash: string): Promis
   const now = Date.now();
   const hit = cache.get(tokenHash);
   if (hit && hit.until > now) return hit.record;
-  const record = await kv.get<TokenRecord>(TOKEN_PREFIX + tokenHash, "json");
+  const record = await kv.get<TokenRecord>(tokenKey(tokenHash), "json");
   if (record) {
     if (cache.size >= CACHE_MAX) cache.clear();
     cache.set(tokenHash, { record, until: now + CACHE_MS });
@@ -39,7 +39,7 @@ export function putTokenRecord(
   expirationTtl?: number,
 ): Promise<void> {
   // The record doubles as list metadata so listing tokens needs no per-key reads.
-  return kv.put(TOKEN_PREFIX + tokenHash, JSON.stringify(record), { metadata: record, expirationTtl });
+  return kv.put(tokenKey(tokenHash), JSON.stringify(record), { metadata: record, expirationTtl });
 }
 
 /** Every token record (metadata only), following KV's list cursor. */
@@ -47,7 +47,7 @@ export async function listTokenRecords(kv: KVNamespace): Promise<TokenRecord[]> 
   const records: TokenRecord[] = [];
   let cursor: string | undefined;
   do {
-    const page: KVNamespaceListResult<TokenRecord> = await kv.list<TokenRecord>({ prefix: TOKEN_PREFIX, cursor });
+    const page: KVNamespaceListResult<TokenRecord> = await kv.list<TokenRecord>({ prefix: KV_PREFIXES.token, cursor });
     for (const key of page.keys) if (key.metadata) records.push(key.metadata);
     cursor = page.list_complete ? undefined : page.cursor;
   } while (cursor);

@@ -49,7 +49,13 @@ export function buildOpenApiDocument(serverUrl: string) {
     requestBody: { required: true, ...json(ref(req)) },
     responses: {
       "200": { description: "Created", ...json(ref(res)) },
-      ...errors(...common, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN, ErrorCode.RATE_LIMITED),
+      ...errors(
+        ...common,
+        ErrorCode.UNAUTHORIZED,
+        ErrorCode.FORBIDDEN,
+        ErrorCode.RATE_LIMITED,
+        ErrorCode.CODE_SPACE_EXHAUSTED,
+      ),
     },
   });
   const lookupOp = {
@@ -60,7 +66,13 @@ export function buildOpenApiDocument(serverUrl: string) {
         description: "The qrCode string, byte for byte as the workstation received it",
         ...json(ref("PendingQrResponse")),
       },
-      ...errors(...common, ErrorCode.QR_FALLBACK_NOT_FOUND, ErrorCode.RATE_LIMITED, ErrorCode.LOCKDOWN),
+      ...errors(
+        ...common,
+        ErrorCode.QR_FALLBACK_NOT_FOUND,
+        ErrorCode.RATE_LIMITED,
+        ErrorCode.ATTACK_MODE,
+        ErrorCode.GUESS_BUDGET_UNAVAILABLE,
+      ),
     },
   };
   const paths: Record<string, unknown> = {

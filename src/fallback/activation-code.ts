@@ -31,3 +31,13 @@ export function isWellFormedCode(code: string, length: number, alphabet: string)
   for (const ch of code) if (!alphabet.includes(ch)) return false;
   return true;
 }
+
+/** Which budget a normalized code is guessed against: normal length, attack-mode length, or neither. */
+export function codeClassOf(
+  code: string,
+  config: { codeLength: number; codeAlphabet: string; guessing: { attackCodeLength: number } },
+): "normal" | "long" | null {
+  if (isWellFormedCode(code, config.codeLength, config.codeAlphabet)) return "normal";
+  if (isWellFormedCode(code, config.guessing.attackCodeLength, config.codeAlphabet)) return "long";
+  return null;
+}

@@ -1,68 +1,59 @@
 import type { Config } from "../config";
-import { type IssuedCode, issueFallbackCode } from "./fallback-service";
-import type { PendingKeys } from "./payload-crypto";
+import { AppError, ErrorCode } from "../http/errors";
+import type { PendingCodes } from "./pending-codes";
 import { authenticationQrCode, newPin, registrationQrCode } from "./qr-payload";
 
-type QrConfig = Pick<Config, "rpUrl" | "qrTtlSeconds" | "codeLength" | "codeAlphabet">;
+/** How a create request wants its QR: with a fallback code of this format, or without one. */
+export interface QrOptions {
+  rpUrl: string;
+  qrTtlSeconds: number;
+  /** null: no fallback code, nothing cached (cache on delivery). */
+  fallback: { store: PendingCodes; length: number; alphabet: string } | null;
+}
 
 export interface CreatedQr {
   qrCode: string;
   expirationTime: number;
-  /** Present only when the caller asked for a fallback code: then the payload is cached. */
-  fallback?: IssuedCode;
+  /** Present only when a fallback code was asked for: then the payload is cached under it. */
+  fallback?: { activationCode: string; fallbackId: string };
 }
 
-/** Builds a QR payload and, on request only (cache on delivery), caches it under a fresh code. */
-async function create(
-  kv: KVNamespace,
-  keys: PendingKeys,
-  config: QrConfig,
-  rpAppId: string,
-  includeFallback: boolean,
-  build: (expiresAt: number, activationCode?: string) => string,
-): Promise<CreatedQr> {
-  const expirationTime = Date.now() + config.qrTtlSeconds * 1000;
-  if (!includeFallback) return { qrCode: build(expirationTime), expirationTime };
-  const issued = await issueFallbackCode(kv, keys, config, {
-    rpAppId,
-    expiresAt: expirationTime,
-    buildQrCode: (code) => build(expirationTime, code),
-  });
+/** Reserve a code (when asked), build the payload that carries it, cache the payload: in that order. */
+async function create(options: QrOptions, rpAppId: string, build: (expiresAt: number, code?: string) => string) {
+  const expirationTime = Date.now() + options.qrTtlSeconds * 1000;
+  if (!options.fallback) return { qrCode: build(expirationTime), expirationTime };
+  const { store, length, alphabet } = options.fallback;
+  const reserved = await store.reserve({ length, alphabet }, expirationTime);
+  if (!reserved)
+    throw new AppError(ErrorCode.CODE_SPACE_EXHAUSTED, "No free activation code could be drawn; try again.");
+  const qrCode = build(expirationTime, reserved.activationCode);
+  await store.write(reserved, qrCode, rpAppId, options.qrTtlSeconds);
   return {
-    qrCode: issued.qrCode,
+    qrCode,
     expirationTime,
-    fallback: { activationCode: issued.activationCode, fallbackId: issued.fallbackId },
+    fallback: { activationCode: reserved.activationCode, fallbackId: reserved.fallbackId },
   };
 }
 
-export function createRegistrationQr(
-  kv: KVNamespace,
-  keys: PendingKeys,
-  config: QrConfig,
-  rpAppId: string,
-  includeFallback: boolean,
-): Promise<CreatedQr> {
+export function createRegistrationQr(options: QrOptions, rpAppId: string): Promise<CreatedQr> {
   const sessionId = crypto.randomUUID();
   const pin = newPin();
-  return create(kv, keys, config, rpAppId, includeFallback, (expiresAt, code) =>
-    registrationQrCode({ rpAppId, rpUrl: config.rpUrl, sessionId, pin, expiresAt }, code),
+  return create(options, rpAppId, (expiresAt, code) =>
+    registrationQrCode({ rpAppId, rpUrl: options.rpUrl, sessionId, pin, expiresAt }, code),
   );
 }
 
 export async function createAuthenticationQr(
-  kv: KVNamespace,
-  keys: PendingKeys,
-  config: QrConfig,
+  options: QrOptions,
   request: { rpAppId: string; actionId?: string; sessionNonce?: string },
-  includeFallback: boolean,
 ): Promise<CreatedQr & { requestId: string }> {
   const requestId = crypto.randomUUID();
   const pin = newPin();
-  const created = await create(kv, keys, config, request.rpAppId, includeFallback, (expiresAt, code) =>
+  const created = await create(options, request.rpAppId, (expiresAt, code) =>
     authenticationQrCode(
       {
         rpAppId: request.rpAppId,
-        rpUrl: config.rpUrl,
+        rpUrl: options.rpUrl,
         requestId,
         actionId: request.actionId ?? null,
         sessionNonce: request.sessionNonce ?? null,
@@ -73,4 +64,9 @@ export async function createAuthenticationQr(
     ),
   );
   return { ...created, requestId };
+}
+
+/** The code format to issue now: long while attack mode is on for normal-length codes. */
+export function issueFormat(config: Pick<Config, "codeLength" | "codeAlphabet" | "guessing">, long: boolean) {
+  return { length: long ? config.guessing.attackCodeLength : config.codeLength, alphabet: config.codeAlphabet };
 }

@@ -3,16 +3,17 @@ import { createFactory, createMiddleware } from "hono/factory";
 import { AuditEventName } from "../audit/event";
 import { recordAudit } from "../audit/record";
 import { configOf } from "../config";
-import { type RedeemResult, redeemFallbackCode } from "../fallback/fallback-service";
-import { pendingKeys } from "../fallback/payload-crypto";
+import { codeClassOf, normalizeActivationCode } from "../fallback/activation-code";
+import { PendingCodes, type RedeemResult } from "../fallback/pending-codes";
 import { pendingQrRequestSchema } from "../fallback/schemas";
 import type { AppEnv } from "../http/context";
 import { AppError, ErrorCode } from "../http/errors";
 import { limitBody, requireJsonBody } from "../http/middleware";
 import { toAppError } from "../http/on-error";
 import { validate } from "../http/validate";
-import { assertNotLockedDown, reportFailedLookup } from "../security/lockdown";
-import { limitLookups } from "../security/rate-limit";
+import { log } from "../log";
+import { limitLookups, lookupClientOf, recordFailedLookup } from "../security/client-limits";
+import { budgetSettings, holdGuess } from "../security/guess-lease";
 
 export const PENDING_QR_PATHS = ["/rp/versioned/device/pendingqr", "/rp/device/pendingqr"];
 
@@ -25,7 +26,7 @@ const OUTCOME_MESSAGES: Record<RedeemResult["outcome"], string> = {
   malformed: "QR fallback lookup failed: the code is malformed",
 };
 
-/** Every lookup request is audited, whatever ends it: success, miss, bad body, limit or lockdown. */
+/** Every lookup request is audited, whatever ends it: success, miss, bad body, limit or attack mode. */
 const auditLookup = createMiddleware<LookupEnv>(async (c, next) => {
   await next();
   const lookup = c.get("lookup");
@@ -43,30 +44,45 @@ const auditLookup = createMiddleware<LookupEnv>(async (c, next) => {
   });
 });
 
-const lockdownGate = createMiddleware<LookupEnv>(async (_c, next) => {
-  assertNotLockedDown();
-  await next();
-});
+const notFound = () =>
+  new AppError(ErrorCode.QR_FALLBACK_NOT_FOUND, "No pending QR code matches this activation code.");
 
 export const pendingQrRoutes = new Hono<LookupEnv>();
 
 const lookup = createFactory<LookupEnv>().createHandlers(
   auditLookup,
-  lockdownGate,
   limitLookups,
   limitBody,
   requireJsonBody,
   validate("json", pendingQrRequestSchema),
   async (c) => {
     const config = configOf(c.env);
-    const keys = await pendingKeys(config.serverSecret);
-    const result = await redeemFallbackCode(c.env.QR_KV, keys, config, c.req.valid("json").activationCode);
-    c.set("lookup", result);
-    if (result.outcome !== "retrieved") {
-      await reportFailedLookup(c.env.FAILURE_BUDGET, config);
-      throw new AppError(ErrorCode.QR_FALLBACK_NOT_FOUND, "No pending QR code matches this activation code.");
+    const code = normalizeActivationCode(c.req.valid("json").activationCode);
+    // Malformed codes are answered like any miss, but never evaluated nor counted as guesses.
+    const codeClass = codeClassOf(code, config);
+    if (!codeClass) {
+      c.set("lookup", { outcome: "malformed" });
+      throw notFound();
     }
-    return c.json({ qrCode: result.qrCode });
+    const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+    // Budget before evaluation: no unit of the deployment-wide guess budget, no evaluation.
+    const held = await holdGuess(c.env.GUESS_BUDGET, budgetSettings(config), codeClass, waitUntil);
+    const store = await PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.serverSecret);
+    const result = await store.redeem(code, waitUntil);
+    c.set("lookup", result);
+    if (result.outcome !== "unknown") held.giveBack(); // a real code (even expired) is not a wrong guess
+    if (result.outcome === "retrieved") return c.json({ qrCode: result.qrCode });
+    if (result.outcome === "unknown") {
+      const { clientDailyFailures, networkDailyFailures } = config.guessing;
+      waitUntil(
+        recordFailedLookup(
+          c.env.CLIENT_LEDGER,
+          { clientDailyFailures, networkDailyFailures },
+          lookupClientOf(c.req.raw),
+        ).catch((err) => log("warn", "failed lookup not recorded in the client ledger", { error: String(err) })),
+      );
+    }
+    throw notFound();
   },
 );
 for (const path of PENDING_QR_PATHS) pendingQrRoutes.post(path, ...lookup);

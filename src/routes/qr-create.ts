@@ -4,13 +4,14 @@ import { AuditEventName } from "../audit/event";
 import { recordAudit } from "../audit/record";
 import { actingApp, requireToken } from "../auth/bearer";
 import { configOf } from "../config";
-import { createAuthenticationQr, createRegistrationQr } from "../fallback/create-qr";
-import { pendingKeys } from "../fallback/payload-crypto";
+import { createAuthenticationQr, createRegistrationQr, issueFormat, type QrOptions } from "../fallback/create-qr";
+import { PendingCodes } from "../fallback/pending-codes";
 import { qrImageSvg } from "../fallback/qr-image";
 import { authenticationRequestSchema, registrationRequestSchema } from "../fallback/schemas";
 import type { AppEnv } from "../http/context";
 import { validate } from "../http/validate";
-import { limitCreates } from "../security/rate-limit";
+import { limitCreates } from "../security/client-limits";
+import { issueLongCodes } from "../security/guess-lease";
 
 export const REGISTRATION_PATH = "/rp/versioned/client/qr/create";
 export const AUTHENTICATION_PATHS = [
@@ -20,6 +21,18 @@ export const AUTHENTICATION_PATHS = [
 
 export const qrCreateRoutes = new Hono<AppEnv>();
 
+/** A fallback code, when asked for, is long while attack mode is on (issueLongCodes bounds the delay). */
+async function qrOptions(env: Env, includeFallback: boolean): Promise<QrOptions> {
+  const config = configOf(env);
+  const base = { rpUrl: config.rpUrl, qrTtlSeconds: config.qrTtlSeconds };
+  if (!includeFallback) return { ...base, fallback: null };
+  const [long, store] = await Promise.all([
+    issueLongCodes(env.GUESS_BUDGET),
+    PendingCodes.open(env.QR_KV, env.CODE_CLAIMS, config.serverSecret),
+  ]);
+  return { ...base, fallback: { store, ...issueFormat(config, long) } };
+}
+
 qrCreateRoutes.post(
   REGISTRATION_PATH,
   requireToken,
@@ -28,14 +41,7 @@ qrCreateRoutes.post(
   async (c) => {
     const body = c.req.valid("json");
     const rpAppId = actingApp(c.get("principal"), body.rpAppId);
-    const config = configOf(c.env);
-    const qr = await createRegistrationQr(
-      c.env.QR_KV,
-      await pendingKeys(config.serverSecret),
-      config,
-      rpAppId,
-      body.includeQRFallbackCode,
-    );
+    const qr = await createRegistrationQr(await qrOptions(c.env, body.includeQRFallbackCode), rpAppId);
     const image = body.includeQRImage ? { qrImageSvg: qrImageSvg(qr.qrCode) } : {};
     if (qr.fallback) {
       await recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "client/qr/create"));
@@ -57,14 +63,11 @@ const createAuthentication = createFactory<AppEnv>().createHandlers(
   async (c) => {
     const body = c.req.valid("json");
     const rpAppId = actingApp(c.get("principal"), body.appId);
-    const config = configOf(c.env);
-    const qr = await createAuthenticationQr(
-      c.env.QR_KV,
-      await pendingKeys(config.serverSecret),
-      config,
-      { rpAppId, actionId: body.actionId, sessionNonce: body.sessionNonce },
-      body.includeQRFallbackCode,
-    );
+    const qr = await createAuthenticationQr(await qrOptions(c.env, body.includeQRFallbackCode), {
+      rpAppId,
+      actionId: body.actionId,
+      sessionNonce: body.sessionNonce,
+    });
     const response = {
       status: { responseCode: 200, responseMessage: "QR authentication request created" },
       response: {

@@ -1,0 +1,77 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../http/context";
+import { AppError, ErrorCode } from "../http/errors";
+import { clientKeyOf, networkKeyOf } from "../lib/ip";
+import type { ClientLedger, LedgerCaps } from "./client-ledger";
+
+/** The Rate Limiting bindings count per period of this many seconds (see wrangler.toml). */
+export const RATE_LIMIT_PERIOD_SECONDS = 60;
+
+export interface LookupClient {
+  /** IPv4 address or IPv6 /64. */
+  client: string;
+  /** IPv4 /24 or IPv6 /48. */
+  network: string;
+}
+
+export function lookupClientOf(req: Request): LookupClient {
+  const ip = req.headers.get("cf-connecting-ip");
+  return { client: clientKeyOf(ip), network: networkKeyOf(ip) };
+}
+
+/**
+ * Daily blocks this isolate has learned from the ledger (client or network key -> until). The ledger
+ * answers after each failure, so another isolate lets a blocked client through until it too has seen
+ * one failure of it: the overshoot is bounded by the isolates a client reaches, each capped per minute.
+ */
+const blocked = new Map<string, number>();
+const MAX_BLOCKS = 10_000;
+
+function rateLimited(message: string, retryAfterSeconds = RATE_LIMIT_PERIOD_SECONDS): AppError {
+  return new AppError(ErrorCode.RATE_LIMITED, message, retryAfterSeconds);
+}
+
+/**
+ * Lookups are limited per client and per network (Rate Limiting bindings, per minute), and refused
+ * for the rest of the day once the client or its network has spent its daily failures.
+ */
+export const limitLookups = createMiddleware<AppEnv>(async (c, next) => {
+  const who = lookupClientOf(c.req.raw);
+  const now = Date.now();
+  for (const key of [who.client, `net:${who.network}`]) {
+    const until = blocked.get(key) ?? 0;
+    if (until > now) {
+      throw rateLimited(
+        "Too many failed lookups from this network today; try again later.",
+        Math.ceil((until - now) / 1000),
+      );
+    }
+    if (until) blocked.delete(key);
+  }
+  const [client, network] = await Promise.all([
+    c.env.LOOKUP_LIMITER.limit({ key: who.client }),
+    c.env.NETWORK_LOOKUP_LIMITER.limit({ key: who.network }),
+  ]);
+  if (!client.success) throw rateLimited("Too many lookups from this address; try again later.");
+  if (!network.success) throw rateLimited("Too many lookups from this network; try again later.");
+  await next();
+});
+
+/** Counts a failed lookup of a well-formed code in the client's network ledger; learns any block. */
+export async function recordFailedLookup(
+  ns: DurableObjectNamespace<ClientLedger>,
+  caps: LedgerCaps,
+  who: LookupClient,
+): Promise<void> {
+  const answer = await ns.get(ns.idFromName(who.network)).recordFailure(caps, who.client);
+  if (blocked.size >= MAX_BLOCKS) blocked.clear();
+  if (answer.clientBlockedUntil) blocked.set(who.client, answer.clientBlockedUntil);
+  if (answer.networkBlockedUntil) blocked.set(`net:${who.network}`, answer.networkBlockedUntil);
+}
+
+/** Creations are limited per token (runs after the token is resolved). */
+export const limitCreates = createMiddleware<AppEnv>(async (c, next) => {
+  const { success } = await c.env.CREATE_LIMITER.limit({ key: `token:${c.get("principal").tokenId}` });
+  if (!success) throw rateLimited("Too many QR codes created with this token; try again later.");
+  await next();
+});

@@ -1,0 +1,96 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, createRegistration, expectErrorShape, lookup, mintToken, waitForTrail } from "./helpers";
+
+describe("per-client lookup limit (Rate Limiting binding on the client: IPv4 address, IPv6 /64)", () => {
+  it("stops a guessing client with 429 + Retry-After well within 60 guesses; other clients are unaffected", async () => {
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i < 60 && !limited; i++) {
+      const res = await lookup(`guess${String.fromCharCode(97 + (i % 26))}`, "198.51.100.66");
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+    }
+    expect(limited).toBeDefined();
+    expect(statuses.length).toBeLessThanOrEqual(30);
+    expect(statuses.slice(0, 5)).toEqual([400, 400, 400, 400, 400]); // a person's few typos are never blocked
+    expect(Number(limited?.headers.get("retry-after"))).toBeGreaterThan(0);
+    await expectErrorShape(limited as Response, 429, "RATE_LIMITED");
+
+    // Another address still gets its payload.
+    const { json } = await createRegistration(await mintToken("LimitApp"));
+    const other = await lookup(json.qrFallbackActivationCode, "198.51.100.67");
+    expect(other.status).toBe(200);
+
+    // The limited attempt is still audited, and says it was limited.
+    const rows = await waitForTrail((r) => r.some((e) => e.errorCode === "RATE_LIMITED"));
+    expect(rows.find((e) => e.errorCode === "RATE_LIMITED")).toMatchObject({
+      eventName: "QR_FALLBACK_PAYLOAD_RETRIEVED",
+      isSuccessful: false,
+      remoteIP: "198.51.100.0",
+    });
+  });
+
+  it("limits creations per token", async () => {
+    const token = await mintToken("CreateFlood");
+    let status = 200;
+    let n = 0;
+    while (status === 200 && n < 700) {
+      status = (await call("POST", "/rp/versioned/client/qr/create", { token, body: {}, via: "handler" })).status;
+      n++;
+    }
+    expect(status).toBe(429);
+    expect(n).toBe(601); // CREATE_LIMITER: 600 per 60 s per token
+    // A different token is not affected.
+    const other = await call("POST", "/rp/versioned/client/qr/create", {
+      token: await mintToken("CreateFlood"),
+      body: {},
+    });
+    expect(other.status).toBe(200);
+  });
+});
+
+const codeOf = (i: number) =>
+  `ww${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + (Math.floor(i / 26) % 26))}ww`;
+
+describe("keys that follow an attacker's costs", () => {
+  it("60 addresses of one IPv6 /64 share one client's allowance of 20", async () => {
+    const statuses: number[] = [];
+    for (let i = 1; i <= 60; i++) {
+      statuses.push((await lookup(codeOf(i), `2001:db8:60:1::${i.toString(16)}`, { via: "handler" })).status);
+    }
+    expect(statuses.filter((s) => s === 400)).toHaveLength(20);
+    expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
+    // Another /64 of the same /48 is another client.
+    expect((await lookup(codeOf(99), "2001:db8:60:2::1", { via: "handler" })).status).toBe(400);
+  });
+
+  it("a network (IPv4 /24) has its own limit of 200 a minute, above one client's", async () => {
+    const statuses: number[] = [];
+    for (let host = 1; host <= 11; host++) {
+      for (let i = 0; i < 20; i++) {
+        statuses.push((await lookup(codeOf(i), `192.0.2.${host}`, { via: "handler" })).status);
+      }
+    }
+    expect(statuses.filter((s) => s === 400)).toHaveLength(200);
+    const limited = await lookup(codeOf(1), "192.0.2.99", { via: "handler" });
+    const body = await expectErrorShape(limited, 429, "RATE_LIMITED");
+    expect(body.error.message).toMatch(/this network/);
+    expect((await lookup(codeOf(1), "192.0.3.1", { via: "handler" })).status).toBe(400);
+  });
+
+  it("daily failure caps per client and per network (the ledger Durable Object), malformed codes not counted", async () => {
+    const capped = { ...env, CLIENT_DAILY_FAILURE_CAP: "3", NETWORK_DAILY_FAILURE_CAP: "5" } as Env;
+    const at = (code: string, ip: string) => lookup(code, ip, { env: capped });
+    for (let i = 0; i < 5; i++) expect((await at("bad!", "198.18.7.1")).status).toBe(400); // malformed: free
+    for (let i = 0; i < 3; i++) expect((await at(codeOf(i), "198.18.7.1")).status).toBe(400);
+    const client = await at(codeOf(3), "198.18.7.1");
+    const body = await expectErrorShape(client, 429, "RATE_LIMITED");
+    expect(body.error.message).toMatch(/today/);
+    expect(Number(client.headers.get("retry-after"))).toBeGreaterThan(3600);
+    // Two more failures from a neighbour fill the network's 5; then the whole /24 waits, other networks do not.
+    for (let i = 0; i < 2; i++) expect((await at(codeOf(10 + i), "198.18.7.2")).status).toBe(400);
+    await expectErrorShape(await at(codeOf(20), "198.18.7.3"), 429, "RATE_LIMITED");
+    expect((await at(codeOf(20), "198.18.8.3")).status).toBe(400);
+  });
+});
