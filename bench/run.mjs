@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import { root, wrangler, wranglerAsync, wranglerBin } from "../scripts/wrangler.mjs";
+import { tokenKey } from "../src/storage/kv-keys.js";
 
 const BENCH = path.join(root, ".bench");
 // Local state (KV blobs, D1 and Durable Object files) lives on tmpfs where the machine has one:
@@ -111,7 +112,7 @@ const tokenHash = async (t) =>
 async function putToken(rpAppId, admin, states) {
   const token = `qrf_bench_${rpAppId}_${Math.random().toString(36).slice(2)}`;
   const record = JSON.stringify({ rpAppId, admin, label: "bench", createdAt: Date.now() });
-  const key = `token:v1:${await tokenHash(token)}`;
+  const key = tokenKey(await tokenHash(token));
   for (const state of states) putRecord(key, record, state);
   return token;
 }
@@ -195,8 +196,13 @@ const serviceArgs = (state, inspectorPort) => [
   state,
   "--inspector-port",
   String(inspectorPort),
-  "--var",
-  "LOCKDOWN_FAILURE_BUDGET:1000000000",
+  // The guessing defences stay on the path (every call is made) but never refuse the load generator.
+  ...[
+    "GUESS_BUDGET_PER_MINUTE",
+    "GUESS_BUDGET_PER_DAY",
+    "CLIENT_DAILY_FAILURE_CAP",
+    "NETWORK_DAILY_FAILURE_CAP",
+  ].flatMap((name) => ["--var", `${name}:1000000000`]),
 ];
 const service = start(serviceArgs(SERVICE_STATE, 9331), SERVICE_PORT);
 for (const twin of twins) {

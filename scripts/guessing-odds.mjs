@@ -1,69 +1,28 @@
 #!/usr/bin/env node
-// `npm run odds [-- --pending N] [--config wrangler.toml]`: how many live codes an attacker with
-// unlimited addresses can expect to hit, from the deployment's own configuration.
-import { readFileSync } from "node:fs";
+// `npm run odds [-- --config wrangler.toml]`: for each attacker model of SPEC section 9, the wrong codes
+// the deployment's configuration lets it have evaluated per day and the successful guesses to expect
+// in a year at 100 and 1,000 live codes. `npm run attack-sim` measures the same against the real Workers.
 import { parseArgs } from "node:util";
+import { ATTACKERS, analyticOdds, fmt, readGuessingConfig } from "./guessing-model.mjs";
 
-const { values } = parseArgs({
-  options: { pending: { type: "string", default: "1000" }, config: { type: "string", default: "wrangler.toml" } },
-});
-const toml = readFileSync(values.config, "utf8");
-const varOf = (name, fallback) => toml.match(new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, "m"))?.[1] ?? fallback;
-const limiter = (name) => {
-  const block = toml.split("[[ratelimits]]").find((b) => b.includes(`"${name}"`)) ?? "";
-  const m = block.match(/limit\s*=\s*(\d+)\s*,\s*period\s*=\s*(\d+)/);
-  return m ? { limit: Number(m[1]), period: Number(m[2]) } : { limit: 20, period: 60 };
-};
-
-export function guessingOdds({ length, alphabetSize, pending, perClient, budget, windowSeconds, cooldownSeconds }) {
-  const codeSpace = alphabetSize ** length;
-  const pHit = Math.min(1, pending / codeSpace);
-  const day = 86_400;
-  // Stay just under the global budget all day, or trip it and wait out each cooldown: whichever is more.
-  const underBudget = ((budget - 1) * day) / windowSeconds;
-  const trippingIt = (budget * day) / (windowSeconds + cooldownSeconds);
-  const distributedPerDay = Math.max(underBudget, trippingIt);
-  const singleAddressPerDay = Math.min((perClient.limit * day) / perClient.period, distributedPerDay);
-  return {
-    codeSpace,
-    entropyBits: length * Math.log2(alphabetSize),
-    pHit,
-    singleAddressPerDay,
-    distributedPerDay,
-    hitsPerDay: distributedPerDay * pHit,
-    hitsPerYear: distributedPerDay * pHit * 365,
-    singleAddressHitsPerYear: singleAddressPerDay * pHit * 365,
-  };
+const { values } = parseArgs({ options: { config: { type: "string", default: "wrangler.toml" } } });
+const config = readGuessingConfig(values.config);
+const bits = (length) => (length * Math.log2(config.alphabetSize)).toFixed(1);
+console.log(`configuration: ${values.config}`);
+console.log(
+  `  codes: ${config.normalLength} of ${config.alphabetSize} symbols (${bits(config.normalLength)} bits); attack mode: ${config.longLength} (${bits(config.longLength)} bits)`,
+);
+console.log(
+  `  per day: ${fmt(config.perDay.normalBudget)} wrong normal-length codes deployment-wide, ${fmt(config.perDay.longBudget)} long;` +
+    ` ${fmt(config.perDay.clientFailures)} failures per client, ${fmt(config.perDay.networkFailures)} per network`,
+);
+console.log(
+  "\n| attacker (a year) | wrong codes evaluated / day (normal, long) | expected hits / year at 100 live | at 1,000 live |",
+);
+console.log("| --- | --- | --- | --- |");
+for (const attacker of ATTACKERS) {
+  const o = analyticOdds(config, attacker);
+  console.log(
+    `| ${attacker.name} | ${fmt(o.normalPerDay)}, ${fmt(o.longPerDay)} | ${fmt(o.hits100)} | ${fmt(o.hits1000)} |`,
+  );
 }
-
-const config = {
-  length: Number(varOf("CODE_LENGTH", "6")),
-  alphabetSize: [...varOf("CODE_ALPHABET", "abcdefghijklmnopqrstuvwxyz")].length,
-  pending: Number(values.pending),
-  perClient: limiter("LOOKUP_LIMITER"),
-  budget: Number(varOf("LOCKDOWN_FAILURE_BUDGET", "300")),
-  windowSeconds: Number(varOf("LOCKDOWN_WINDOW_SECONDS", "60")),
-  cooldownSeconds: Number(varOf("LOCKDOWN_COOLDOWN_SECONDS", "300")),
-};
-const fmt = (n) =>
-  n >= 1e6 || (n < 0.01 && n > 0) ? n.toExponential(2) : n.toLocaleString("en-US", { maximumFractionDigits: 3 });
-const show = (label, c) => {
-  const o = guessingOdds(c);
-  console.log(`\n${label}`);
-  console.log(
-    `  codes: ${c.length} of ${c.alphabetSize} symbols = ${fmt(o.codeSpace)} (${o.entropyBits.toFixed(1)} bits), ${fmt(c.pending)} pending`,
-  );
-  console.log(
-    `  limits: ${c.perClient.limit} lookups/${c.perClient.period} s per address; ${c.budget} failures/${c.windowSeconds} s deployment-wide, then ${c.cooldownSeconds} s lockdown`,
-  );
-  console.log(
-    `  one address:     ${fmt(o.singleAddressPerDay)} guesses/day -> ${fmt(o.singleAddressHitsPerYear)} expected hits/year`,
-  );
-  console.log(
-    `  many addresses:  ${fmt(o.distributedPerDay)} guesses/day -> ${fmt(o.hitsPerDay)} hits/day, ${fmt(o.hitsPerYear)} hits/year`,
-  );
-};
-
-show(`current configuration (${values.config})`, config);
-show("recommended: 8 characters", { ...config, length: 8 });
-show("recommended: 8 characters and a 60-failure budget", { ...config, length: 8, budget: 60 });

@@ -2,9 +2,10 @@
 // API tokens: `npm run token -- create --app <rpAppId> [--admin] [--label <text>] [--local|--remote]`,
 // `list`, `revoke <id|token>`. Only the SHA-256 of a token is stored; the token is printed once, last.
 import { parseArgs } from "node:util";
+import { KV_PREFIXES, tokenKey } from "../src/storage/kv-keys.js";
 import { STATE_DIR, wrangler } from "./wrangler.mjs";
 
-const PREFIX = "token:v1:";
+const PREFIX = KV_PREFIXES.token;
 const USAGE = `usage:
   npm run token -- create --app <rpAppId> [--admin] [--label <text>] [--local|--remote]
   npm run token -- list [--local|--remote]
@@ -46,7 +47,7 @@ if (command === "create") {
   const token = `qrf_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
   const record = { rpAppId: values.app, admin: values.admin, label: values.label, createdAt: Date.now() };
   const json = JSON.stringify(record);
-  kv(["key", "put", PREFIX + (await sha256Hex(token)), json, "--metadata", json]);
+  kv(["key", "put", tokenKey(await sha256Hex(token)), json, "--metadata", json]);
   console.error(`created ${values.admin ? "admin " : ""}token for ${values.app}; it is shown once, below:`);
   console.log(token);
 } else if (command === "list") {
@@ -60,7 +61,7 @@ if (command === "create") {
   const matches = listTokens().filter((t) => t.hash.startsWith(hash));
   if (matches.length !== 1)
     fail(matches.length === 0 ? "no such token" : "that id matches several tokens; give more of it");
-  kv(["key", "delete", PREFIX + matches[0].hash]);
+  kv(["key", "delete", tokenKey(matches[0].hash)]);
   console.log(`revoked ${matches[0].hash.slice(0, 12)} (${matches[0].rpAppId})`);
 } else {
   fail(command ? `unknown command ${command}` : "a command is required");

@@ -2,6 +2,7 @@
 // makes, and nothing else: no router, no validation, no crypto.
 import { writeEvents, writeEventsOneByOne } from "../../audit-consumer/src/trail-writer";
 import type { QueuedAuditEvent } from "../../src/audit/event";
+import { pendingKey } from "../../src/storage/kv-keys.js";
 
 interface BaselineEnv {
   QR_KV: KVNamespace;
@@ -43,7 +44,7 @@ export default {
       case "/lookup-hit": {
         const { activationCode } = (await request.json()) as { activationCode: string };
         await env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" });
-        const key = `pending:v1:${activationCode}`;
+        const key = pendingKey(activationCode);
         const value = await env.QR_KV.get(key, "arrayBuffer");
         if (!value) return json({ error: "not found" }, 400);
         await env.QR_KV.delete(key);
@@ -53,7 +54,7 @@ export default {
       // Lookup miss: a bare KV read.
       case "/lookup-miss": {
         const { activationCode } = (await request.json()) as { activationCode: string };
-        const value = await env.QR_KV.get(`pending:v1:${activationCode}`);
+        const value = await env.QR_KV.get(pendingKey(activationCode));
         return json({ error: value ? "found" : "not found" }, 400);
       }
       // Lookup miss with the binding calls every lookup must make (limit, read, audit), answered as
@@ -61,7 +62,7 @@ export default {
       case "/lookup-miss-calls": {
         const { activationCode } = (await request.json()) as { activationCode: string };
         await env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" });
-        const value = await env.QR_KV.get(`pending:v1:${activationCode}`);
+        const value = await env.QR_KV.get(pendingKey(activationCode));
         await env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" });
         const message = value ? "found" : "No pending QR code matches this activation code.";
         return answerAsService(
@@ -75,8 +76,8 @@ export default {
         await request.json(); // a create reads its request (an unread body stalls the connection)
         await env.CREATE_LIMITER.limit({ key: "token" });
         const code = Math.random().toString(36).slice(2, 8);
-        await env.QR_KV.get(`pending:v1:${code}`);
-        await env.QR_KV.put(`pending:v1:${code}`, "x".repeat(400), { expirationTtl: 180 });
+        await env.QR_KV.get(pendingKey(code));
+        await env.QR_KV.put(pendingKey(code), "x".repeat(400), { expirationTtl: 180 });
         await env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" });
         return answerAsService({ qrCode: "x".repeat(250), expirationTime: Date.now(), qrFallbackActivationCode: code });
       }
@@ -84,13 +85,13 @@ export default {
       case "/create": {
         await request.json();
         const code = Math.random().toString(36).slice(2, 8);
-        await env.QR_KV.put(`pending:v1:${code}`, "x".repeat(400), { expirationTtl: 180 });
+        await env.QR_KV.put(pendingKey(code), "x".repeat(400), { expirationTtl: 180 });
         return json({ qrCode: "x", qrFallbackActivationCode: code });
       }
       // Seeds entries for /lookup-hit.
       case "/seed": {
         const codes = (await request.json()) as string[];
-        await Promise.all(codes.map((c) => env.QR_KV.put(`pending:v1:${c}`, "x".repeat(400), { expirationTtl: 3600 })));
+        await Promise.all(codes.map((c) => env.QR_KV.put(pendingKey(c), "x".repeat(400), { expirationTtl: 3600 })));
         return json({ seeded: codes.length });
       }
       // Consumer write strategies, timed inside workerd (the clock advances across D1 I/O).

@@ -22,6 +22,8 @@ interface ClassRecord {
   /** Units granted per hour (epoch hour), the last 24 hours: the daily budget. */
   hours: Record<number, number>;
   attackUntil: number;
+  /** Last time an isolate reported refusing a guess of this class in attack mode. */
+  lastRefusedAt: number;
 }
 
 const CLASSES: CodeClass[] = ["normal", "long"];
@@ -34,15 +36,17 @@ const LEASE_DIVISOR = 16;
  * The deployment-wide guess budget (one instance, named "global"). A lookup may evaluate a code only
  * with a unit of budget its isolate leased from here, so the wrong codes evaluated anywhere never
  * exceed what was granted, whatever the concurrency. When a class's budget (per minute or per day)
- * is spent, attack mode starts for that class until the cooldown ends (extended while the daily
- * budget stays spent). Minute counts live in memory (an eviction forgets at most one minute's
- * grants); daily counts and attack mode are stored.
+ * is spent, attack mode starts for that class and lasts until a whole cooldown has passed with no
+ * guess of that class refused and the daily budget is no longer spent: a sustained attack keeps it
+ * on (new codes stay long, legitimate users are not caught by every restart), a quiet one lets it
+ * end. Minute counts live in memory (an eviction forgets at most one minute's grants); daily counts
+ * and attack mode are stored.
  */
 export class GuessBudget extends DurableObject<Env> {
   private seconds: Record<CodeClass, Map<number, number>> = { normal: new Map(), long: new Map() };
   private records: Record<CodeClass, ClassRecord> = {
-    normal: { hours: {}, attackUntil: 0 },
-    long: { hours: {}, attackUntil: 0 },
+    normal: { hours: {}, attackUntil: 0, lastRefusedAt: 0 },
+    long: { hours: {}, attackUntil: 0, lastRefusedAt: 0 },
   };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -75,6 +79,19 @@ export class GuessBudget extends DurableObject<Env> {
     record.hours[hour] = (record.hours[hour] ?? 0) + granted;
     await this.ctx.storage.put(`class:${cls}`, record);
     return { granted, attack: this.attack() };
+  }
+
+  /**
+   * An isolate refused guesses of `cls` in attack mode (reported at most every few seconds per
+   * isolate, off the answer's path): the attack goes on, so the cooldown counts from now.
+   */
+  async refused(cls: CodeClass): Promise<AttackState> {
+    const record = this.records[cls];
+    if (record.attackUntil > 0) {
+      record.lastRefusedAt = Date.now();
+      await this.ctx.storage.put(`class:${cls}`, record);
+    }
+    return this.attack();
   }
 
   /** Attack mode as it stands (the create path asks, to know which length to issue). */
@@ -126,7 +143,7 @@ export class GuessBudget extends DurableObject<Env> {
     if (ends.length > 0) await this.ctx.storage.setAlarm(Math.min(...ends));
   }
 
-  /** A cooldown is over: attack mode ends, unless that class's daily budget is still spent. */
+  /** A cooldown is over: attack mode ends, unless guesses were refused within it or the day is spent. */
   async alarm(): Promise<void> {
     const settings = await this.ctx.storage.get<BudgetSettings>("settings");
     if (!settings) return;
@@ -134,8 +151,11 @@ export class GuessBudget extends DurableObject<Env> {
     for (const cls of CLASSES) {
       const record = this.records[cls];
       if (record.attackUntil === 0 || record.attackUntil > now) continue;
-      if (this.dayUsed(cls, now) >= settings.budgets[cls].perDay) {
-        record.attackUntil = now + settings.cooldownSeconds * 1000;
+      const cooldownMs = settings.cooldownSeconds * 1000;
+      if (now - record.lastRefusedAt < cooldownMs) {
+        record.attackUntil = record.lastRefusedAt + cooldownMs;
+      } else if (this.dayUsed(cls, now) >= settings.budgets[cls].perDay) {
+        record.attackUntil = now + cooldownMs;
       } else {
         record.attackUntil = 0;
         const length = cls === "normal" ? "normal-length" : "long";

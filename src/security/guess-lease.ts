@@ -13,6 +13,8 @@ const LEASE_WANT = 16;
 const REFILL_BELOW = 4;
 /** Units not used within this time are dropped (they stay counted: held budget is never returned). */
 const LEASE_MS = 10_000;
+/** Refusals in attack mode are reported at most this often per isolate and class (they prolong it). */
+const REFUSAL_REPORT_MS = 10_000;
 /** The create path re-asks the attack state when what this isolate knows is older than this. */
 export const ATTACK_STATE_FRESH_MS = 5_000;
 
@@ -23,6 +25,8 @@ interface Pool {
 }
 interface IsolateShare {
   pools: Record<CodeClass, Pool>;
+  /** When this isolate last told the keeper it refused guesses of a class in attack mode. */
+  refusalReportedAt: Record<CodeClass, number>;
   attack: AttackState;
   attackKnownAt: number;
   refresh: Promise<void> | null;
@@ -38,6 +42,7 @@ function shareOf(ns: BudgetNamespace): IsolateShare {
     const pool = (): Pool => ({ units: 0, expiresAt: 0, inflight: null });
     share = {
       pools: { normal: pool(), long: pool() },
+      refusalReportedAt: { normal: 0, long: 0 },
       attack: { normal: 0, long: 0 },
       attackKnownAt: 0,
       refresh: null,
@@ -111,7 +116,18 @@ export async function holdGuess(
   const pool = share.pools[cls];
   for (;;) {
     const now = Date.now();
-    if (share.attack[cls] > now) throw attackModeError(share.attack[cls], now);
+    if (share.attack[cls] > now) {
+      if (now - share.refusalReportedAt[cls] > REFUSAL_REPORT_MS) {
+        share.refusalReportedAt[cls] = now;
+        waitUntil(
+          keeper(ns)
+            .refused(cls)
+            .then((attack) => learn(share, attack, Date.now()))
+            .catch(() => undefined),
+        );
+      }
+      throw attackModeError(share.attack[cls], now);
+    }
     if (pool.expiresAt <= now) pool.units = 0;
     if (pool.units > 0) {
       pool.units--;
