@@ -37,4 +37,11 @@ describe("parseConfig", () => {
       expect(String(err)).not.toContain("short-secret-value");
     }
   });
+
+  it("attack-mode codes must be longer than normal ones and carry at least 40 bits", () => {
+    expect(parseConfig(base).guessing.attackCodeLength).toBe(10);
+    expect(() => parseConfig({ ...base, ATTACK_CODE_LENGTH: "6" })).toThrow(/greater than CODE_LENGTH/);
+    expect(() => parseConfig({ ...base, ATTACK_CODE_LENGTH: "8" })).toThrow(/40 bits/); // 37.6 bits
+    expect(parseConfig({ ...base, ATTACK_CODE_LENGTH: "9" }).guessing.attackCodeLength).toBe(9); // 42.3 bits
+  });
 });

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { normalizeActivationCode } from "../src/fallback/activation-code";
 import { call, createRegistration, mintToken } from "./helpers";
 
-// The global failure budget's 503 is by design; lift it so the fuzzer can go deep.
+// Attack mode and the daily caps are by design; lift them so the fuzzer can go deep.
 const fuzzEnv = {
   ...env,
   GUESS_BUDGET_PER_MINUTE: "100000000",

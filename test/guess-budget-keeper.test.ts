@@ -44,6 +44,37 @@ describe("the guess-budget keeper (Durable Object)", () => {
     expect((await stub.lease(settings(300, 10_000), "long", 16)).granted).toBe(16);
   });
 
+  it("units handed back unused are not spent: only wrong codes drain the budget", async () => {
+    const stub = env.GUESS_BUDGET.get(env.GUESS_BUDGET.idFromName("hand-back"));
+    const budget = settings(1_000, 10_000);
+    let held = 0;
+    for (let i = 0; i < 100; i++) held = (await stub.lease(budget, "normal", 16, held)).granted;
+    expect(held).toBe(16); // 1,600 units leased in all, 1,584 handed back: no attack mode
+    expect((await stub.state()).normal).toBe(0);
+  });
+
+  it("an isolate hands back what its lapsed leases did not spend, so legitimate traffic never starts attack mode", async () => {
+    const token = await mintToken("LapseApp");
+    const tight = { ...env, GUESS_BUDGET_PER_DAY: "20" } as Env;
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      // 30 successful lookups, each after the previous lease lapsed (11 s): 30 leases of a daily budget of 20.
+      for (let i = 0; i < 30; i++) {
+        vi.setSystemTime(Date.now() + 11_000);
+        const created = await call("POST", "/rp/versioned/client/qr/create", {
+          token,
+          body: { includeQRFallbackCode: true },
+          env: tight,
+        });
+        const { qrFallbackActivationCode: code } = (await created.json()) as { qrFallbackActivationCode: string };
+        expect(code).toHaveLength(6);
+        expect((await lookup(code, `10.32.${i}.1`, { env: tight, via: "handler" })).status).toBe(200);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("while the daily budget is spent, attack mode outlasts its cooldown", async () => {
     const stub = env.GUESS_BUDGET.get(env.GUESS_BUDGET.idFromName("daily"));
     const daily = settings(1_000, 10, 1);

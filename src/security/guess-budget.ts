@@ -59,10 +59,17 @@ export class GuessBudget extends DurableObject<Env> {
     });
   }
 
-  /** Grants up to `want` units of `cls` budget, or none while attack mode is on for it. */
-  async lease(settings: BudgetSettings, cls: CodeClass, want: number): Promise<Lease> {
+  /**
+   * Grants up to `want` units of `cls` budget, or none while attack mode is on for it. `unused`: units
+   * of the isolate's lapsed leases that no wrong code spent, taken off the most recent counts.
+   */
+  async lease(settings: BudgetSettings, cls: CodeClass, want: number, unused = 0): Promise<Lease> {
     const now = Date.now();
     const record = this.records[cls];
+    if (unused > 0) {
+      this.handBack(cls, Math.floor(unused));
+      await this.ctx.storage.put(`class:${cls}`, record);
+    }
     if (record.attackUntil > now) return { granted: 0, attack: this.attack() };
     const budget = settings.budgets[cls];
     const minuteLeft = budget.perMinute - this.minuteUsed(cls, now);
@@ -101,6 +108,27 @@ export class GuessBudget extends DurableObject<Env> {
 
   private attack(): AttackState {
     return { normal: this.records.normal.attackUntil, long: this.records.long.attackUntil };
+  }
+
+  /** Takes units back off the newest counts (they were granted within the last lease period). */
+  private handBack(cls: CodeClass, units: number): void {
+    let left = units;
+    for (const second of [...this.seconds[cls].keys()].sort((a, b) => b - a)) {
+      const take = Math.min(left, this.seconds[cls].get(second) ?? 0);
+      this.seconds[cls].set(second, (this.seconds[cls].get(second) ?? 0) - take);
+      left -= take;
+      if (left === 0) break;
+    }
+    left = units;
+    const hours = this.records[cls].hours;
+    for (const hour of Object.keys(hours)
+      .map(Number)
+      .sort((a, b) => b - a)) {
+      const take = Math.min(left, hours[hour]);
+      hours[hour] -= take;
+      left -= take;
+      if (left === 0) break;
+    }
   }
 
   private minuteUsed(cls: CodeClass, now: number): number {

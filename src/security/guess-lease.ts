@@ -11,7 +11,11 @@ import type { AttackState, BudgetSettings, GuessBudget, Lease } from "./guess-bu
  */
 const LEASE_WANT = 16;
 const REFILL_BELOW = 4;
-/** Units not used within this time are dropped (they stay counted: held budget is never returned). */
+/**
+ * A lease is good for this long; its unused units (and units given back after it lapsed) are handed
+ * back to the keeper with the next lease request, so budget is spent only by wrong codes. Units of an
+ * isolate that dies are never handed back: they stay counted (attack mode comes early, never late).
+ */
 const LEASE_MS = 10_000;
 /** Refusals in attack mode are reported at most this often per isolate and class (they prolong it). */
 const REFUSAL_REPORT_MS = 10_000;
@@ -21,6 +25,8 @@ export const ATTACK_STATE_FRESH_MS = 5_000;
 interface Pool {
   units: number;
   expiresAt: number;
+  /** Unused units of lapsed leases, handed back with the next request. */
+  unused: number;
   inflight: Promise<number> | null;
 }
 interface IsolateShare {
@@ -39,7 +45,7 @@ const shares = new WeakMap<BudgetNamespace, IsolateShare>();
 function shareOf(ns: BudgetNamespace): IsolateShare {
   let share = shares.get(ns);
   if (!share) {
-    const pool = (): Pool => ({ units: 0, expiresAt: 0, inflight: null });
+    const pool = (): Pool => ({ units: 0, expiresAt: 0, unused: 0, inflight: null });
     share = {
       pools: { normal: pool(), long: pool() },
       refusalReportedAt: { normal: 0, long: 0 },
@@ -66,7 +72,13 @@ function learn(share: IsolateShare, attack: AttackState, now: number): void {
   share.attack = attack;
   share.attackKnownAt = now;
   // What is learned of attack mode clears what was held for that class: no unit outlives a lock.
-  for (const cls of ["normal", "long"] as const) if (attack[cls] > now) share.pools[cls].units = 0;
+  for (const cls of ["normal", "long"] as const) if (attack[cls] > now) lapse(share.pools[cls]);
+}
+
+/** Ends the pool's lease: what it still holds goes back to the keeper with the next request. */
+function lapse(pool: Pool): void {
+  pool.unused += pool.units;
+  pool.units = 0;
 }
 
 function attackModeError(until: number, now: number): AppError {
@@ -83,9 +95,18 @@ function refill(ns: BudgetNamespace, settings: BudgetSettings, cls: CodeClass): 
   const pool = share.pools[cls];
   pool.inflight ??= (async () => {
     try {
-      const lease: Lease = await keeper(ns).lease(settings, cls, LEASE_WANT);
+      if (pool.expiresAt <= Date.now()) lapse(pool);
+      const unused = pool.unused;
+      pool.unused = 0;
+      let lease: Lease;
+      try {
+        lease = await keeper(ns).lease(settings, cls, LEASE_WANT, unused);
+      } catch (err) {
+        pool.unused += unused;
+        throw err;
+      }
       const now = Date.now();
-      if (pool.expiresAt <= now) pool.units = 0;
+      if (pool.expiresAt <= now) lapse(pool);
       pool.units += lease.granted;
       pool.expiresAt = now + LEASE_MS;
       learn(share, lease.attack, now);
@@ -128,7 +149,7 @@ export async function holdGuess(
       }
       throw attackModeError(share.attack[cls], now);
     }
-    if (pool.expiresAt <= now) pool.units = 0;
+    if (pool.expiresAt <= now) lapse(pool);
     if (pool.units > 0) {
       pool.units--;
       if (pool.units < REFILL_BELOW && !pool.inflight) waitUntil(refill(ns, settings, cls).catch(() => undefined));
@@ -136,6 +157,7 @@ export async function holdGuess(
       return {
         giveBack: () => {
           if (pool.expiresAt === expiresAt && expiresAt > Date.now()) pool.units++;
+          else pool.unused++;
         },
       };
     }
