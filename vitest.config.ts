@@ -33,7 +33,7 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
-      include: ["test/**/*.test.ts", "src/**/*.test.ts", "audit-consumer/**/*.test.ts"],
+      include: ["test/**/*.test.ts", "src/**/*.test.ts", "common/**/*.test.ts", "audit-consumer/**/*.test.ts"],
       setupFiles: ["./test/setup.ts"],
       testTimeout: 30_000,
     },

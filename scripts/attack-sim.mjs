@@ -19,8 +19,9 @@ const { values } = parseArgs({
   options: { seconds: { type: "string", default: "40" }, port: { type: "string", default: "8797" } },
 });
 const SECONDS = Number(values.seconds);
-const PORT = Number(values.port);
-const BASE = `http://127.0.0.1:${PORT}`;
+// Each model gets a port of its own, so a Worker still shutting down can never answer the next model.
+let PORT = Number(values.port);
+let BASE = `http://127.0.0.1:${PORT}`;
 const config = readGuessingConfig(path.join(root, "wrangler.toml"));
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz";
 const ATTACK_CONCURRENCY = 24;
@@ -83,7 +84,13 @@ async function startWorker(state) {
       "--var",
       "RP_URL:https://qr.example",
     ],
-    { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] },
+    // Its own process group: stopping the model stops wrangler and the workerd it started.
+    {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
   );
   let output = "";
   child.stdout.on("data", (d) => (output += d));
@@ -95,7 +102,7 @@ async function startWorker(state) {
       return { child, tokens };
     } catch {
       if (Date.now() > until) {
-        child.kill();
+        stopWorker(child);
         throw new Error(`the Worker did not start:\n${output}`);
       }
       await new Promise((r) => setTimeout(r, 250));
@@ -103,7 +110,17 @@ async function startWorker(state) {
   }
 }
 
-async function runModel(attacker) {
+function stopWorker(child) {
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+}
+
+async function runModel(attacker, index) {
+  PORT = Number(values.port) + index;
+  BASE = `http://127.0.0.1:${PORT}`;
   const state = mkdtempSync(path.join(tmpdir(), "qrf-attack-sim-"));
   const { child, tokens } = await startWorker(state);
   const end = Date.now() + SECONDS * 1000;
@@ -157,19 +174,20 @@ async function runModel(attacker) {
   try {
     await Promise.all([...Array.from({ length: ATTACK_CONCURRENCY }, attackLoop), ...tokens.map(legitLoop)]);
   } finally {
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
+    const exited = new Promise((r) => child.once("exit", r));
+    stopWorker(child);
+    await exited;
     rmSync(state, { recursive: true, force: true });
   }
   return { attack, legit };
 }
 
 console.log(
-  `attack-sim: ${SECONDS} s per model against wrangler dev on ${BASE}, shipped configuration (wrangler.toml)`,
+  `attack-sim: ${SECONDS} s per model against wrangler dev on 127.0.0.1:${PORT}+, shipped configuration (wrangler.toml)`,
 );
 const rows = [];
-for (const attacker of ATTACKERS) {
-  const { attack, legit } = await runModel(attacker);
+for (const [index, attacker] of ATTACKERS.entries()) {
+  const { attack, legit } = await runModel(attacker, index);
   const evaluated = attack.evaluatedNormal + attack.evaluatedLong;
   // Projection: the measured rate over a day, bounded by the caps a short run cannot reach.
   const cap = attackerCapPerDay(config, attacker);

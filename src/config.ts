@@ -1,10 +1,13 @@
+import { DEFAULT_SECURITY_APP_ID } from "../common/audit-contract";
+import { log } from "../common/log";
 import { AppError, ErrorCode } from "./http/errors";
-import { log } from "./log";
 
 /** Runtime configuration, read from Worker vars and secrets and checked once per isolate. */
 export interface Config {
   rpUrl: string;
   tenantId: string;
+  /** The audit trail that events of no RP application go to (QR_FALLBACK_SECURITY_APP). */
+  securityAppId: string;
   qrTtlSeconds: number;
   codeLength: number;
   codeAlphabet: string;
@@ -80,6 +83,7 @@ export function parseConfig(env: Env): Config {
   return {
     rpUrl: env.RP_URL || "http://localhost:8787",
     tenantId: env.TENANT_ID || "default",
+    securityAppId: env.QR_FALLBACK_SECURITY_APP || DEFAULT_SECURITY_APP_ID,
     qrTtlSeconds,
     codeLength,
     codeAlphabet,

@@ -1,6 +1,6 @@
+import { log } from "../common/log";
 import { buildApp } from "./app";
 import { drainAuditOutbox } from "./audit/producer";
-import { log } from "./log";
 
 export { CodeClaims } from "./fallback/code-claims";
 export { ClientLedger } from "./security/client-ledger";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { writeEvents } from "../audit-consumer/src/trail-writer";
-import type { AuditEvent } from "../src/audit/event";
+import type { AuditEvent } from "../common/audit-contract";
+import { writeEvents } from "../common/audit-contract";
 import { buildAuditEvent } from "../src/audit/producer";
 import { ORDER_COLUMNS, type PageCursor, searchTrail } from "../src/audit/search";
 import { call, expectErrorShape, lookup, mintToken, trailRows } from "./helpers";
@@ -9,7 +9,7 @@ import { call, expectErrorShape, lookup, mintToken, trailRows } from "./helpers"
 const SEARCH = "/cc/api/versioned/audit/search";
 
 function event(rpAppId: string | null, eventName: AuditEvent["eventName"] = "QR_FALLBACK_PAYLOAD_RETRIEVED") {
-  return buildAuditEvent({ tenantId: "t" }, null, {
+  return buildAuditEvent({ tenantId: "t", securityAppId: "QRFallbackSecurity" }, null, {
     eventName,
     message: "m",
     subName: "device/pendingqr",
@@ -79,9 +79,9 @@ describe("GET /cc/api/versioned/audit/search: access", () => {
     expect(odd.res.status).toBe(200);
   });
 
-  it("GET /cc/api/application lists the apps that hold RP tokens, for admins only", async () => {
+  it("GET /cc/api/application lists the apps that hold RP tokens and the security app, for admins only", async () => {
     const res = await call("GET", "/cc/api/application", { token: admin });
-    expect(await res.json()).toEqual([{ appID: "SearchA" }]);
+    expect(await res.json()).toEqual([{ appID: "QRFallbackSecurity" }, { appID: "SearchA" }]);
     await expectErrorShape(await call("GET", "/cc/api/application", { token: appAToken }), 403, "FORBIDDEN");
   });
 });
@@ -237,5 +237,35 @@ describe("a SIEM polling consecutive windows", () => {
     expect(rows.length).toBeGreaterThanOrEqual(60);
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
     expect(new Set(seen.keys())).toEqual(new Set(rows.map((r) => r.id)));
+  });
+});
+
+describe("a per-application poller (syslog-ng's hypr-audit-trail: list the apps, then search each)", () => {
+  it("sees the lookups of unknown codes, filed under the security application", async () => {
+    const start = Date.now();
+    for (let i = 0; i < 12; i++) await lookup(`perapp${String.fromCharCode(97 + i)}`, `198.18.40.${i}`);
+    const seen = new Map<string, AuditEvent>();
+    await vi.waitUntil(
+      async () => {
+        const end = Date.now();
+        const apps = (await (await call("GET", "/cc/api/application", { token: admin })).json()) as { appID: string }[];
+        for (const { appID } of apps) {
+          const { page } = await search(admin, { rpAppId: appID, startTSUTC: start, endTSUTC: end, pageSize: 1000 });
+          for (const e of (page as Page).data) seen.set(e.id, e);
+        }
+        return [...seen.values()].filter((e) => e.remoteIP === "198.18.40.0").length >= 12;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    const misses = [...seen.values()].filter((e) => e.remoteIP === "198.18.40.0");
+    expect(misses).toHaveLength(12);
+    for (const e of misses) {
+      expect(e).toMatchObject({
+        rpAppId: "QRFallbackSecurity",
+        eventName: "QR_FALLBACK_PAYLOAD_RETRIEVED",
+        isSuccessful: false,
+        eventTags: ["QR_FALLBACK", "SECURITY"],
+      });
+    }
   });
 });

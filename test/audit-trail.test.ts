@@ -3,7 +3,15 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { KV_PREFIXES } from "../src/storage/kv-keys.js";
-import { call, createRegistration, lookup, mintToken, waitForTrail } from "./helpers";
+import {
+  call,
+  createRegistration,
+  lookup,
+  mintToken,
+  refusedCount,
+  waitForTrail,
+  writeRefusalSummaries,
+} from "./helpers";
 
 describe("audit events reach the trail through the real queue and consumer", () => {
   it("records issuance and lookup of one code, correlated by fallbackId, PII-free", async () => {
@@ -25,7 +33,11 @@ describe("audit events reach the trail through the real queue and consumer", () 
 
     // The second lookup of a used code belongs to no app: it is an unknown code now.
     const failed = rows.find((e) => e.eventName === "QR_FALLBACK_PAYLOAD_RETRIEVED" && !e.isSuccessful);
-    expect(failed).toMatchObject({ rpAppId: null, errorCode: "QR_FALLBACK_NOT_FOUND", remoteIP: "2001:db8:abcd::" });
+    expect(failed).toMatchObject({
+      rpAppId: "QRFallbackSecurity",
+      errorCode: "QR_FALLBACK_NOT_FOUND",
+      remoteIP: "2001:db8:abcd::",
+    });
 
     const text = JSON.stringify(rows);
     for (const secret of [code, JSON.parse(json.qrCode).pin, "alice-trail", token]) expect(text).not.toContain(secret);
@@ -41,17 +53,23 @@ describe("audit events reach the trail through the real queue and consumer", () 
     }
   });
 
-  it("audits lookups refused before any code is read: malformed body, bad content type, oversize", async () => {
-    await call("POST", "/rp/versioned/device/pendingqr", { rawBody: "{oops", ip: "192.0.2.50" });
+  it("summarizes lookups refused before any code is read: malformed body, bad content type, oversize", async () => {
+    const ip = "192.0.2.50";
+    await call("POST", "/rp/versioned/device/pendingqr", { rawBody: "{oops", ip, via: "handler" });
     await call("POST", "/rp/versioned/device/pendingqr", {
       rawBody: "{}",
       headers: { "Content-Type": "text/plain" },
-      ip: "192.0.2.50",
+      ip,
+      via: "handler",
     });
-    await call("POST", "/rp/versioned/device/pendingqr", { rawBody: "x".repeat(20_000), ip: "192.0.2.50" });
-    const rows = await waitForTrail((r) => r.filter((e) => e.remoteIP === "192.0.2.0").length >= 3);
-    const codes = rows.filter((e) => e.remoteIP === "192.0.2.0").map((e) => e.errorCode);
-    expect(codes.sort()).toEqual(["INVALID_REQUEST", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"]);
+    await call("POST", "/rp/versioned/device/pendingqr", { rawBody: "x".repeat(20_000), ip, via: "handler" });
+    await writeRefusalSummaries("192.0.2.0/24");
+    const rows = await waitForTrail((r) => refusedCount(r, "192.0.2.0") >= 3);
+    const fromNetwork = rows.filter((e) => e.remoteIP === "192.0.2.0");
+    expect(fromNetwork.map((e) => e.eventName)).toEqual(Array(3).fill("QR_FALLBACK_LOOKUPS_REFUSED"));
+    for (const code of ["INVALID_REQUEST", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"]) {
+      expect(refusedCount(rows, "192.0.2.0", code)).toBe(1);
+    }
   });
 });
 

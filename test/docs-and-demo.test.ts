@@ -98,7 +98,7 @@ describe("/demo", () => {
     expect(events.map((e) => e.eventName)).toEqual(
       expect.arrayContaining(["QR_FALLBACK_CODE_ISSUED", "QR_FALLBACK_PAYLOAD_RETRIEVED"]),
     );
-    expect(events.every((e) => e.rpAppId === "DemoApplication" || e.rpAppId === null)).toBe(true);
+    expect(events.every((e) => e.rpAppId === "DemoApplication" || e.rpAppId === "QRFallbackSecurity")).toBe(true);
   });
 
   it("creates authentication QRs too", async () => {

@@ -44,7 +44,11 @@ describe("attack mode: start, long codes, end, and no re-arm", () => {
     const started = rows.find((e) => e.eventName === "QR_FALLBACK_ATTACK_MODE_STARTED");
     const ended = rows.find((e) => e.eventName === "QR_FALLBACK_ATTACK_MODE_ENDED");
     expect((ended?.eventTimeInUTC ?? 0) - (started?.eventTimeInUTC ?? 0)).toBeGreaterThanOrEqual(1_000);
-    expect(started).toMatchObject({ rpAppId: null, isSuccessful: true });
+    expect(started).toMatchObject({
+      rpAppId: "QRFallbackSecurity",
+      isSuccessful: true,
+      eventTags: ["QR_FALLBACK", "SECURITY"],
+    });
   });
 
   it("what was held before attack mode does not re-arm it: a fresh minute's budget after the cooldown", async () => {

@@ -2,12 +2,20 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { GuessBudget } from "../src/security/guess-budget";
-import { call, expectErrorShape, lookup, mintToken, waitForTrail } from "./helpers";
+import {
+  call,
+  expectErrorShape,
+  lookup,
+  mintToken,
+  refusedCount,
+  waitForTrail,
+  writeRefusalSummaries,
+} from "./helpers";
 
 const settings = (perMinute: number, perDay: number, cooldownSeconds = 300) => ({
   budgets: { normal: { perMinute, perDay }, long: { perMinute: 1e6, perDay: 1e7 } },
   cooldownSeconds,
-  tenantId: "test",
+  scope: { tenantId: "test", securityAppId: "QRFallbackSecurity" },
 });
 
 /** The real GuessBudget namespace, with `lease` of its stubs passed through `wrap`. */
@@ -107,8 +115,13 @@ describe("the guess-budget keeper (Durable Object)", () => {
     // The code was not evaluated, so not consumed: with the keeper back, it is served.
     const served = await lookup(code, "10.30.0.2");
     expect(await served.text()).toBe(JSON.stringify({ qrCode }));
-    const rows = await waitForTrail((r) => r.some((e) => e.errorCode === "GUESS_BUDGET_UNAVAILABLE"));
-    expect(rows.find((e) => e.errorCode === "GUESS_BUDGET_UNAVAILABLE")).toMatchObject({ rpAppId: null });
+    // The refusal is counted in the network's summary, which names the reason.
+    await writeRefusalSummaries("10.30.0.0/24");
+    const rows = await waitForTrail((r) => refusedCount(r, "10.30.0.0", "GUESS_BUDGET_UNAVAILABLE") === 1);
+    expect(rows.find((e) => e.errorCode === "GUESS_BUDGET_UNAVAILABLE")).toMatchObject({
+      rpAppId: "QRFallbackSecurity",
+      eventName: "QR_FALLBACK_LOOKUPS_REFUSED",
+    });
   });
 
   it("an isolate's concurrent lookups share leases: far fewer keeper calls than lookups", async () => {

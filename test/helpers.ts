@@ -1,7 +1,7 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
-import type { AuditEvent } from "../src/audit/event";
+import type { AuditEvent } from "../common/audit-contract";
 import { createToken } from "../src/auth/tokens";
 import worker from "../src/index";
 
@@ -92,4 +92,28 @@ export function waitForTrail(predicate: (rows: AuditEvent[]) => boolean, timeout
     },
     { timeout, interval: 50 },
   );
+}
+
+/**
+ * Writes the refusal summaries of a client network now, as its ClientLedger does once the minute is
+ * over: the ledger's clock is moved a minute on and its alarm run. Refusals must have been handed off
+ * (calls through `via: "handler"` or `env` wait for that).
+ */
+export async function writeRefusalSummaries(network: string): Promise<void> {
+  const ledger = env.CLIENT_LEDGER.get(env.CLIENT_LEDGER.idFromName(network));
+  vi.useFakeTimers({ toFake: ["Date"] });
+  try {
+    vi.setSystemTime(Date.now() + 61_000);
+    await runDurableObjectAlarm(ledger);
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
+/** The refused requests counted in the summaries of a network (its /24 or /48 as the trail writes it). */
+export function refusedCount(rows: AuditEvent[], remoteIP: string, errorCode?: string): number {
+  return rows
+    .filter((e) => e.eventName === "QR_FALLBACK_LOOKUPS_REFUSED" && e.remoteIP === remoteIP)
+    .filter((e) => errorCode === undefined || e.errorCode === errorCode)
+    .reduce((n, e) => n + (e.additionalDetails.extras.refusedCount ?? 0), 0);
 }

@@ -1,13 +1,13 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { QueuedAuditEvent } from "../../src/audit/event";
+import type { QueuedAuditEvent } from "../../common/audit-contract";
+import { writeEvents } from "../../common/audit-contract";
 import { buildAuditEvent } from "../../src/audit/producer";
 import consumer, { retryDelaySeconds } from "./index";
-import { writeEvents } from "./trail-writer";
 
 function event(rpAppId: string | null = "ConsumerApp") {
-  return buildAuditEvent({ tenantId: "t" }, null, {
+  return buildAuditEvent({ tenantId: "t", securityAppId: "QRFallbackSecurity" }, null, {
     eventName: "QR_FALLBACK_PAYLOAD_RETRIEVED",
     message: "m",
     subName: "device/pendingqr",
@@ -56,7 +56,7 @@ describe("audit-consumer", () => {
     expect(columns).toEqual({
       id: events[2].id,
       eventName: "QR_FALLBACK_PAYLOAD_RETRIEVED",
-      rpAppId: null,
+      rpAppId: "QRFallbackSecurity",
       eventTimeInUTC: events[2].eventTimeInUTC,
       t: "integer",
       isSuccessful: 0,

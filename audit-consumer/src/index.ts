@@ -1,6 +1,5 @@
-import { type QueuedAuditEvent, queuedAuditEventSchema } from "../../src/audit/event";
-import { log } from "../../src/log";
-import { writeEvents, writeRejects } from "./trail-writer";
+import { type QueuedAuditEvent, queuedAuditEventSchema, writeEvents, writeRejects } from "../../common/audit-contract";
+import { log } from "../../common/log";
 
 /** Delay before redelivering a batch that failed to write: 2, 4, 8 ... seconds, capped at 5 minutes. */
 export function retryDelaySeconds(attempts: number): number {

@@ -1,7 +1,8 @@
 // Raw-Worker baselines for the benchmark. Each route makes the binding calls its service counterpart
 // makes, and nothing else: no router, no validation, no crypto.
-import { writeEvents, writeEventsOneByOne } from "../../audit-consumer/src/trail-writer";
-import type { QueuedAuditEvent } from "../../src/audit/event";
+
+import type { QueuedAuditEvent } from "../../common/audit-contract";
+import { INSERT_EVENTS, writeEvents } from "../../common/audit-contract";
 import { pendingKey } from "../../src/storage/kv-keys.js";
 
 interface BaselineEnv {
@@ -144,4 +145,10 @@ function fakeEvent(): QueuedAuditEvent {
     machineUserName: null,
     additionalDetails: { extras: {} },
   };
+}
+
+/** The one-statement-per-event writer the batched one is measured against (bench only). */
+async function writeEventsOneByOne(db: D1Database, events: QueuedAuditEvent[]): Promise<void> {
+  const insert = db.prepare(INSERT_EVENTS);
+  for (const e of events) await insert.bind(`[${JSON.stringify(e)}]`).run();
 }

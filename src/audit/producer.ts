@@ -1,6 +1,6 @@
-import type { Config } from "../config";
-import { log } from "../log";
-import { type AuditEventName, type QueuedAuditEvent, truncateIp } from "./event";
+import { type AuditEventName, eventTagsOf, type QueuedAuditEvent } from "../../common/audit-contract";
+import { log } from "../../common/log";
+import { parseIp } from "../lib/ip";
 import { deleteOutbox, getOutbox, listOutbox, outboxKey, putOutbox } from "./outbox";
 
 /** Who asked: taken from the request, already stripped of anything identifying. */
@@ -22,14 +22,23 @@ export interface AuditFields {
   eventName: AuditEventName;
   message: string;
   subName: string;
+  /** null: the event belongs to no RP application; it is filed under the security application. */
   rpAppId: string | null;
   isSuccessful: boolean;
   errorCode: string | null;
   fallbackId?: string;
+  /** Refusal summaries: how many, in the minute starting at `windowStartUTC`. */
+  refused?: { count: number; windowStartUTC: number };
+}
+
+/** Where an event goes and whose it is: the deployment's tenant and its security application. */
+export interface AuditScope {
+  tenantId: string;
+  securityAppId: string;
 }
 
 export function buildAuditEvent(
-  config: Pick<Config, "tenantId">,
+  scope: AuditScope,
   origin: RequestOrigin | null,
   fields: AuditFields,
 ): QueuedAuditEvent {
@@ -42,11 +51,11 @@ export function buildAuditEvent(
     subName: fields.subName,
     eventLoggedBy: "RELYING_PARTY_SERVER",
     eventTimeInUTC: Date.now(),
-    tenantId: config.tenantId,
+    tenantId: scope.tenantId,
     remoteIP: origin?.remoteIP ?? null,
     userAgent: origin?.userAgent ?? null,
     traceId: origin?.traceId ?? null,
-    rpAppId: fields.rpAppId,
+    rpAppId: fields.rpAppId ?? scope.securityAppId,
     isSuccessful: fields.isSuccessful,
     errorCode: fields.errorCode,
     errorSeverity: fields.isSuccessful ? null : "WARN",
@@ -55,7 +64,15 @@ export function buildAuditEvent(
     sessionId: null,
     fidoUser: null,
     machineUserName: null,
-    additionalDetails: { extras: fields.fallbackId ? { fallbackId: fields.fallbackId } : {} },
+    additionalDetails: {
+      extras: {
+        ...(fields.fallbackId ? { fallbackId: fields.fallbackId } : {}),
+        ...(fields.refused
+          ? { refusedCount: fields.refused.count, windowStartUTC: fields.refused.windowStartUTC }
+          : {}),
+      },
+    },
+    eventTags: eventTagsOf(fields.eventName, fields.isSuccessful),
   };
 }
 
@@ -110,4 +127,11 @@ export async function drainAuditOutbox(queue: Queue, kv: KVNamespace, maxEvents 
     sent += entries.length;
   }
   return sent;
+}
+
+/** Keeps the network, drops the host: IPv4 to /24, IPv6 to /48. Anything unparsable becomes null. */
+export function truncateIp(ip: string | null | undefined): string | null {
+  const parsed = parseIp(ip);
+  if (!parsed) return null;
+  return parsed.v === 4 ? `${parsed.octets.slice(0, 3).join(".")}.0` : `${parsed.groups.slice(0, 3).join(":")}::`;
 }

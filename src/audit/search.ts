@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { type AuditEvent, auditEventSchema, type QueuedAuditEvent } from "./event";
+import { type AuditEvent, auditEventSchema, type QueuedAuditEvent } from "../../common/audit-contract";
 
 export const ORDER_COLUMNS = ["eventTimeInUTC", "loggedTimeInUTC", "eventName", "rpAppId", "id"] as const;
 export type OrderColumn = (typeof ORDER_COLUMNS)[number];

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { log } from "../log";
+import { log } from "../../common/log";
 import type { AppEnv } from "./context";
 import { AppError, ErrorCode, errorBody, statusOf } from "./errors";
 

@@ -3,6 +3,7 @@ import { searchQuerySchema, searchTrail } from "../audit/search";
 import { rememberCursor, rememberOrder, windowId, windowState } from "../audit/search-window";
 import { requireAdmin, requireToken } from "../auth/bearer";
 import { listTokenRecords } from "../auth/token-store";
+import { configOf } from "../config";
 import type { AppEnv } from "../http/context";
 import { AppError, ErrorCode } from "../http/errors";
 import { validate } from "../http/validate";
@@ -36,6 +37,8 @@ auditRoutes.get(AUDIT_SEARCH_PATH, requireToken, validate("query", searchQuerySc
 auditRoutes.get(APPLICATIONS_PATH, requireToken, async (c) => {
   requireAdmin(c.get("principal"));
   // Admin tokens are bound to no app, so they do not make their nominal app one that "holds tokens".
+  // The security application is always listed: per-app pollers then see the brute-force signals.
   const apps = new Set((await listTokenRecords(c.env.QR_KV)).filter((r) => !r.admin).map((r) => r.rpAppId));
+  apps.add(configOf(c.env).securityAppId);
   return c.json([...apps].sort().map((appID) => ({ appID })));
 });

@@ -72,7 +72,7 @@ export function demoRoutes(dispatch: Dispatch): Hono<AppEnv> {
     });
   });
 
-  /** The last ten minutes of the trail: the demo app's events and lookups of codes nobody holds. */
+  /** The last ten minutes of the trail: the demo app's events and the security application's (misses). */
   demo.get("/demo/api/trail", async (c) => {
     const end = Date.now() + 1;
     const qs = new URLSearchParams({
@@ -85,7 +85,8 @@ export function demoRoutes(dispatch: Dispatch): Hono<AppEnv> {
     const res = await forward(c, `/cc/api/versioned/audit/search?${qs}`, { method: "GET" });
     if (!res.ok) return res;
     const page = (await res.json()) as { data: { rpAppId: string | null }[] };
-    return c.json(page.data.filter((e) => e.rpAppId === DEMO_APP_ID || e.rpAppId === null).slice(0, 50));
+    const shown = new Set([DEMO_APP_ID, configOf(c.env).securityAppId]);
+    return c.json(page.data.filter((e) => e.rpAppId !== null && shown.has(e.rpAppId)).slice(0, 50));
   });
 
   // The page itself: static files, served through the Worker so the flag and the CSP apply.

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { createFactory, createMiddleware } from "hono/factory";
-import { AuditEventName } from "../audit/event";
+import { AuditEventName } from "../../common/audit-contract";
+import { log } from "../../common/log";
 import { recordAudit } from "../audit/record";
+import { countRefusal } from "../audit/refusals";
 import { configOf } from "../config";
 import { codeClassOf, normalizeActivationCode } from "../fallback/activation-code";
 import { PendingCodes, type RedeemResult } from "../fallback/pending-codes";
@@ -11,7 +13,6 @@ import { AppError, ErrorCode } from "../http/errors";
 import { limitBody, requireJsonBody } from "../http/middleware";
 import { toAppError } from "../http/on-error";
 import { validate } from "../http/validate";
-import { log } from "../log";
 import { limitLookups, lookupClientOf, recordFailedLookup } from "../security/client-limits";
 import { budgetSettings, holdGuess } from "../security/guess-lease";
 
@@ -26,11 +27,30 @@ const OUTCOME_MESSAGES: Record<RedeemResult["outcome"], string> = {
   malformed: "QR fallback lookup failed: the code is malformed",
 };
 
-/** Every lookup request is audited, whatever ends it: success, miss, bad body, limit or attack mode. */
+/** Refused before the code check: summarized per client network, reason and minute, not one by one. */
+const SUMMARIZED_REFUSALS = new Set<string>([
+  ErrorCode.RATE_LIMITED,
+  ErrorCode.ATTACK_MODE,
+  ErrorCode.GUESS_BUDGET_UNAVAILABLE,
+  ErrorCode.PAYLOAD_TOO_LARGE,
+  ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  ErrorCode.INVALID_REQUEST,
+]);
+
+/**
+ * Every lookup that reaches the code check gets its own event (success, miss, malformed code);
+ * requests refused before it are counted into the trail's refusal summaries, so a flood of any size
+ * adds a bounded number of rows.
+ */
 const auditLookup = createMiddleware<LookupEnv>(async (c, next) => {
   await next();
   const lookup = c.get("lookup");
   const error = c.error ? toAppError(c.error) : null;
+  if (error && !lookup && SUMMARIZED_REFUSALS.has(error.code)) {
+    const { network } = lookupClientOf(c.req.raw);
+    countRefusal(c.env.CLIENT_LEDGER, configOf(c.env), network, error.code, (p) => c.executionCtx.waitUntil(p));
+    return;
+  }
   const known = lookup && (lookup.outcome === "retrieved" || lookup.outcome === "expired") ? lookup : null;
   await recordAudit(c, {
     eventName: AuditEventName.PAYLOAD_RETRIEVED,

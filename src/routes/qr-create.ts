@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { createFactory } from "hono/factory";
-import { AuditEventName } from "../audit/event";
+import { AuditEventName } from "../../common/audit-contract";
 import { recordAudit } from "../audit/record";
 import { actingApp, requireToken } from "../auth/bearer";
 import { configOf } from "../config";

@@ -1,12 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
-import { AuditEventName } from "../audit/event";
-import { buildAuditEvent, handOffAuditEvent } from "../audit/producer";
+import { AuditEventName } from "../../common/audit-contract";
+import { type AuditScope, buildAuditEvent, handOffAuditEvent } from "../audit/producer";
 import type { CodeClass, GuessingConfig } from "../config";
 
 export interface BudgetSettings {
   budgets: GuessingConfig["budgets"];
   cooldownSeconds: number;
-  tenantId: string;
+  /** Where its attack-mode events go. */
+  scope: AuditScope;
 }
 
 /** Epoch ms until which attack mode is on for each code class; 0 when off. */
@@ -195,7 +196,7 @@ export class GuessBudget extends DurableObject<Env> {
   }
 
   private async audit(settings: BudgetSettings, eventName: AuditEventName, message: string): Promise<void> {
-    const event = buildAuditEvent({ tenantId: settings.tenantId }, null, {
+    const event = buildAuditEvent(settings.scope, null, {
       eventName,
       message,
       subName: "device/pendingqr",

@@ -60,11 +60,11 @@ function shareOf(ns: BudgetNamespace): IsolateShare {
 
 const keeper = (ns: BudgetNamespace) => ns.get(ns.idFromName("global"));
 
-export function budgetSettings(config: Pick<Config, "guessing" | "tenantId">): BudgetSettings {
+export function budgetSettings(config: Pick<Config, "guessing" | "tenantId" | "securityAppId">): BudgetSettings {
   return {
     budgets: config.guessing.budgets,
     cooldownSeconds: config.guessing.cooldownSeconds,
-    tenantId: config.tenantId,
+    scope: { tenantId: config.tenantId, securityAppId: config.securityAppId },
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { truncateIp } from "./event";
+import { truncateIp } from "./producer";
 
 describe("truncateIp", () => {
   it("keeps an IPv4 /24", () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { buildAuditEvent } from "../../src/audit/producer";
-import { chunkEvents } from "./trail-writer";
+import { buildAuditEvent } from "../src/audit/producer";
+import { chunkEvents } from "./audit-contract";
 
 const event = () =>
-  buildAuditEvent({ tenantId: "t" }, null, {
+  buildAuditEvent({ tenantId: "t", securityAppId: "QRFallbackSecurity" }, null, {
     eventName: "QR_FALLBACK_PAYLOAD_RETRIEVED",
     message: "m",
     subName: "device/pendingqr",

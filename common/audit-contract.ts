@@ -1,0 +1,133 @@
+/**
+ * The audit contract, imported by both Workers and the bench: the event (the vendor's shape), the
+ * D1 columns it is stored in, and every SQL statement that writes or moves the trail.
+ * User-identifying fields are always null; no code, pin, username or payload ever goes in.
+ */
+import * as z from "zod/mini";
+
+export const AuditEventName = {
+  PAYLOAD_RETRIEVED: "QR_FALLBACK_PAYLOAD_RETRIEVED",
+  CODE_ISSUED: "QR_FALLBACK_CODE_ISSUED",
+  ATTACK_MODE_STARTED: "QR_FALLBACK_ATTACK_MODE_STARTED",
+  ATTACK_MODE_ENDED: "QR_FALLBACK_ATTACK_MODE_ENDED",
+  LOOKUPS_REFUSED: "QR_FALLBACK_LOOKUPS_REFUSED",
+  /** Written by earlier versions (a global lockout, replaced by attack mode); kept so old rows stay valid. */
+  LOCKDOWN_STARTED: "QR_FALLBACK_LOCKDOWN_STARTED",
+  LOCKDOWN_ENDED: "QR_FALLBACK_LOCKDOWN_ENDED",
+} as const;
+export type AuditEventName = (typeof AuditEventName)[keyof typeof AuditEventName];
+
+/** Tags integrators filter on: every event is QR_FALLBACK; brute-force signals are also SECURITY. */
+export const EVENT_TAGS = ["QR_FALLBACK", "SECURITY"] as const;
+export type EventTag = (typeof EVENT_TAGS)[number];
+
+/** Failed lookups, refusals and attack mode are what a security team watches for. */
+export function eventTagsOf(eventName: AuditEventName, isSuccessful: boolean): EventTag[] {
+  const security =
+    eventName === AuditEventName.LOOKUPS_REFUSED ||
+    eventName === AuditEventName.ATTACK_MODE_STARTED ||
+    eventName === AuditEventName.ATTACK_MODE_ENDED ||
+    (eventName === AuditEventName.PAYLOAD_RETRIEVED && !isSuccessful);
+  return security ? ["QR_FALLBACK", "SECURITY"] : ["QR_FALLBACK"];
+}
+
+/** Events of no RP application are filed under this one (`QR_FALLBACK_SECURITY_APP`), which is always listed. */
+export const DEFAULT_SECURITY_APP_ID = "QRFallbackSecurity";
+
+const nullOnly = z.null();
+const text = (max: number) => z.string().check(z.maxLength(max));
+const nullableText = (max: number) => z.nullable(text(max));
+
+/** What the producer sends on the queue; `loggedTimeInUTC` is assigned when the row is written. */
+export const queuedAuditEventSchema = z.strictObject({
+  id: z.uuid(),
+  version: z.literal(1),
+  type: z.literal("AUDIT"),
+  eventName: z.enum(Object.values(AuditEventName) as [AuditEventName, ...AuditEventName[]]),
+  message: text(512),
+  subName: text(128),
+  eventLoggedBy: z.literal("RELYING_PARTY_SERVER"),
+  eventTimeInUTC: z.int().check(z.nonnegative()),
+  tenantId: text(128),
+  remoteIP: nullableText(64),
+  userAgent: nullableText(256),
+  traceId: nullableText(128),
+  rpAppId: nullableText(128),
+  isSuccessful: z.boolean(),
+  errorCode: nullableText(64),
+  errorSeverity: nullableText(32),
+  deviceId: nullOnly,
+  machineId: nullOnly,
+  sessionId: nullOnly,
+  fidoUser: nullOnly,
+  machineUserName: nullOnly,
+  additionalDetails: z.strictObject({
+    extras: z.strictObject({
+      fallbackId: z.optional(z.uuid()),
+      /** QR_FALLBACK_LOOKUPS_REFUSED: how many requests, refused in the minute starting then. */
+      refusedCount: z.optional(z.int().check(z.positive())),
+      windowStartUTC: z.optional(z.int().check(z.nonnegative())),
+    }),
+  }),
+  // Optional on the queue only so events sent by the previous version still validate.
+  eventTags: z.optional(z.array(z.enum(EVENT_TAGS)).check(z.maxLength(8))),
+});
+
+export type QueuedAuditEvent = z.infer<typeof queuedAuditEventSchema>;
+/** An event as the trail holds and the search API returns it. */
+export const auditEventSchema = z.extend(queuedAuditEventSchema, { loggedTimeInUTC: z.int() });
+export type AuditEvent = QueuedAuditEvent & { loggedTimeInUTC: number };
+
+// --- the trail in D1 (tables: audit-consumer/migrations) -------------------------------------
+
+/**
+ * A whole batch in one statement: the events go in as one JSON array parameter and SQLite unpacks
+ * it (`json_each`), so D1 parses, plans and round-trips once per batch instead of once per event
+ * (measured: a third of the consumer's cost per event, BENCHMARKS.md). Each stored body is the
+ * event's JSON as sent. `loggedTimeInUTC` is the database's clock at the write, one value for the
+ * statement. A redelivered event (same id) is ignored.
+ */
+export const INSERT_EVENTS = `INSERT INTO audit_events
+  (id, eventName, rpAppId, eventTimeInUTC, loggedTimeInUTC, isSuccessful, errorCode, body)
+  SELECT value ->> 'id', value ->> 'eventName', value ->> 'rpAppId', value ->> 'eventTimeInUTC',
+    CAST(unixepoch('subsec') * 1000 AS INTEGER), value ->> 'isSuccessful', value ->> 'errorCode', value
+  FROM json_each(?1) WHERE true
+  ON CONFLICT (id) DO NOTHING`;
+
+/** Keeps each statement's parameter well under D1's 2 MB value limit, whatever the batch size. */
+const MAX_CHUNK_CHARS = 512 * 1024;
+
+/** Splits events into JSON arrays of at most `maxChars` characters (one event per chunk at least). */
+export function chunkEvents(events: QueuedAuditEvent[], maxChars = MAX_CHUNK_CHARS): string[] {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  let size = 2;
+  for (const event of events) {
+    const json = JSON.stringify(event);
+    if (current.length > 0 && size + json.length + 1 > maxChars) {
+      chunks.push(`[${current.join(",")}]`);
+      current = [];
+      size = 2;
+    }
+    current.push(json);
+    size += json.length + 1;
+  }
+  if (current.length > 0) chunks.push(`[${current.join(",")}]`);
+  return chunks;
+}
+
+/** Writes a batch of events in one D1 transaction (one statement per chunk, usually one). */
+export async function writeEvents(db: D1Database, events: QueuedAuditEvent[], maxChunkChars?: number): Promise<void> {
+  if (events.length === 0) return;
+  const insert = db.prepare(INSERT_EVENTS);
+  await db.batch(chunkEvents(events, maxChunkChars).map((chunk) => insert.bind(chunk)));
+}
+
+export async function writeRejects(db: D1Database, rejects: { messageId: string; reason: string }[]): Promise<void> {
+  if (rejects.length === 0) return;
+  const insert = db.prepare(
+    "INSERT INTO audit_rejects (messageId, reason, receivedTimeInUTC) VALUES (?1, ?2, ?3) ON CONFLICT (messageId) DO NOTHING",
+  );
+  const now = Date.now();
+  await db.batch(rejects.map((r) => insert.bind(r.messageId, r.reason.slice(0, 500), now)));
+}
