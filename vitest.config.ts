@@ -18,6 +18,8 @@ export default defineConfig(async () => {
             SERVER_SECRET: randomBytes(32).toString("hex"),
             TEST_MIGRATIONS: migrations,
           },
+          // The consumer's archive bucket (audit-consumer/wrangler.toml), for the retention tests.
+          r2Buckets: ["AUDIT_ARCHIVE"],
           queueConsumers: { "qr-fallback-audit": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 3 } },
           // The static-assets Worker (static-assets/wrangler.toml), behind the main Worker's ASSETS binding.
           workers: [

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
-import { root, wrangler, wranglerAsync, wranglerBin } from "../scripts/wrangler.mjs";
+import { prebuiltConfig, root, wrangler, wranglerAsync, wranglerBin } from "../scripts/wrangler.mjs";
 import { tokenKey } from "../src/storage/kv-keys.js";
 
 const BENCH = path.join(root, ".bench");
@@ -79,23 +79,7 @@ const cfgService = path.join(BENCH, "wrangler.toml");
 const cfgConsumer = path.join(BENCH, "consumer.toml");
 const cfgBaseline = path.join(root, "bench/baseline/wrangler.toml");
 
-/**
- * Bundles a config's Worker once, as `wrangler deploy` does, and returns a config that runs that
- * bundle as is (`no_bundle`): wrangler dev then keeps no esbuild watcher polling the sources, which
- * took 30-80 ms of CPU a second per instance (measured) on the cores every figure shares.
- */
-function prebuilt(config, name) {
-  const outdir = path.join(BENCH, "build", name);
-  wrangler(["deploy", "--dry-run", "-c", config, "--outdir", outdir]);
-  const bundle = readdirSync(outdir).find((f) => f.endsWith(".js"));
-  const from = path.dirname(config);
-  const toml = readFileSync(config, "utf8")
-    .replace(/^main = .*$/m, `main = ${JSON.stringify(path.join(outdir, bundle))}\nno_bundle = true`)
-    .replace(/^migrations_dir = "(.*)"$/m, (_, dir) => `migrations_dir = ${JSON.stringify(path.resolve(from, dir))}`);
-  const out = path.join(BENCH, `${name}.prebuilt.toml`);
-  writeFileSync(out, toml);
-  return out;
-}
+const prebuilt = (config, name) => prebuiltConfig(config, path.join(BENCH, "build"), name);
 const builtService = prebuilt(cfgService, "service");
 const builtConsumer = prebuilt(cfgConsumer, "consumer");
 const builtBaseline = prebuilt(cfgBaseline, "baseline");

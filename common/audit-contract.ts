@@ -78,6 +78,16 @@ export type QueuedAuditEvent = z.infer<typeof queuedAuditEventSchema>;
 export const auditEventSchema = z.extend(queuedAuditEventSchema, { loggedTimeInUTC: z.int() });
 export type AuditEvent = QueuedAuditEvent & { loggedTimeInUTC: number };
 
+/** Puts loggedTimeInUTC where the vendor's shape has it, right after eventTimeInUTC. */
+export function withLoggedTime(event: QueuedAuditEvent, loggedTimeInUTC: number): AuditEvent {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(event)) {
+    out[k] = v;
+    if (k === "eventTimeInUTC") out.loggedTimeInUTC = loggedTimeInUTC;
+  }
+  return out as AuditEvent;
+}
+
 // --- the trail in D1 (tables: audit-consumer/migrations) -------------------------------------
 
 /**
@@ -131,3 +141,21 @@ export async function writeRejects(db: D1Database, rejects: { messageId: string;
   const now = Date.now();
   await db.batch(rejects.map((r) => insert.bind(r.messageId, r.reason.slice(0, 500), now)));
 }
+
+// --- retention: a day of the trail leaves D1 once archived (audit-consumer/src/retention.ts) ----
+
+/** The oldest loggedTimeInUTC in the trail (null when empty). */
+export const OLDEST_LOGGED = "SELECT min(loggedTimeInUTC) AS oldest FROM audit_events";
+
+/** Rows in [?1, ?2) on loggedTimeInUTC. */
+export const COUNT_LOGGED_BETWEEN =
+  "SELECT count(*) AS n FROM audit_events WHERE loggedTimeInUTC >= ?1 AND loggedTimeInUTC < ?2";
+
+/** One page of [?1, ?2) in key order, after the key (?3, ?4, ?5); the table's own order (cheap). */
+export const PAGE_LOGGED_BETWEEN = `SELECT body, loggedTimeInUTC, eventTimeInUTC, id FROM audit_events
+  WHERE loggedTimeInUTC >= ?1 AND loggedTimeInUTC < ?2 AND (loggedTimeInUTC, eventTimeInUTC, id) > (?3, ?4, ?5)
+  ORDER BY loggedTimeInUTC, eventTimeInUTC, id LIMIT ?6`;
+
+/** Deletes at most ?3 rows of [?1, ?2): retention deletes in bounded batches. */
+export const DELETE_LOGGED_BETWEEN = `DELETE FROM audit_events WHERE id IN
+  (SELECT id FROM audit_events WHERE loggedTimeInUTC >= ?1 AND loggedTimeInUTC < ?2 LIMIT ?3)`;

@@ -13,7 +13,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { tokenKey } from "../src/storage/kv-keys.js";
 import { ATTACKERS, attackerCapPerDay, fmt, readGuessingConfig, yearlyHits } from "./guessing-model.mjs";
-import { root, wrangler, wranglerBin } from "./wrangler.mjs";
+import { prebuiltConfig, root, wrangler, wranglerBin } from "./wrangler.mjs";
 
 const { values } = parseArgs({
   options: { seconds: { type: "string", default: "40" }, port: { type: "string", default: "8797" } },
@@ -25,6 +25,10 @@ let BASE = `http://127.0.0.1:${PORT}`;
 const config = readGuessingConfig(path.join(root, "wrangler.toml"));
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz";
 const ATTACK_CONCURRENCY = 24;
+// The Worker as `wrangler deploy` bundles it, built once: every model runs the same code.
+const BUILD_DIR = mkdtempSync(path.join(tmpdir(), "qrf-attack-sim-build-"));
+const BUILT_CONFIG = prebuiltConfig("wrangler.toml", BUILD_DIR, "service");
+process.on("exit", () => rmSync(BUILD_DIR, { recursive: true, force: true }));
 const LEGIT_USERS = 8;
 
 const randomCode = (length) => Array.from(randomBytes(length), (b) => ALPHABET[b % 26]).join("");
@@ -65,14 +69,14 @@ async function startWorker(state) {
   }
   const bulk = path.join(state, "tokens.json");
   writeFileSync(bulk, JSON.stringify(entries));
-  wrangler(["kv", "bulk", "put", bulk, "--binding", "QR_KV", "--local", "--persist-to", state]);
+  wrangler(["kv", "bulk", "put", bulk, "--binding", "QR_KV", "--local", "--persist-to", state, "-c", BUILT_CONFIG]);
   const child = spawn(
     process.execPath,
     [
       wranglerBin,
       "dev",
       "-c",
-      "wrangler.toml",
+      BUILT_CONFIG,
       "--port",
       String(PORT),
       "--ip",

@@ -6,6 +6,8 @@ export { ClientLedger, CodeClaims, GuessBudget } from "../src/index";
 
 export default {
   fetch: main.fetch,
-  scheduled: main.scheduled,
+  // Each Worker's cron, told apart by its schedule as Cloudflare would run them.
+  scheduled: (controller, env, ctx) =>
+    controller.cron === "15 * * * *" ? consumer.scheduled(controller, env) : main.scheduled(controller, env, ctx),
   queue: consumer.queue,
 } satisfies ExportedHandler<Env & ConsumerEnv>;

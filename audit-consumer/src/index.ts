@@ -1,5 +1,6 @@
 import { type QueuedAuditEvent, queuedAuditEventSchema, writeEvents, writeRejects } from "../../common/audit-contract";
 import { log } from "../../common/log";
+import { archiveExpiredDays } from "./retention";
 
 /** Delay before redelivering a batch that failed to write: 2, 4, 8 ... seconds, capped at 5 minutes. */
 export function retryDelaySeconds(attempts: number): number {
@@ -49,6 +50,18 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Consu
   }
 }
 
+/** Cron: archives and prunes the days past AUDIT_RETENTION_DAYS (default 400). */
+export async function pruneTrail(env: ConsumerEnv): Promise<void> {
+  const retentionDays = Number(env.AUDIT_RETENTION_DAYS || "400");
+  if (!Number.isSafeInteger(retentionDays) || retentionDays < 1) {
+    log("error", "AUDIT_RETENTION_DAYS must be a positive integer; nothing pruned", {});
+    return;
+  }
+  const result = await archiveExpiredDays(env.AUDIT_DB, env.AUDIT_ARCHIVE, { retentionDays });
+  if (result.deleted > 0 || result.archived.length > 0) log("info", "audit trail pruned", { ...result });
+}
+
 export default {
   queue: consumeAuditBatch,
+  scheduled: (_controller, env) => pruneTrail(env),
 } satisfies ExportedHandler<ConsumerEnv>;

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { type AuditEvent, auditEventSchema, type QueuedAuditEvent } from "../../common/audit-contract";
+import { type AuditEvent, auditEventSchema, withLoggedTime } from "../../common/audit-contract";
 
 export const ORDER_COLUMNS = ["eventTimeInUTC", "loggedTimeInUTC", "eventName", "rpAppId", "id"] as const;
 export type OrderColumn = (typeof ORDER_COLUMNS)[number];
@@ -133,14 +133,4 @@ export async function searchTrail(
     },
     last: lastRow ? { value: lastRow.sortValue as string | number, id: lastRow.id as string } : null,
   };
-}
-
-/** Puts loggedTimeInUTC where the vendor's shape has it, right after eventTimeInUTC. */
-function withLoggedTime(event: QueuedAuditEvent, loggedTimeInUTC: number): AuditEvent {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(event)) {
-    out[k] = v;
-    if (k === "eventTimeInUTC") out.loggedTimeInUTC = loggedTimeInUTC;
-  }
-  return out as AuditEvent;
 }
