@@ -17,10 +17,24 @@ export default defineConfig(async () => {
             // A fresh secret per run: no secret lives in the repository.
             SERVER_SECRET: randomBytes(32).toString("hex"),
             TEST_MIGRATIONS: migrations,
+            // Event hooks: the local sink is http://127.0.0.1, and retries back off from 1 s, not 10.
+            EVENT_HOOKS_ALLOW_LOCAL: "true",
+            EVENT_HOOK_RETRY_BASE_SECONDS: "1",
           },
           // The consumer's archive bucket (audit-consumer/wrangler.toml), for the retention tests.
           r2Buckets: ["AUDIT_ARCHIVE"],
-          queueConsumers: { "qr-fallback-audit": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 3 } },
+          // The consumer's producer of event-hook deliveries (audit-consumer/wrangler.toml).
+          queueProducers: { HOOK_QUEUE: { queueName: "qr-fallback-hooks" } },
+          queueConsumers: {
+            "qr-fallback-audit": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 3 },
+            "qr-fallback-hooks": {
+              maxBatchSize: 10,
+              maxBatchTimeout: 0.05,
+              maxRetries: 2,
+              deadLetterQueue: "qr-fallback-hooks-dlq",
+            },
+            "qr-fallback-hooks-dlq": { maxBatchSize: 10, maxBatchTimeout: 0.05 },
+          },
           // The static-assets Worker (static-assets/wrangler.toml), behind the main Worker's ASSETS binding.
           workers: [
             {
@@ -37,6 +51,8 @@ export default defineConfig(async () => {
     test: {
       include: ["test/**/*.test.ts", "src/**/*.test.ts", "common/**/*.test.ts", "audit-consumer/**/*.test.ts"],
       setupFiles: ["./test/setup.ts"],
+      // A real local HTTP sink for the event-hook tests (Node, outside workerd).
+      globalSetup: ["./test/hook-sink.mjs"],
       testTimeout: 30_000,
     },
   };

@@ -32,6 +32,8 @@ const child = spawnWrangler([
   STATE_DIR,
   "--var",
   "DEMO_ENABLED:true",
+  "--var",
+  "EVENT_HOOKS_ALLOW_LOCAL:true",
   ...process.argv.slice(2),
 ]);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));

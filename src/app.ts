@@ -9,6 +9,7 @@ import { onError } from "./http/on-error";
 import { APPLICATIONS_PATH, AUDIT_SEARCH_PATH, auditRoutes } from "./routes/audit";
 import { demoRoutes } from "./routes/demo";
 import { docsRoutes } from "./routes/docs";
+import { EVENT_HOOK_PATH, EVENT_HOOKS_PATH, eventHookRoutes } from "./routes/event-hooks";
 import { PENDING_QR_PATHS, pendingQrRoutes } from "./routes/pending-qr";
 import { AUTHENTICATION_PATHS, qrCreateRoutes, REGISTRATION_PATH } from "./routes/qr-create";
 import { isPagePath } from "./routes/static-files";
@@ -20,6 +21,8 @@ const KNOWN_PATHS = [
   ...PENDING_QR_PATHS,
   AUDIT_SEARCH_PATH,
   APPLICATIONS_PATH,
+  EVENT_HOOKS_PATH,
+  EVENT_HOOK_PATH,
 ];
 
 /**
@@ -61,6 +64,7 @@ export function buildApp(): Hono<AppEnv> {
   app.route("/", pendingQrRoutes);
   app.route("/", qrCreateRoutes);
   app.route("/", auditRoutes);
+  app.route("/", eventHookRoutes);
   app.route("/", docsRoutes);
   app.route(
     "/",

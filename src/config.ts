@@ -14,6 +14,8 @@ export interface Config {
   corsAllowedOrigins: string[];
   guessing: GuessingConfig;
   serverSecret: string;
+  /** Event hooks: local (http, localhost) endpoints allowed only under npm run dev and in tests. */
+  eventHooks: { allowLocal: boolean; retryBaseSeconds: number };
   /** The /demo page and its helper API; on in `npm run dev`, off in the shipped wrangler.toml. */
   demoEnabled: boolean;
 }
@@ -108,6 +110,10 @@ export function parseConfig(env: Env): Config {
       networkDailyFailures: intVar("NETWORK_DAILY_FAILURE_CAP", env.NETWORK_DAILY_FAILURE_CAP, 1_000),
     },
     serverSecret,
+    eventHooks: {
+      allowLocal: env.EVENT_HOOKS_ALLOW_LOCAL === "true",
+      retryBaseSeconds: intVar("EVENT_HOOK_RETRY_BASE_SECONDS", env.EVENT_HOOK_RETRY_BASE_SECONDS, 10),
+    },
     demoEnabled: env.DEMO_ENABLED === "true",
   };
 }

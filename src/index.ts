@@ -1,6 +1,8 @@
 import { log } from "../common/log";
 import { buildApp } from "./app";
 import { drainAuditOutbox } from "./audit/producer";
+import { configOf } from "./config";
+import { deliverHookBatch, type HookDelivery, recordDeadLetters } from "./hooks/deliver";
 
 export { CodeClaims } from "./fallback/code-claims";
 export { ClientLedger } from "./security/client-ledger";
@@ -10,6 +12,17 @@ const app = buildApp();
 
 export default {
   fetch: app.fetch,
+  /** Event-hook deliveries, and the hooks' dead-letter queue. */
+  async queue(batch, env) {
+    const config = configOf(env);
+    if (batch.queue.endsWith("-dlq")) return recordDeadLetters(batch as MessageBatch<HookDelivery>, env.QR_KV);
+    await deliverHookBatch(
+      batch as MessageBatch<HookDelivery>,
+      env.QR_KV,
+      config.serverSecret,
+      config.eventHooks.retryBaseSeconds,
+    );
+  },
   /** Cron: puts audit events whose queue send failed back onto the queue. */
   async scheduled(_controller, env, _ctx) {
     const sent = await drainAuditOutbox(env.AUDIT_QUEUE, env.QR_KV);

@@ -1,5 +1,6 @@
 import { type QueuedAuditEvent, queuedAuditEventSchema, writeEvents, writeRejects } from "../../common/audit-contract";
 import { log } from "../../common/log";
+import { fanOutToHooks } from "./hook-fanout";
 import { archiveExpiredDays } from "./retention";
 
 /** Delay before redelivering a batch that failed to write: 2, 4, 8 ... seconds, capped at 5 minutes. */
@@ -30,9 +31,15 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Consu
       env.AUDIT_DB,
       accepted.map((a) => a.event),
     );
+    // Pushed to the event hooks only once in D1; the hooks' own queue delivers, so a slow or
+    // failing endpoint never holds up the trail.
+    await fanOutToHooks(
+      env,
+      accepted.map((a) => a.event),
+    );
     for (const { message } of accepted) message.ack();
   } catch (err) {
-    log("error", "audit batch write failed; retrying", { count: accepted.length, error: String(err) });
+    log("error", "audit batch write or hook fan-out failed; retrying", { count: accepted.length, error: String(err) });
     for (const { message } of accepted) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
   }
 

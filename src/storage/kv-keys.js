@@ -10,6 +10,9 @@ export const KV_PREFIXES = /** @type {const} */ ({
   outbox: "outbox:v1:",
   searchOrder: "searchorder:v1:",
   searchCursor: "searchcursor:v1:",
+  hook: "hook:v1:",
+  hookStatus: "hookstatus:v1:",
+  hookList: "hooklist:v1:",
 });
 
 /** @param {string} indexId base64url HMAC of a normalized activation code */
@@ -35,3 +38,12 @@ export const searchOrderKey = (windowId) => KV_PREFIXES.searchOrder + windowId;
  */
 export const searchCursorKey = (windowId, pageSize, pageNumber) =>
   `${KV_PREFIXES.searchCursor}${windowId}:${pageSize}:${pageNumber}`;
+
+/** @param {string} hookId random UUID of an event hook */
+export const hookKey = (hookId) => KV_PREFIXES.hook + hookId;
+
+/** @param {string} hookId */
+export const hookStatusKey = (hookId) => KV_PREFIXES.hookStatus + hookId;
+
+/** Changes whenever a hook is created or deleted, so readers of the list know when to read it again. */
+export const hookListGenerationKey = () => `${KV_PREFIXES.hookList}generation`;

@@ -1,0 +1,174 @@
+import { randomHex, toBase64Url } from "../lib/encoding";
+import { hookKey, hookListGenerationKey, hookStatusKey, KV_PREFIXES } from "../storage/kv-keys.js";
+
+/** What the fan-out needs to match events, kept as KV list metadata: nothing secret. */
+export interface HookSummary {
+  id: string;
+  name: string;
+  eventType: string;
+  rpAppId: string | null;
+  invocationEndpoint: string;
+  httpMethod: "POST" | "PUT";
+  authType: "NONE" | "BASIC" | "BEARER";
+  format: "json" | "splunk-hec";
+  headerNames: string[];
+  createdAt: number;
+}
+
+/** The secrets of a hook: its header values and its signing secret, sealed in the record. */
+export interface HookSecrets {
+  headerParameters: Record<string, string>;
+  signingSecret: string;
+}
+
+interface HookRecord extends HookSummary {
+  /** base64url(iv ‖ AES-256-GCM(JSON HookSecrets)), additional data = the hook id. */
+  sealedSecrets: string;
+}
+
+export interface HookStatus {
+  lastSuccessAt: number | null;
+  lastErrorAt: number | null;
+  lastError: string | null;
+  delivered: number;
+  failed: number;
+  deadLettered: number;
+}
+
+const enc = new TextEncoder();
+const keyCache = new Map<string, Promise<CryptoKey>>();
+
+/** AES-256-GCM key for hook secrets: HKDF(SERVER_SECRET, info "qr-fallback/hook-secrets/v1"). */
+function secretsKey(serverSecret: string): Promise<CryptoKey> {
+  let key = keyCache.get(serverSecret);
+  if (!key) {
+    key = (async () => {
+      const root = await crypto.subtle.importKey("raw", enc.encode(serverSecret), "HKDF", false, ["deriveKey"]);
+      return crypto.subtle.deriveKey(
+        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(), info: enc.encode("qr-fallback/hook-secrets/v1") },
+        root,
+        { name: "AES-GCM", length: 256 },
+        false,
+        ["encrypt", "decrypt"],
+      );
+    })();
+    keyCache.clear();
+    keyCache.set(serverSecret, key);
+  }
+  return key;
+}
+
+async function seal(serverSecret: string, id: string, secrets: HookSecrets): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ct = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: enc.encode(id) },
+    await secretsKey(serverSecret),
+    enc.encode(JSON.stringify(secrets)),
+  );
+  const out = new Uint8Array(12 + ct.byteLength);
+  out.set(iv);
+  out.set(new Uint8Array(ct), 12);
+  return toBase64Url(out);
+}
+
+async function open(serverSecret: string, id: string, sealed: string): Promise<HookSecrets> {
+  const bytes = Uint8Array.from(atob(sealed.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  const pt = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: bytes.slice(0, 12), additionalData: enc.encode(id) },
+    await secretsKey(serverSecret),
+    bytes.slice(12),
+  );
+  return JSON.parse(new TextDecoder().decode(pt)) as HookSecrets;
+}
+
+/** Stores a new hook; returns it with its signing secret, the only time that secret is shown. */
+export async function createHook(
+  kv: KVNamespace,
+  serverSecret: string,
+  fields: Omit<HookSummary, "id" | "createdAt" | "headerNames"> & { headerParameters: Record<string, string> },
+): Promise<{ hook: HookSummary; secret: string }> {
+  const { headerParameters, ...rest } = fields;
+  const hook: HookSummary = {
+    ...rest,
+    id: crypto.randomUUID(),
+    headerNames: Object.keys(headerParameters),
+    createdAt: Date.now(),
+  };
+  const signingSecret = `whsec_${randomHex(32)}`;
+  const record: HookRecord = {
+    ...hook,
+    sealedSecrets: await seal(serverSecret, hook.id, { headerParameters, signingSecret }),
+  };
+  await kv.put(hookKey(hook.id), JSON.stringify(record), { metadata: hook });
+  await kv.put(hookListGenerationKey(), crypto.randomUUID());
+  return { hook, secret: signingSecret };
+}
+
+/** The list's generation: a new value after every change (null before the first hook). */
+export function hookListGeneration(kv: KVNamespace): Promise<string | null> {
+  return kv.get(hookListGenerationKey());
+}
+
+/** Every hook (list metadata only: no secret is read). */
+export async function listHooks(kv: KVNamespace): Promise<HookSummary[]> {
+  const hooks: HookSummary[] = [];
+  let cursor: string | undefined;
+  do {
+    const page: KVNamespaceListResult<HookSummary> = await kv.list<HookSummary>({ prefix: KV_PREFIXES.hook, cursor });
+    for (const key of page.keys) if (key.metadata) hooks.push(key.metadata);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return hooks.sort((a, b) => a.createdAt - b.createdAt);
+}
+
+/** A hook with its secrets opened, for delivery; null when it was deleted. */
+export async function openHook(
+  kv: KVNamespace,
+  serverSecret: string,
+  id: string,
+): Promise<(HookSummary & HookSecrets) | null> {
+  const record = await kv.get<HookRecord>(hookKey(id), "json");
+  if (!record) return null;
+  const { sealedSecrets, ...hook } = record;
+  return { ...hook, ...(await open(serverSecret, id, sealedSecrets)) };
+}
+
+export async function deleteHook(kv: KVNamespace, id: string): Promise<boolean> {
+  if ((await kv.get(hookKey(id))) === null) return false;
+  await Promise.all([kv.delete(hookKey(id)), kv.delete(hookStatusKey(id))]);
+  await kv.put(hookListGenerationKey(), crypto.randomUUID());
+  return true;
+}
+
+const NO_STATUS: HookStatus = {
+  lastSuccessAt: null,
+  lastErrorAt: null,
+  lastError: null,
+  delivered: 0,
+  failed: 0,
+  deadLettered: 0,
+};
+
+export async function getHookStatus(kv: KVNamespace, id: string): Promise<HookStatus> {
+  return (await kv.get<HookStatus>(hookStatusKey(id), "json")) ?? NO_STATUS;
+}
+
+/** Folds one batch's outcomes for a hook into its status (one KV write per hook per batch). */
+export async function updateHookStatus(
+  kv: KVNamespace,
+  id: string,
+  change: { delivered?: number; failed?: number; deadLettered?: number; error?: string },
+): Promise<void> {
+  const now = Date.now();
+  const status = await getHookStatus(kv, id);
+  const next: HookStatus = {
+    ...status,
+    delivered: status.delivered + (change.delivered ?? 0),
+    failed: status.failed + (change.failed ?? 0),
+    deadLettered: status.deadLettered + (change.deadLettered ?? 0),
+    lastSuccessAt: change.delivered ? now : status.lastSuccessAt,
+    lastErrorAt: change.error ? now : status.lastErrorAt,
+    lastError: change.error ? change.error.slice(0, 300) : status.lastError,
+  };
+  await kv.put(hookStatusKey(id), JSON.stringify(next));
+}
