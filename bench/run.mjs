@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
+import { tokenKey } from "../common/kv-keys.js";
 import { prebuiltConfig, root, wrangler, wranglerAsync, wranglerBin } from "../scripts/wrangler.mjs";
-import { tokenKey } from "../src/storage/kv-keys.js";
 
 const BENCH = path.join(root, ".bench");
 // Local state (KV blobs, D1 and Durable Object files) lives on tmpfs where the machine has one:

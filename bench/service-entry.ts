@@ -1,8 +1,8 @@
 // The service as deployed (src/index.ts), plus one bench-only route that fills KV with filler
 // pending entries from inside workerd: `wrangler kv bulk put` writes 100k local entries too slowly.
 
+import { pendingKey } from "../common/kv-keys.js";
 import worker from "../src/index";
-import { pendingKey } from "../src/storage/kv-keys.js";
 
 export { ClientLedger, CodeClaims, GuessBudget } from "../src/index";
 

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { tokenKey } from "../src/storage/kv-keys.js";
+import { tokenKey } from "../common/kv-keys.js";
 import { ATTACKERS, attackerCapPerDay, fmt, readGuessingConfig, yearlyHits } from "./guessing-model.mjs";
 import { prebuiltConfig, root, wrangler, wranglerBin } from "./wrangler.mjs";
 

@@ -2,7 +2,7 @@
 // API tokens: `npm run token -- create --app <rpAppId> [--admin] [--label <text>] [--local|--remote]`,
 // `list`, `revoke <id|token>`. Only the SHA-256 of a token is stored; the token is printed once, last.
 import { parseArgs } from "node:util";
-import { KV_PREFIXES, tokenKey } from "../src/storage/kv-keys.js";
+import { KV_PREFIXES, tokenKey } from "../common/kv-keys.js";
 import { STATE_DIR, wrangler } from "./wrangler.mjs";
 
 const PREFIX = KV_PREFIXES.token;

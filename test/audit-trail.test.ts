@@ -1,8 +1,9 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { KV_PREFIXES } from "../common/kv-keys.js";
+import { SEND_TIMEOUT_MS } from "../src/audit/producer";
 import worker from "../src/index";
-import { KV_PREFIXES } from "../src/storage/kv-keys.js";
 import {
   call,
   createRegistration,
@@ -104,6 +105,44 @@ describe("the producer loses nothing when the queue fails", () => {
     expect(rows.filter((e) => e.remoteIP === "198.51.100.0")).toHaveLength(1);
   });
 
+  it("a stalled queue holds up no answer and loses nothing: the outbox takes the event, the trail holds it once", async () => {
+    let released = false;
+    let sends = 0;
+    // The real queue, wrapped so that the first send stalls past the hand-off's timeout, then lands.
+    const slowQueue = new Proxy(env.AUDIT_QUEUE, {
+      get(target, prop) {
+        if (prop === "send") {
+          return async (body: unknown, opts: QueueSendOptions) => {
+            if (++sends === 1) {
+              await vi.waitUntil(() => released, { timeout: 30_000, interval: 50 });
+            }
+            return target.send(body, opts);
+          };
+        }
+        return Reflect.get(target, prop).bind(target);
+      },
+    });
+    const ctx = createExecutionContext();
+    const request = new Request("https://qr.test/rp/versioned/device/pendingqr", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "CF-Connecting-IP": "198.18.77.202" },
+      body: JSON.stringify({ activationCode: "stalls" }),
+    });
+    // The answer is there while the queue send is still stalled.
+    const res = await worker.fetch(request, { ...env, AUDIT_QUEUE: slowQueue }, ctx);
+    expect(res.status).toBe(400);
+    expect(sends).toBe(1);
+    // Past the timeout the event is in the outbox (and one more send went through in the background).
+    await vi.waitUntil(() => sends >= 2, { timeout: SEND_TIMEOUT_MS + 5_000, interval: 50 });
+    released = true;
+    await waitOnExecutionContext(ctx);
+    const rows = await waitForTrail((r) => r.some((e) => e.traceId === res.headers.get("x-request-id")));
+    // The stalled send landed too: the trail still holds the event once.
+    expect(sends).toBe(2);
+    expect(rows.filter((e) => e.traceId === res.headers.get("x-request-id"))).toHaveLength(1);
+    expect((await env.QR_KV.list({ prefix: KV_PREFIXES.outbox })).keys).toHaveLength(0);
+  });
+
   it("when only the first send fails, the background retry delivers and clears the outbox", async () => {
     let sends = 0;
     const flakyQueue = new Proxy(env.AUDIT_QUEUE, {
@@ -115,10 +154,11 @@ describe("the producer loses nothing when the queue fails", () => {
         return Reflect.get(target, prop).bind(target);
       },
     });
-    await lookup("nosuch", "198.51.100.201", { env: { ...env, AUDIT_QUEUE: flakyQueue } });
+    const res = await lookup("nosuch", "198.18.78.201", { env: { ...env, AUDIT_QUEUE: flakyQueue } });
     expect(sends).toBe(2);
     expect((await env.QR_KV.list({ prefix: KV_PREFIXES.outbox })).keys).toHaveLength(0);
-    const rows = await waitForTrail((r) => r.some((e) => e.traceId && e.remoteIP === "198.51.100.0"));
-    expect(rows.filter((e) => e.remoteIP === "198.51.100.0")).toHaveLength(1);
+    const traceId = res.headers.get("x-request-id");
+    const rows = await waitForTrail((r) => r.some((e) => e.traceId === traceId));
+    expect(rows.filter((e) => e.traceId === traceId)).toHaveLength(1);
   });
 });

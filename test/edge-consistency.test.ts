@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { pendingKey } from "../common/kv-keys.js";
 import { configOf } from "../src/config";
 import { indexIdOf, pendingKeys } from "../src/fallback/payload-crypto";
 import { PendingCodes, type ReservedCode } from "../src/fallback/pending-codes";
-import { pendingKey } from "../src/storage/kv-keys.js";
 import { EdgeKv } from "./edge-kv";
 import { call, lookup, mintToken } from "./helpers";
 

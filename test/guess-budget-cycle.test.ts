@@ -44,6 +44,17 @@ describe("attack mode: start, long codes, end, and no re-arm", () => {
     const started = rows.find((e) => e.eventName === "QR_FALLBACK_ATTACK_MODE_STARTED");
     const ended = rows.find((e) => e.eventName === "QR_FALLBACK_ATTACK_MODE_ENDED");
     expect((ended?.eventTimeInUTC ?? 0) - (started?.eventTimeInUTC ?? 0)).toBeGreaterThanOrEqual(1_000);
+    // A per-application poller finds them: the security application is listed and holds them.
+    const admin = await mintToken("ops", true);
+    const apps = (await (await call("GET", "/cc/api/application", { token: admin })).json()) as { appID: string }[];
+    expect(apps.map((a) => a.appID)).toContain("QRFallbackSecurity");
+    const window = `startTSUTC=0&endTSUTC=${Date.now() + 1}&rpAppId=QRFallbackSecurity&pageSize=1000`;
+    const page = (await (await call("GET", `/cc/api/versioned/audit/search?${window}`, { token: admin })).json()) as {
+      data: { eventName: string }[];
+    };
+    const names = page.data.map((e) => e.eventName);
+    expect(names).toContain("QR_FALLBACK_ATTACK_MODE_STARTED");
+    expect(names).toContain("QR_FALLBACK_ATTACK_MODE_ENDED");
     expect(started).toMatchObject({
       rpAppId: "QRFallbackSecurity",
       isSuccessful: true,

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { KV_PREFIXES } from "../src/storage/kv-keys.js";
+import { KV_PREFIXES } from "../common/kv-keys.js";
 import { call, createRegistration, expectErrorShape, mintToken } from "./helpers";
 
 const REG = "/rp/versioned/client/qr/create";

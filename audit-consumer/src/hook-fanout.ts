@@ -1,6 +1,11 @@
 import { type AuditEvent, type QueuedAuditEvent, withLoggedTime } from "../../common/audit-contract";
-import type { HookDelivery } from "../../src/hooks/deliver";
-import { type HookSummary, hookListGeneration, listHooks } from "../../src/hooks/hook-store";
+import {
+  type HookDelivery,
+  type HookSummary,
+  hookListGeneration,
+  hookMatches,
+  listHooks,
+} from "../../common/event-hooks";
 
 /**
  * The hook list, read from KV list metadata (no secret) and kept in the isolate until its generation
@@ -13,13 +18,6 @@ async function hooksOf(kv: KVNamespace): Promise<HookSummary[]> {
   const generation = await hookListGeneration(kv);
   if (!cached || cached.generation !== generation) cached = { hooks: await listHooks(kv), generation };
   return cached.hooks;
-}
-
-export function hookMatches(hook: Pick<HookSummary, "eventType" | "rpAppId">, event: QueuedAuditEvent): boolean {
-  return (
-    (hook.eventType === "ALL" || hook.eventType === event.eventName) &&
-    (!hook.rpAppId || hook.rpAppId === event.rpAppId)
-  );
 }
 
 /** Queue sendBatch takes at most 100 messages. */

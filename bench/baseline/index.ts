@@ -3,7 +3,7 @@
 
 import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { INSERT_EVENTS, writeEvents } from "../../common/audit-contract";
-import { pendingKey } from "../../src/storage/kv-keys.js";
+import { pendingKey } from "../../common/kv-keys.js";
 
 interface BaselineEnv {
   QR_KV: KVNamespace;

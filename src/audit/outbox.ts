@@ -1,5 +1,5 @@
 import type { QueuedAuditEvent } from "../../common/audit-contract";
-import { KV_PREFIXES, outboxKey } from "../storage/kv-keys.js";
+import { KV_PREFIXES, outboxKey } from "../../common/kv-keys.js";
 
 export { outboxKey };
 

@@ -76,10 +76,26 @@ export function buildAuditEvent(
   };
 }
 
+/** A queue send slower than this is presumed stuck: the event goes to the outbox meanwhile. */
+export const SEND_TIMEOUT_MS = 5_000;
+
+async function sendWithin(queue: Queue, event: QueuedAuditEvent, ms: number): Promise<void> {
+  let timer: number | null = null;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`queue send took over ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([queue.send(event, { contentType: "json" }), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
- * Hands an event off durably: one queue send inline; if it fails, the event is written to the KV
- * outbox before returning and one more send is tried in the background. The caller waits for at
- * most one send plus, on failure, one KV write.
+ * Hands an event off durably: one queue send; if it fails or takes longer than SEND_TIMEOUT_MS, the
+ * event is written to the KV outbox and one more send is tried in the background (the cron drain
+ * takes it from there). A send that was only slow may land as well: the consumer stores an event id
+ * once. Callers on a request run this in `waitUntil`, after the answer (recordAudit).
  */
 export async function handOffAuditEvent(
   queue: Queue,
@@ -88,7 +104,7 @@ export async function handOffAuditEvent(
   waitUntil: (p: Promise<unknown>) => void,
 ): Promise<void> {
   try {
-    await queue.send(event, { contentType: "json" });
+    await sendWithin(queue, event, SEND_TIMEOUT_MS);
     return;
   } catch (err) {
     log("warn", "audit queue send failed; using outbox", {

@@ -1,5 +1,5 @@
+import { searchCursorKey, searchOrderKey } from "../../common/kv-keys.js";
 import { sha256Hex } from "../lib/encoding";
-import { searchCursorKey, searchOrderKey } from "../storage/kv-keys.js";
 import { DEFAULT_ORDER, type PageCursor, type SearchFilter, type SearchOrder } from "./search";
 
 /**

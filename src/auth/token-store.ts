@@ -1,5 +1,5 @@
 /** API-token records in Workers KV, keyed by the SHA-256 of the token: the token itself is never stored. */
-import { KV_PREFIXES, tokenKey } from "../storage/kv-keys.js";
+import { KV_PREFIXES, tokenKey } from "../../common/kv-keys.js";
 
 export interface TokenRecord {
   /** RP application the token acts for; an admin token's own app is informational. */

@@ -1,4 +1,4 @@
-import { pendingKey } from "../storage/kv-keys.js";
+import { pendingKey } from "../../common/kv-keys.js";
 import { generateActivationCode } from "./activation-code";
 import { type CodeClaims, claimShard } from "./code-claims";
 import { indexIdOf, openPayload, type PendingKeys, pendingKeys, sealPayload } from "./payload-crypto";

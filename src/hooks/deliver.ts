@@ -1,13 +1,11 @@
 import type { AuditEvent } from "../../common/audit-contract";
+import type { HookDelivery } from "../../common/event-hooks";
+
+export type { HookDelivery };
+
 import { log } from "../../common/log";
 import { toHex } from "../lib/encoding";
 import { type HookSecrets, type HookSummary, openHook, updateHookStatus } from "./hook-store";
-
-/** One delivery: a matching event for one hook (the audit consumer fans events out to these). */
-export interface HookDelivery {
-  hookId: string;
-  event: AuditEvent;
-}
 
 /** Delay before retrying a failed delivery: base, 2×base, 4×base ... capped at 15 minutes. */
 export function hookRetryDelaySeconds(attempts: number, baseSeconds: number): number {

@@ -1,19 +1,8 @@
+import type { HookSummary } from "../../common/event-hooks";
+import { hookKey, hookListGenerationKey, hookStatusKey } from "../../common/kv-keys.js";
 import { randomHex, toBase64Url } from "../lib/encoding";
-import { hookKey, hookListGenerationKey, hookStatusKey, KV_PREFIXES } from "../storage/kv-keys.js";
 
-/** What the fan-out needs to match events, kept as KV list metadata: nothing secret. */
-export interface HookSummary {
-  id: string;
-  name: string;
-  eventType: string;
-  rpAppId: string | null;
-  invocationEndpoint: string;
-  httpMethod: "POST" | "PUT";
-  authType: "NONE" | "BASIC" | "BEARER";
-  format: "json" | "splunk-hec";
-  headerNames: string[];
-  createdAt: number;
-}
+export { type HookSummary, listHooks } from "../../common/event-hooks";
 
 /** The secrets of a hook: its header values and its signing secret, sealed in the record. */
 export interface HookSecrets {
@@ -102,23 +91,6 @@ export async function createHook(
   await kv.put(hookKey(hook.id), JSON.stringify(record), { metadata: hook });
   await kv.put(hookListGenerationKey(), crypto.randomUUID());
   return { hook, secret: signingSecret };
-}
-
-/** The list's generation: a new value after every change (null before the first hook). */
-export function hookListGeneration(kv: KVNamespace): Promise<string | null> {
-  return kv.get(hookListGenerationKey());
-}
-
-/** Every hook (list metadata only: no secret is read). */
-export async function listHooks(kv: KVNamespace): Promise<HookSummary[]> {
-  const hooks: HookSummary[] = [];
-  let cursor: string | undefined;
-  do {
-    const page: KVNamespaceListResult<HookSummary> = await kv.list<HookSummary>({ prefix: KV_PREFIXES.hook, cursor });
-    for (const key of page.keys) if (key.metadata) hooks.push(key.metadata);
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor);
-  return hooks.sort((a, b) => a.createdAt - b.createdAt);
 }
 
 /** A hook with its secrets opened, for delivery; null when it was deleted. */

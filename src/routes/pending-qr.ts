@@ -52,7 +52,7 @@ const auditLookup = createMiddleware<LookupEnv>(async (c, next) => {
     return;
   }
   const known = lookup && (lookup.outcome === "retrieved" || lookup.outcome === "expired") ? lookup : null;
-  await recordAudit(c, {
+  recordAudit(c, {
     eventName: AuditEventName.PAYLOAD_RETRIEVED,
     message:
       error && !lookup ? `QR fallback lookup refused: ${error.code}` : OUTCOME_MESSAGES[lookup?.outcome ?? "malformed"],

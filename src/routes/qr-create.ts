@@ -44,7 +44,7 @@ qrCreateRoutes.post(
     const qr = await createRegistrationQr(await qrOptions(c.env, body.includeQRFallbackCode), rpAppId);
     const image = body.includeQRImage ? { qrImageSvg: qrImageSvg(qr.qrCode) } : {};
     if (qr.fallback) {
-      await recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "client/qr/create"));
+      recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "client/qr/create"));
       return c.json({
         qrCode: qr.qrCode,
         expirationTime: qr.expirationTime,
@@ -78,7 +78,7 @@ const createAuthentication = createFactory<AppEnv>().createHandlers(
       },
     };
     if (qr.fallback) {
-      await recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "oob/qr/client/authentication/requests"));
+      recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "oob/qr/client/authentication/requests"));
       return c.json({ ...response, activationCode: qr.fallback.activationCode });
     }
     return c.json(response);
