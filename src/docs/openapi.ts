@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import packageJson from "../../package.json";
 import { applicationsSchema, searchPageSchema, searchQuerySchema } from "../audit/search";
 import {
   authenticationRequestSchema,
@@ -110,7 +111,7 @@ export function buildOpenApiDocument(serverUrl: string) {
     openapi: "3.1.0",
     info: {
       title: "qr-fallback",
-      version: "1.0.0",
+      version: packageJson.version,
       description: "QR fallback: activation codes for phones that cannot scan a QR code.",
     },
     servers: [{ url: serverUrl }],
