@@ -17,6 +17,8 @@ export default defineConfig(async () => {
             // A fresh secret per run: no secret lives in the repository.
             SERVER_SECRET: randomBytes(32).toString("hex"),
             TEST_MIGRATIONS: migrations,
+            // The shipped config leaves RP_URL empty (a deployment must set it).
+            RP_URL: "https://qr.test",
             // Event hooks: the local sink is http://127.0.0.1, and retries back off from 1 s, not 10.
             EVENT_HOOKS_ALLOW_LOCAL: "true",
             EVENT_HOOK_RETRY_BASE_SECONDS: "1",

@@ -187,6 +187,8 @@ const serviceArgs = (state, inspectorPort) => [
     "CLIENT_DAILY_FAILURE_CAP",
     "NETWORK_DAILY_FAILURE_CAP",
   ].flatMap((name) => ["--var", `${name}:1000000000`]),
+  "--var",
+  "RP_URL:http://localhost:8787",
 ];
 const service = start(serviceArgs(SERVICE_STATE, 9331), SERVICE_PORT);
 for (const twin of twins) {

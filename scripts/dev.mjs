@@ -20,6 +20,11 @@ await import("./vendor-assets.mjs");
 wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", STATE_DIR]);
 console.log("local D1 migrations applied");
 
+// RP_URL is this local server (the shipped config leaves it empty): the port given, or 8787.
+const args = process.argv.slice(2);
+const portIndex = args.indexOf("--port");
+const port = portIndex >= 0 ? args[portIndex + 1] : "8787";
+
 const child = spawnWrangler([
   "dev",
   "-c",
@@ -34,7 +39,9 @@ const child = spawnWrangler([
   "DEMO_ENABLED:true",
   "--var",
   "EVENT_HOOKS_ALLOW_LOCAL:true",
-  ...process.argv.slice(2),
+  "--var",
+  `RP_URL:http://localhost:${port}`,
+  ...args,
 ]);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code) => process.exit(code ?? 0));

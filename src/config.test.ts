@@ -44,4 +44,12 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ ...base, ATTACK_CODE_LENGTH: "8" })).toThrow(/40 bits/); // 37.6 bits
     expect(parseConfig({ ...base, ATTACK_CODE_LENGTH: "9" }).guessing.attackCodeLength).toBe(9); // 42.3 bits
   });
+
+  it("refuses a missing, non-https or non-URL RP_URL; loopback http is for npm run dev", () => {
+    expect(() => parseConfig({ ...base, RP_URL: "" })).toThrow(/RP_URL is not set/);
+    expect(() => parseConfig({ ...base, RP_URL: "http://qr.example.com" })).toThrow(/https/);
+    expect(() => parseConfig({ ...base, RP_URL: "qr.example.com" })).toThrow(/not a URL/);
+    expect(parseConfig({ ...base, RP_URL: "http://localhost:8788/" }).rpUrl).toBe("http://localhost:8788");
+    expect(parseConfig({ ...base, RP_URL: "https://qr.example.com" }).rpUrl).toBe("https://qr.example.com");
+  });
 });

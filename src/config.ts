@@ -82,8 +82,9 @@ export function parseConfig(env: Env): Config {
   if (serverSecret.length < MIN_SECRET_LENGTH) {
     throw new ConfigError(`SERVER_SECRET is missing or shorter than ${MIN_SECRET_LENGTH} characters`);
   }
+  const rpUrl = parseRpUrl(env.RP_URL);
   return {
-    rpUrl: env.RP_URL || "http://localhost:8787",
+    rpUrl,
     tenantId: env.TENANT_ID || "default",
     securityAppId: env.QR_FALLBACK_SECURITY_APP || DEFAULT_SECURITY_APP_ID,
     qrTtlSeconds,
@@ -117,6 +118,29 @@ export function parseConfig(env: Env): Config {
     demoEnabled: env.DEMO_ENABLED === "true",
   };
 }
+
+/**
+ * RP_URL goes into every QR payload: it must be set, and https unless it is a loopback address (npm
+ * run dev). A deployment that forgot it refuses to serve rather than send phones to localhost.
+ */
+export function parseRpUrl(raw: string | undefined): string {
+  if (!raw) throw new ConfigError("RP_URL is not set (the public https URL of this deployment)");
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError("RP_URL is not a URL");
+  }
+  if (isLoopback(url.hostname)) {
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError("RP_URL must be http(s)");
+  } else if (url.protocol !== "https:") {
+    throw new ConfigError("RP_URL must be https");
+  }
+  return raw.replace(/\/+$/, "");
+}
+
+export const isLoopback = (hostname: string) =>
+  hostname === "localhost" || hostname === "127.0.0.1" || hostname === "[::1]";
 
 const cache = new WeakMap<Env, Config>();
 

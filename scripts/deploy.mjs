@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// `npm run deploy [-- --dry-run] [-- --var NAME:value ...]`: deploys the three Workers, refusing to go
+// quietly wrong. In order: RP_URL must be a public https URL (it goes into every QR payload); the
+// SERVER_SECRET secret must exist on the Worker; the D1 migrations are applied remotely; then the
+// static-assets Worker, the audit consumer and the main Worker are deployed (with source maps).
+// --dry-run checks what can be checked offline and runs `wrangler deploy --dry-run` for each Worker.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { root, wrangler } from "./wrangler.mjs";
+
+const { values } = parseArgs({
+  options: { "dry-run": { type: "boolean", default: false }, var: { type: "string", multiple: true, default: [] } },
+});
+const dryRun = values["dry-run"];
+const varArgs = values.var.flatMap((v) => ["--var", v]);
+
+function fail(message) {
+  console.error(`deploy refused: ${message}`);
+  process.exit(1);
+}
+
+/** RP_URL as deployed: a --var override, else the [vars] of wrangler.toml. */
+function rpUrl() {
+  const override = values.var.find((v) => v.startsWith("RP_URL:"));
+  if (override) return override.slice("RP_URL:".length);
+  const toml = readFileSync(path.join(root, "wrangler.toml"), "utf8");
+  return /^RP_URL\s*=\s*"([^"]*)"/m.exec(toml)?.[1] ?? "";
+}
+
+const url = rpUrl();
+let parsed;
+try {
+  parsed = new URL(url);
+} catch {
+  fail(
+    `RP_URL is ${url ? `"${url}", not a URL` : "not set"}: set it in wrangler.toml [vars] to this deployment's public https URL`,
+  );
+}
+if (parsed.protocol !== "https:") fail(`RP_URL must be https (it is ${url})`);
+if (
+  /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|0\.0\.0\.0)$/.test(parsed.hostname) ||
+  parsed.hostname.endsWith(".localhost")
+) {
+  fail(`RP_URL points at this machine (${url}): phones would be sent nowhere`);
+}
+console.log(`RP_URL ok: ${url}`);
+
+await import("./vendor-assets.mjs"); // Swagger UI for /docs, into the assets directory
+
+if (!dryRun) {
+  const secrets = JSON.parse(wrangler(["secret", "list", "--format", "json"]));
+  if (!secrets.some((s) => s.name === "SERVER_SECRET")) {
+    fail("the SERVER_SECRET secret is not set: openssl rand -hex 32 | npx wrangler secret put SERVER_SECRET");
+  }
+  console.log("SERVER_SECRET ok");
+  wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--remote", "-c", "audit-consumer/wrangler.toml"], {
+    quiet: false,
+  });
+}
+
+const deploy = (config, extra = []) =>
+  wrangler(["deploy", "-c", config, ...(dryRun ? ["--dry-run"] : []), ...extra], { quiet: false });
+deploy("static-assets/wrangler.toml");
+deploy("audit-consumer/wrangler.toml");
+deploy("wrangler.toml", varArgs);
+console.log(dryRun ? "dry run complete: nothing was deployed" : "deployed");
