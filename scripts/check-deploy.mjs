@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run check:deploy` (offline): the shipped configuration cannot be deployed as is (RP_URL unset),
-// a localhost RP_URL is refused, and with a public https RP_URL the dry run of every Worker passes.
+// `npm run check:deploy` (offline): no environment of the shipped configuration can be deployed as is
+// (RP_URL unset), a localhost or http RP_URL is refused, and with a public https RP_URL the dry run of
+// every Worker of every environment passes.
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { root } from "./wrangler.mjs";
@@ -29,8 +30,17 @@ expect(
   /points at this machine/,
 );
 expect("an http RP_URL is refused", deploy("--var", "RP_URL:http://qr.example.com"), false, /must be https/);
+for (const env of ["staging", "production"]) {
+  expect(`${env}: the shipped config is refused (RP_URL not set)`, deploy("--env", env), false, /RP_URL is not set/);
+  expect(
+    `${env}: with a public https RP_URL, every Worker's dry run passes`,
+    deploy("--env", env, "--var", `RP_URL:https://qr-${env}.example.com`),
+    true,
+    /dry run complete/,
+  );
+}
 expect(
-  "with a public https RP_URL, every Worker's dry run passes",
+  "top level: with a public https RP_URL, every Worker's dry run passes",
   deploy("--var", "RP_URL:https://qr.example.com"),
   true,
   /dry run complete/,

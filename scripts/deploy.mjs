@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run deploy [-- --dry-run] [-- --var NAME:value ...]`: deploys the three Workers, refusing to go
+// `npm run deploy [-- --env staging|production] [--dry-run] [--var NAME:value ...]`: deploys the three
+// Workers (of that environment of wrangler.toml; without --env, the top-level one), refusing to go
 // quietly wrong. In order: RP_URL must be a public https URL (it goes into every QR payload); the
 // SERVER_SECRET secret must exist on the Worker; the D1 migrations are applied remotely; then the
 // static-assets Worker, the audit consumer and the main Worker are deployed (with source maps).
@@ -10,22 +11,32 @@ import { parseArgs } from "node:util";
 import { root, wrangler } from "./wrangler.mjs";
 
 const { values } = parseArgs({
-  options: { "dry-run": { type: "boolean", default: false }, var: { type: "string", multiple: true, default: [] } },
+  options: {
+    env: { type: "string" },
+    "dry-run": { type: "boolean", default: false },
+    var: { type: "string", multiple: true, default: [] },
+  },
 });
 const dryRun = values["dry-run"];
 const varArgs = values.var.flatMap((v) => ["--var", v]);
+const envArgs = values.env ? ["--env", values.env] : [];
 
 function fail(message) {
   console.error(`deploy refused: ${message}`);
   process.exit(1);
 }
 
-/** RP_URL as deployed: a --var override, else the [vars] of wrangler.toml. */
+/** RP_URL as deployed: a --var override, else the environment's [vars] table in wrangler.toml. */
 function rpUrl() {
   const override = values.var.find((v) => v.startsWith("RP_URL:"));
   if (override) return override.slice("RP_URL:".length);
   const toml = readFileSync(path.join(root, "wrangler.toml"), "utf8");
-  return /^RP_URL\s*=\s*"([^"]*)"/m.exec(toml)?.[1] ?? "";
+  const header = values.env ? `[env.${values.env}.vars]` : "[vars]";
+  const start = toml.split("\n").findIndex((line) => line.trim() === header);
+  if (start < 0) fail(`wrangler.toml has no ${header} table`);
+  const table = toml.split("\n").slice(start + 1);
+  const end = table.findIndex((line) => line.startsWith("["));
+  return /^RP_URL\s*=\s*"([^"]*)"/m.exec(table.slice(0, end < 0 ? undefined : end).join("\n"))?.[1] ?? "";
 }
 
 const url = rpUrl();
@@ -49,9 +60,11 @@ console.log(`RP_URL ok: ${url}`);
 await import("./vendor-assets.mjs"); // Swagger UI for /docs, into the assets directory
 
 if (!dryRun) {
-  const secrets = JSON.parse(wrangler(["secret", "list", "--format", "json"]));
+  const secrets = JSON.parse(wrangler(["secret", "list", "--format", "json", ...envArgs]));
   if (!secrets.some((s) => s.name === "SERVER_SECRET")) {
-    fail("the SERVER_SECRET secret is not set: openssl rand -hex 32 | npx wrangler secret put SERVER_SECRET");
+    fail(
+      `the SERVER_SECRET secret is not set: openssl rand -hex 32 | npx wrangler secret put SERVER_SECRET ${envArgs.join(" ")}`,
+    );
   }
   console.log("SERVER_SECRET ok");
   wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--remote", "-c", "audit-consumer/wrangler.toml"], {
@@ -60,7 +73,7 @@ if (!dryRun) {
 }
 
 const deploy = (config, extra = []) =>
-  wrangler(["deploy", "-c", config, ...(dryRun ? ["--dry-run"] : []), ...extra], { quiet: false });
+  wrangler(["deploy", "-c", config, ...envArgs, ...(dryRun ? ["--dry-run"] : []), ...extra], { quiet: false });
 deploy("static-assets/wrangler.toml");
 deploy("audit-consumer/wrangler.toml");
 deploy("wrangler.toml", varArgs);
