@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// API tokens: `npm run token -- create --app <rpAppId> [--admin] [--label <text>] [--local|--remote]`,
+// API tokens: `npm run token -- create --app <rpAppId> [--admin] [--label <text>] [--local|--remote] [--env <name>]`,
 // `list`, `revoke <id|token>`. Only the SHA-256 of a token is stored; the token is printed once, last.
 import { parseArgs } from "node:util";
 import { KV_PREFIXES, tokenKey } from "../common/kv-keys.js";
@@ -19,12 +19,14 @@ const { values, positionals } = parseArgs({
     label: { type: "string", default: "" },
     local: { type: "boolean", default: false },
     remote: { type: "boolean", default: false },
+    env: { type: "string" },
   },
 });
 const [command, arg] = positionals;
 if (values.local && values.remote) fail("choose one of --local and --remote");
 const where = values.remote ? ["--remote"] : ["--local", "--persist-to", STATE_DIR];
-const kv = (args) => wrangler(["kv", ...args, "--binding", "QR_KV", ...where]);
+const envArgs = values.env ? ["--env", values.env] : [];
+const kv = (args) => wrangler(["kv", ...args, "--binding", "QR_KV", ...where, ...envArgs]);
 
 function fail(message) {
   console.error(`${message}\n${USAGE}`);
