@@ -194,6 +194,11 @@ try {
     code = (await page.textContent("#code"))?.trim() ?? "";
     assert(/^[a-z]{6}$/.test(code), `code looks like the vendor's format, got ${code}`);
   });
+  await check("workstation: the code's remaining lifetime counts down", async () => {
+    const first = (await page.textContent("#expires")) ?? "";
+    assert(/^Expires in [23]:\d\d$/.test(first), `remaining lifetime shown, got "${first}"`);
+    await page.waitForFunction((was) => document.getElementById("expires").textContent !== was, first);
+  });
   await check("phone: typing the code (with a dash, upper case) retrieves the registration payload", async () => {
     await page.fill("#typed", `${code.slice(0, 3).toUpperCase()}-${code.slice(3)}`);
     await page.click("#submit");
@@ -235,6 +240,38 @@ try {
     await page.fill("#typed", authCode);
     await page.click("#submit");
     await page.waitForFunction(() => document.getElementById("payload").textContent.includes("AUTHENTICATION"));
+  });
+  await check("phone: a network failure and a non-JSON answer are shown, not thrown", async () => {
+    await page.route("**/rp/versioned/device/pendingqr", (route) => route.abort("failed"));
+    await page.fill("#typed", "abcdef");
+    await page.click("#submit");
+    await page.waitForFunction(() =>
+      document.getElementById("phone-error").textContent.includes("could not be reached"),
+    );
+    await page.unroute("**/rp/versioned/device/pendingqr");
+    await page.route("**/rp/versioned/device/pendingqr", (route) =>
+      route.fulfill({ status: 502, contentType: "text/html", body: "<h1>Bad gateway</h1>" }),
+    );
+    await page.click("#submit");
+    await page.waitForFunction(() => document.getElementById("phone-error").textContent.includes("not JSON"));
+    await page.unroute("**/rp/versioned/device/pendingqr");
+  });
+  await check("on a phone-sized screen: one column, no sideways scrolling", async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    await phone.goto(`${BASE}/demo/`);
+    await phone.click("#create");
+    await phone.click("#show-code");
+    await phone.waitForSelector("#code-box:not([hidden])");
+    const layout = await phone.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      width: window.innerWidth,
+      workstation: document.getElementById("workstation").getBoundingClientRect(),
+      phonePanel: document.getElementById("phone").getBoundingClientRect(),
+    }));
+    assert(layout.scrollWidth <= layout.width, `page is ${layout.scrollWidth}px wide on a ${layout.width}px screen`);
+    assert(layout.phonePanel.top >= layout.workstation.bottom, "the panels stack in one column");
+    await phone.screenshot({ path: path.join(root, "test-results/demo-phone.png"), fullPage: true });
+    await phone.close();
   });
   await check("the browser never held a token, and the CSP held", async () => {
     assert(
