@@ -17,6 +17,8 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
         "/cc/api/application",
+        "/cc/api/eventhooks",
+        "/cc/api/eventhooks/{id}",
         "/cc/api/versioned/audit/search",
         "/oob/qr/client/authentication/requests",
         "/rp/api/oob/qr/client/authentication/requests",
@@ -26,7 +28,7 @@ describe("GET /openapi.json", () => {
       ].sort(),
     );
     expect(Object.keys(doc.paths["/rp/versioned/device/pendingqr"].post.responses).sort()).toEqual(
-      ["200", "400", "413", "415", "429", "503"].sort(),
+      ["200", "400", "413", "415", "429", "500", "503"].sort(),
     );
     const reg = doc.components.schemas.RegistrationRequest;
     expect(Object.keys(reg.properties ?? {})).toEqual([

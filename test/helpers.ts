@@ -4,6 +4,7 @@ import { vi } from "vitest";
 import type { AuditEvent } from "../common/audit-contract";
 import { createToken } from "../src/auth/tokens";
 import worker from "../src/index";
+import { checkAgainstDocument } from "./openapi-contract";
 
 export const BASE = "https://qr.test";
 
@@ -27,7 +28,7 @@ export interface CallOptions {
 }
 
 /** A request through the Worker's real fetch handler. */
-export function call(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
+export async function call(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
   const headers = new Headers(opts.headers);
   if (opts.token) headers.set("Authorization", `Bearer ${opts.token}`);
   if ((opts.body !== undefined || opts.rawBody !== undefined) && !headers.has("content-type")) {
@@ -36,8 +37,12 @@ export function call(method: string, path: string, opts: CallOptions = {}): Prom
   headers.set("CF-Connecting-IP", opts.ip ?? "198.51.100.7");
   const body = opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
   const request = new Request(BASE + path, { method, headers, body });
-  if (opts.via !== "handler" && !opts.env) return exports.default.fetch(request);
-  return callHandler(request, opts.env ?? env);
+  const res = await (opts.via !== "handler" && !opts.env
+    ? exports.default.fetch(request)
+    : callHandler(request, opts.env ?? env));
+  // Every answer is checked against the OpenAPI document (status, headers, body schema).
+  await checkAgainstDocument(method, path, res);
+  return res;
 }
 
 async function callHandler(request: Request, workerEnv: Env): Promise<Response> {

@@ -56,3 +56,30 @@ export function endpointProblem(raw: string, allowLocal: boolean): string | null
   }
   return null;
 }
+
+/** What the API answers about a hook: never a header value, the signing secret only at creation. */
+export const eventHookSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  eventType: z.string(),
+  rpAppId: z.nullable(z.string()),
+  invocationEndpoint: z.string(),
+  httpMethod: z.enum(["POST", "PUT"]),
+  authType: z.enum(["NONE", "BASIC", "BEARER"]),
+  format: z.enum(["json", "splunk-hec"]),
+  headerNames: z.array(z.string()),
+  createdAt: z.int(),
+});
+export const eventHookCreatedSchema = z.extend(eventHookSchema, { secret: z.string() });
+export const eventHookListSchema = z.array(
+  z.extend(eventHookSchema, {
+    status: z.object({
+      lastSuccessAt: z.nullable(z.int()),
+      lastErrorAt: z.nullable(z.int()),
+      lastError: z.nullable(z.string()),
+      delivered: z.int(),
+      failed: z.int(),
+      deadLettered: z.int(),
+    }),
+  }),
+);

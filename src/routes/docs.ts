@@ -7,12 +7,11 @@ import { fromStaticFiles, STATIC_PATHS } from "./static-files";
 /** `GET /` (where to look), `GET /openapi.json`, and the interactive reference at /docs (public/docs). */
 export const docsRoutes = new Hono<AppEnv>();
 
-let document: { url: string; body: string } | undefined;
+let document: string | undefined;
 
 docsRoutes.get("/openapi.json", (c) => {
-  const url = configOf(c.env).rpUrl;
-  if (document?.url !== url) document = { url, body: JSON.stringify(buildOpenApiDocument(url)) };
-  return c.body(document.body, 200, { "Content-Type": "application/json" });
+  document ??= JSON.stringify(buildOpenApiDocument());
+  return c.body(document, 200, { "Content-Type": "application/json" });
 });
 
 docsRoutes.get("/", (c) =>
