@@ -58,28 +58,65 @@ rmSync(BENCH, { recursive: true, force: true });
 rmSync(STATE_ROOT, { recursive: true, force: true });
 mkdirSync(BENCH, { recursive: true });
 
+/** A config edit that must apply: a wording change in wrangler.toml fails the bench loudly. */
+function edit(text, pattern, replacement, what) {
+  const out = text.replace(pattern, replacement);
+  if (out === text) throw new Error(`bench config: could not ${what} (has wrangler.toml changed?)`);
+  return out;
+}
+
+// BENCH_SHAPE=single measures Cloudflare's documented shape instead: one Worker with [assets] and
+// run_worker_first for the API paths (no static-assets Worker, no service binding).
+const SHAPE = process.env.BENCH_SHAPE === "single" ? "single" : "three-workers";
+
 // The service's own wrangler.toml, with the per-client limits raised so one load generator on one
 // address is not throttled (the limiter is still called on every request) and main paths rebased.
-const serviceToml = readFileSync(path.join(root, "wrangler.toml"), "utf8")
-  .replace('main = "src/index.ts"', 'main = "../bench/service-entry.ts"')
-  .replace('migrations_dir = "audit-consumer/migrations"', 'migrations_dir = "../audit-consumer/migrations"')
-  .replace(/simple = \{ limit = \d+, period = 60 \}/g, "simple = { limit = 1000000000, period = 60 }")
-  .replace(/^crons = .*$/m, "crons = []");
-writeFileSync(path.join(BENCH, "wrangler.toml"), serviceToml);
-const consumerToml = readFileSync(path.join(root, "audit-consumer/wrangler.toml"), "utf8")
-  .replace('main = "src/index.ts"', 'main = "../audit-consumer/src/index.ts"')
-  .replace('migrations_dir = "migrations"', 'migrations_dir = "../audit-consumer/migrations"');
-writeFileSync(path.join(BENCH, "consumer.toml"), consumerToml);
-writeFileSync(
-  path.join(BENCH, ".dev.vars"),
-  `SERVER_SECRET="${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex")}"\n`,
+let serviceToml = readFileSync(path.join(root, "wrangler.toml"), "utf8");
+serviceToml = edit(serviceToml, 'main = "src/index.ts"', 'main = "../bench/service-entry.ts"', "rebase main");
+serviceToml = edit(
+  serviceToml,
+  /migrations_dir = "audit-consumer\/migrations"/g,
+  'migrations_dir = "../audit-consumer/migrations"',
+  "rebase the migrations",
 );
+serviceToml = edit(
+  serviceToml,
+  /simple = \{ limit = \d+, period = 60 \}/g,
+  "simple = { limit = 1000000000, period = 60 }",
+  "raise the rate limits",
+);
+serviceToml = edit(serviceToml, /^crons = .*$/m, "crons = []", "turn the cron off");
+if (SHAPE === "single") {
+  serviceToml = edit(
+    serviceToml,
+    /^\[\[services\]\]\nbinding = "ASSETS"\nservice = "qr-fallback-static"\n/m,
+    `[assets]\ndirectory = ${JSON.stringify(path.join(root, "public"))}\nbinding = "ASSETS"\nnot_found_handling = "none"\nrun_worker_first = ["/rp/*", "/cc/*", "/oob/*", "/openapi.json", "/demo", "/demo/*", "/"]\n`,
+    "swap the static-assets Worker for [assets]",
+  );
+}
+writeFileSync(path.join(BENCH, "wrangler.toml"), serviceToml);
+let consumerToml = readFileSync(path.join(root, "audit-consumer/wrangler.toml"), "utf8");
+consumerToml = edit(consumerToml, 'main = "src/index.ts"', 'main = "../audit-consumer/src/index.ts"', "rebase main");
+consumerToml = edit(
+  consumerToml,
+  /migrations_dir = "migrations"/g,
+  'migrations_dir = "../audit-consumer/migrations"',
+  "rebase the migrations",
+);
+writeFileSync(path.join(BENCH, "consumer.toml"), consumerToml);
 
 const cfgService = path.join(BENCH, "wrangler.toml");
 const cfgConsumer = path.join(BENCH, "consumer.toml");
 const cfgBaseline = path.join(root, "bench/baseline/wrangler.toml");
 
 const prebuilt = (config, name) => prebuiltConfig(config, path.join(BENCH, "build"), name);
+// SERVER_SECRET is a declared secret ([secrets] required): wrangler dev reads it from the .dev.vars
+// beside the config it runs, not from --var.
+mkdirSync(path.join(BENCH, "build"), { recursive: true });
+writeFileSync(
+  path.join(BENCH, "build", ".dev.vars"),
+  `SERVER_SECRET="${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex")}"\n`,
+);
 const builtService = prebuilt(cfgService, "service");
 const builtConsumer = prebuilt(cfgConsumer, "consumer");
 const builtBaseline = prebuilt(cfgBaseline, "baseline");
@@ -172,8 +209,7 @@ async function waitReady(url, what) {
 const serviceArgs = (state, inspectorPort) => [
   "-c",
   builtService,
-  "-c",
-  path.join(root, "static-assets/wrangler.toml"),
+  ...(SHAPE === "single" ? [] : ["-c", path.join(root, "static-assets/wrangler.toml")]),
   "-c",
   builtConsumer,
   "--persist-to",

@@ -28,6 +28,8 @@ const ATTACK_CONCURRENCY = 24;
 // The Worker as `wrangler deploy` bundles it, built once: every model runs the same code.
 const BUILD_DIR = mkdtempSync(path.join(tmpdir(), "qrf-attack-sim-build-"));
 const BUILT_CONFIG = prebuiltConfig("wrangler.toml", BUILD_DIR, "service");
+// SERVER_SECRET is a declared secret: wrangler dev reads it from the .dev.vars beside the config.
+writeFileSync(path.join(BUILD_DIR, ".dev.vars"), `SERVER_SECRET="${randomBytes(32).toString("hex")}"\n`);
 process.on("exit", () => rmSync(BUILD_DIR, { recursive: true, force: true }));
 const LEGIT_USERS = 8;
 
@@ -83,8 +85,6 @@ async function startWorker(state) {
       "127.0.0.1",
       "--persist-to",
       state,
-      "--var",
-      `SERVER_SECRET:${randomBytes(32).toString("hex")}`,
       "--var",
       "RP_URL:https://qr.example",
     ],

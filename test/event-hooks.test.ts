@@ -18,6 +18,24 @@ async function received(path: string): Promise<Received[]> {
 }
 const failSink = (times: number) => fetch(`${SINK}/__fail?times=${times}`, { method: "POST" });
 
+interface HookStatus {
+  lastSuccessAt: number | null;
+  lastError: string | null;
+  failed: number;
+  deadLettered: number;
+}
+/** Polls GET /cc/api/eventhooks until the hook's delivery status satisfies `done`. */
+function statusWhen(admin: string, id: string, done: (s: HookStatus) => boolean, timeout = 10_000) {
+  return vi.waitUntil(
+    async () => {
+      const list = (await (await call("GET", HOOKS, { token: admin })).json()) as { id: string; status: HookStatus }[];
+      const status = list.find((h) => h.id === id)?.status;
+      return status && done(status) ? status : false;
+    },
+    { timeout, interval: 200 },
+  );
+}
+
 async function createHook(admin: string, body: Record<string, unknown>) {
   const res = await call("POST", HOOKS, { token: admin, body });
   expect(res.status).toBe(201);
@@ -153,17 +171,7 @@ describe("event hooks: delivery to a real local sink", () => {
     expect(JSON.parse(delivered[0].body).additionalDetails.extras.fallbackId).toBeDefined();
     expect(qr.qrFallbackActivationCode).toBeDefined();
     expect((await received("/flaky")).filter((r) => r.status === 500)).toHaveLength(2);
-    const status = await vi.waitUntil(
-      async () => {
-        const list = (await (await call("GET", HOOKS, { token: admin })).json()) as {
-          id: string;
-          status: { lastSuccessAt: number | null; lastError: string | null; failed: number };
-        }[];
-        const s = list.find((h) => h.id === hook.id)?.status;
-        return s?.lastSuccessAt ? s : false;
-      },
-      { timeout: 10_000, interval: 200 },
-    );
+    const status = await statusWhen(admin, hook.id, (s) => s.lastSuccessAt !== null);
     expect(status.failed).toBe(2);
     expect(status.lastError).toMatch(/endpoint answered 500/);
   });
@@ -178,17 +186,7 @@ describe("event hooks: delivery to a real local sink", () => {
     });
     await failSink(100);
     await createRegistration(await mintToken("DownApp"));
-    const status = await vi.waitUntil(
-      async () => {
-        const list = (await (await call("GET", HOOKS, { token: admin })).json()) as {
-          id: string;
-          status: { deadLettered: number; failed: number; lastError: string | null };
-        }[];
-        const s = list.find((h) => h.id === hook.id)?.status;
-        return s && s.deadLettered > 0 ? s : false;
-      },
-      { timeout: 30_000, interval: 250 },
-    );
+    const status = await statusWhen(admin, hook.id, (s) => s.deadLettered > 0, 30_000);
     await failSink(0);
     expect(status.deadLettered).toBe(1);
     expect(status.failed).toBe(3); // the first attempt and max_retries (2) retries
