@@ -30,6 +30,12 @@ expect(
   /points at this machine/,
 );
 expect("an http RP_URL is refused", deploy("--var", "RP_URL:http://qr.example.com"), false, /must be https/);
+expect(
+  "the demo is refused",
+  deploy("--var", "RP_URL:https://qr.example.com", "--var", "DEMO_ENABLED:true"),
+  false,
+  /DEMO_ENABLED is for npm run dev only/,
+);
 for (const env of ["staging", "production"]) {
   expect(`${env}: the shipped config is refused (RP_URL not set)`, deploy("--env", env), false, /RP_URL is not set/);
   expect(

@@ -26,20 +26,22 @@ function fail(message) {
   process.exit(1);
 }
 
-/** RP_URL as deployed: a --var override, else the environment's [vars] table in wrangler.toml. */
-function rpUrl() {
-  const override = values.var.find((v) => v.startsWith("RP_URL:"));
-  if (override) return override.slice("RP_URL:".length);
+/** A var as deployed: a --var override, else the environment's [vars] table in wrangler.toml. */
+function varOf(name) {
+  const override = values.var.find((v) => v.startsWith(`${name}:`));
+  if (override) return override.slice(name.length + 1);
   const toml = readFileSync(path.join(root, "wrangler.toml"), "utf8");
   const header = values.env ? `[env.${values.env}.vars]` : "[vars]";
   const start = toml.split("\n").findIndex((line) => line.trim() === header);
   if (start < 0) fail(`wrangler.toml has no ${header} table`);
   const table = toml.split("\n").slice(start + 1);
   const end = table.findIndex((line) => line.startsWith("["));
-  return /^RP_URL\s*=\s*"([^"]*)"/m.exec(table.slice(0, end < 0 ? undefined : end).join("\n"))?.[1] ?? "";
+  const pattern = new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, "m");
+  return pattern.exec(table.slice(0, end < 0 ? undefined : end).join("\n"))?.[1] ?? "";
 }
 
-const url = rpUrl();
+if (varOf("DEMO_ENABLED") === "true") fail("DEMO_ENABLED is for npm run dev only (the Worker would refuse to serve)");
+const url = varOf("RP_URL");
 let parsed;
 try {
   parsed = new URL(url);

@@ -83,6 +83,10 @@ export function parseConfig(env: Env): Config {
     throw new ConfigError(`SERVER_SECRET is missing or shorter than ${MIN_SECRET_LENGTH} characters`);
   }
   const rpUrl = parseRpUrl(env.RP_URL);
+  // The demo creates codes for anyone who loads the page: never where phones would use them.
+  if (env.DEMO_ENABLED === "true" && !isLoopback(new URL(rpUrl).hostname)) {
+    throw new ConfigError("DEMO_ENABLED is for local use only: it needs a localhost RP_URL");
+  }
   return {
     rpUrl,
     tenantId: env.TENANT_ID || "default",

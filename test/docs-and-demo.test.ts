@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, expectErrorShape, lookup, mintToken, waitForTrail } from "./helpers";
 
-const demoEnv = { ...env, DEMO_ENABLED: "true" } as Env;
+const demoEnv = { ...env, DEMO_ENABLED: "true", RP_URL: "http://localhost:8787" } as Env;
 
 describe("GET /openapi.json", () => {
   it("is an OpenAPI 3.1 document of every endpoint, from the validating schemas", async () => {
@@ -100,7 +100,37 @@ describe("/demo", () => {
     expect(events.map((e) => e.eventName)).toEqual(
       expect.arrayContaining(["QR_FALLBACK_CODE_ISSUED", "QR_FALLBACK_PAYLOAD_RETRIEVED"]),
     );
-    expect(events.every((e) => e.rpAppId === "DemoApplication" || e.rpAppId === "QRFallbackSecurity")).toBe(true);
+    expect(events.every((e) => e.rpAppId === "DemoApplication")).toBe(true);
+  });
+
+  it("refuses what the API refuses, holds only a token of its own application, and only runs locally", async () => {
+    await expectErrorShape(
+      await call("POST", "/demo/api/qr", {
+        rawBody: "kind=registration",
+        headers: { "Content-Type": "text/plain" },
+        env: demoEnv,
+      }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
+    await expectErrorShape(
+      await call("POST", "/demo/api/qr", { rawBody: JSON.stringify({ kind: "x".repeat(20_000) }), env: demoEnv }),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    );
+    // The demo's server-side token: its own application, not admin.
+    const tokens = await env.QR_KV.list<{ rpAppId: string; admin: boolean; label: string }>({ prefix: "token:v1:" });
+    const demoTokens = tokens.keys.filter((k) => k.metadata?.label.startsWith("demo page"));
+    expect(demoTokens.length).toBeGreaterThan(0);
+    for (const t of demoTokens) expect(t.metadata).toMatchObject({ rpAppId: "DemoApplication", admin: false });
+    // With a public RP_URL, the flag makes the deployment refuse to serve rather than expose the demo.
+    const deployed = { ...env, DEMO_ENABLED: "true", RP_URL: "https://qr.example.com" } as Env;
+    await expectErrorShape(await call("GET", "/demo/", { env: deployed }), 503, "SERVICE_MISCONFIGURED");
+    await expectErrorShape(
+      await call("POST", "/rp/versioned/device/pendingqr", { body: { activationCode: "abcdef" }, env: deployed }),
+      503,
+      "SERVICE_MISCONFIGURED",
+    );
   });
 
   it("creates authentication QRs too", async () => {

@@ -32,8 +32,10 @@ export async function checkAgainstDocument(method: string, path: string, res: Re
   const where = `${method} ${path.split("?")[0]} answered ${res.status}`;
   const documented = operation.responses[String(res.status)];
   if (!documented) throw new Error(`${where}, a status the OpenAPI document does not list`);
-  for (const header of Object.keys(documented.headers ?? {})) {
-    if (!res.headers.has(header)) throw new Error(`${where} without its documented ${header} header`);
+  for (const [header, spec] of Object.entries(documented.headers ?? {})) {
+    const name = (spec as { $ref?: string }).$ref?.split("/").at(-1) ?? header;
+    const required = (document.components.headers as Record<string, { required?: boolean }>)[name]?.required;
+    if (required && !res.headers.has(header)) throw new Error(`${where} without its required ${header} header`);
   }
   const schema = documented.content?.["application/json"]?.schema;
   if (!schema) return;

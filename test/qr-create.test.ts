@@ -17,7 +17,9 @@ describe("POST /rp/versioned/client/qr/create", () => {
     const { res, json } = await createRegistration(token, { rpAppId: "WorkstationApp" });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
-    expect(Object.keys(json)).toEqual(["qrCode", "expirationTime", "qrFallbackActivationCode"]);
+    expect(Object.keys(json)).toEqual(["qrCode", "expirationTime", "qrFallbackActivationCode", "activationCode"]);
+    // The code also under the name a public HYPR client reads.
+    expect((json as { activationCode?: string }).activationCode).toBe(json.qrFallbackActivationCode);
     expect(json.qrFallbackActivationCode).toMatch(/^[a-z]{6}$/);
     const payload = JSON.parse(json.qrCode);
     expect(Object.keys(payload)).toEqual([

@@ -260,9 +260,15 @@ export function buildOpenApiDocument() {
       headers: {
         "X-Request-Id": {
           description: "This request's id, also in error bodies, logs and the audit event's traceId.",
+          required: true,
           schema: { type: "string" },
         },
-        "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer" } },
+        "Retry-After": {
+          description:
+            "Seconds to wait before trying again: on 429 RATE_LIMITED, 503 ATTACK_MODE and 503 GUESS_BUDGET_UNAVAILABLE.",
+          required: false,
+          schema: { type: "integer" },
+        },
       },
       schemas: {
         RegistrationRequest: schema(registrationRequestSchema, "input"),

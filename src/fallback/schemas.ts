@@ -44,6 +44,8 @@ export const registrationResponseSchema = z.object({
   expirationTime: epochMs,
   qrImageSvg,
   qrFallbackActivationCode: z.optional(z.string()),
+  /** The same code under the name a public HYPR client reads. */
+  activationCode: z.optional(z.string()),
 });
 
 export const authenticationResponseSchema = z.object({

@@ -4,12 +4,15 @@ import { createToken } from "../auth/tokens";
 import { configOf } from "../config";
 import type { AppEnv } from "../http/context";
 import { AppError, ErrorCode } from "../http/errors";
+import { limitBody, requireJsonBody } from "../http/middleware";
 import { fromStaticFiles } from "./static-files";
 
 /**
- * The demo (`/demo`, only with DEMO_ENABLED=true): a page showing the whole flow against the real
- * endpoints. The page never holds a token: its two helper calls are forwarded here to the real
- * create and search endpoints with a short-lived demo token that stays on the server.
+ * The demo (`/demo`, only with DEMO_ENABLED=true, which the configuration accepts only with a
+ * loopback RP_URL): a page showing the whole flow against the real endpoints. The page never holds
+ * a token: its two helper calls are forwarded here to the real create and search endpoints with a
+ * short-lived token of the demo application only (not admin), and get the API's body limit and JSON
+ * check.
  */
 export const DEMO_APP_ID = "DemoApplication";
 const DEMO_TOKEN_TTL_SECONDS = 86_400;
@@ -22,7 +25,7 @@ let demoToken: Promise<string> | undefined;
 function tokenFor(env: Env): Promise<string> {
   demoToken ??= createToken(env.QR_KV, {
     rpAppId: DEMO_APP_ID,
-    admin: true,
+    admin: false,
     label: "demo page (server-side, ephemeral)",
     expirationTtl: DEMO_TOKEN_TTL_SECONDS,
   }).then((t) => t.token);
@@ -55,8 +58,8 @@ export function demoRoutes(dispatch: Dispatch): Hono<AppEnv> {
     return new Response(res.body, { status: res.status, headers: { "Content-Type": "application/json" } });
   };
 
-  demo.post("/demo/api/qr", async (c) => {
-    const body = (await c.req.json().catch(() => ({}))) as { kind?: string; includeQRFallbackCode?: boolean };
+  demo.post("/demo/api/qr", limitBody, requireJsonBody, async (c) => {
+    const body = (await c.req.json()) as { kind?: string; includeQRFallbackCode?: boolean };
     const options = { includeQRFallbackCode: body.includeQRFallbackCode === true, includeQRImage: true };
     const [path, request] =
       body.kind === "authentication"
@@ -72,10 +75,11 @@ export function demoRoutes(dispatch: Dispatch): Hono<AppEnv> {
     });
   });
 
-  /** The last ten minutes of the trail: the demo app's events and the security application's (misses). */
+  /** The last ten minutes of the demo application's trail (its token reads nothing else). */
   demo.get("/demo/api/trail", async (c) => {
     const end = Date.now() + 1;
     const qs = new URLSearchParams({
+      rpAppId: DEMO_APP_ID,
       startTSUTC: String(end - 600_000),
       endTSUTC: String(end),
       pageSize: "1000",
@@ -84,9 +88,8 @@ export function demoRoutes(dispatch: Dispatch): Hono<AppEnv> {
     });
     const res = await forward(c, `/cc/api/versioned/audit/search?${qs}`, { method: "GET" });
     if (!res.ok) return res;
-    const page = (await res.json()) as { data: { rpAppId: string | null }[] };
-    const shown = new Set([DEMO_APP_ID, configOf(c.env).securityAppId]);
-    return c.json(page.data.filter((e) => e.rpAppId !== null && shown.has(e.rpAppId)).slice(0, 50));
+    const page = (await res.json()) as { data: unknown[] };
+    return c.json(page.data.slice(0, 50));
   });
 
   // The page itself: static files, served through the Worker so the flag and the CSP apply.

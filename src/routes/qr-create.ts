@@ -50,6 +50,7 @@ qrCreateRoutes.post(
         expirationTime: qr.expirationTime,
         ...image,
         qrFallbackActivationCode: qr.fallback.activationCode,
+        activationCode: qr.fallback.activationCode,
       });
     }
     return c.json({ qrCode: qr.qrCode, expirationTime: qr.expirationTime, ...image });
