@@ -58,7 +58,7 @@ export class ClientLedger extends DurableObject<Env> {
     };
   }
 
-  /** Over the cap: blocked until its oldest counted hour leaves the day. */
+  /** Over the cap: blocked until its oldest counted hour leaves the last 24 hours. */
   private blockedUntil(subject: string, cap: number): number {
     const row = this.sql
       .exec<{ total: number; oldest: number }>(
@@ -66,7 +66,7 @@ export class ClientLedger extends DurableObject<Env> {
         subject,
       )
       .one();
-    return row.total >= cap ? (row.oldest + 25) * HOUR_MS : 0;
+    return row.total >= cap ? (row.oldest + 24) * HOUR_MS : 0;
   }
 
   /** Adds an isolate's refusal counts to this minute's; the summary is written once the minute is over. */
