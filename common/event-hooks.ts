@@ -5,6 +5,7 @@
  */
 import type { AuditEvent, QueuedAuditEvent } from "./audit-contract";
 import { hookListGenerationKey, KV_PREFIXES } from "./kv-keys.js";
+import { listMetadata } from "./kv-list";
 
 /** What the fan-out needs to match events, kept as KV list metadata: nothing secret. */
 export interface HookSummary {
@@ -40,12 +41,6 @@ export function hookListGeneration(kv: KVNamespace): Promise<string | null> {
 
 /** Every hook (list metadata only: no secret is read). */
 export async function listHooks(kv: KVNamespace): Promise<HookSummary[]> {
-  const hooks: HookSummary[] = [];
-  let cursor: string | undefined;
-  do {
-    const page: KVNamespaceListResult<HookSummary> = await kv.list<HookSummary>({ prefix: KV_PREFIXES.hook, cursor });
-    for (const key of page.keys) if (key.metadata) hooks.push(key.metadata);
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor);
+  const hooks = await listMetadata<HookSummary>(kv, KV_PREFIXES.hook);
   return hooks.sort((a, b) => a.createdAt - b.createdAt);
 }

@@ -1,5 +1,6 @@
 /** API-token records in Workers KV, keyed by the SHA-256 of the token: the token itself is never stored. */
 import { KV_PREFIXES, tokenKey } from "../../common/kv-keys.js";
+import { listMetadata } from "../../common/kv-list";
 
 export interface TokenRecord {
   /** RP application the token acts for; an admin token's own app is informational. */
@@ -43,13 +44,6 @@ export function putTokenRecord(
 }
 
 /** Every token record (metadata only), following KV's list cursor. */
-export async function listTokenRecords(kv: KVNamespace): Promise<TokenRecord[]> {
-  const records: TokenRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page: KVNamespaceListResult<TokenRecord> = await kv.list<TokenRecord>({ prefix: KV_PREFIXES.token, cursor });
-    for (const key of page.keys) if (key.metadata) records.push(key.metadata);
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor);
-  return records;
+export function listTokenRecords(kv: KVNamespace): Promise<TokenRecord[]> {
+  return listMetadata<TokenRecord>(kv, KV_PREFIXES.token);
 }
