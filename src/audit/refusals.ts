@@ -1,4 +1,5 @@
 import { log } from "../../common/log";
+import { CountBatcher } from "../lib/count-batcher";
 import type { ClientLedger } from "../security/client-ledger";
 import type { AuditScope } from "./producer";
 
@@ -6,13 +7,33 @@ import type { AuditScope } from "./producer";
  * Refused lookups (rate limit, attack mode, bad body...) are not logged one by one: each isolate
  * counts them per client network and reason and hands the counts to that network's ClientLedger
  * (the keeper that already sees its failures), which writes at most one QR_FALLBACK_LOOKUPS_REFUSED
- * event per network, reason and minute. One hand-off per network is in flight at a time; what
- * arrives meanwhile rides on the next one, inside the same `waitUntil`. Counts are lost only if the
- * runtime dies with a hand-off pending (a failed one is kept for the next refusal to carry).
+ * event per network, reason and minute. Batching: src/lib/count-batcher.ts.
  */
-const pending = new Map<string, Map<string, number>>();
-const inFlight = new Set<string>();
-const MAX_PENDING_NETWORKS = 10_000;
+interface RefusalBatcher {
+  ns: DurableObjectNamespace<ClientLedger>;
+  scope: AuditScope;
+  counts: CountBatcher;
+}
+let current: RefusalBatcher | null = null;
+
+function batcherFor(ns: DurableObjectNamespace<ClientLedger>, scope: AuditScope): RefusalBatcher {
+  let batcher = current;
+  if (batcher?.ns !== ns) {
+    const holder: RefusalBatcher = {
+      ns,
+      scope,
+      counts: new CountBatcher(
+        (key, counts) => ns.get(ns.idFromName(key)).recordRefusals(holder.scope, key, counts),
+        (key, err) =>
+          log("warn", "refusal counts not handed off; kept for the next refusal", { network: key, error: String(err) }),
+      ),
+    };
+    batcher = holder;
+    current = holder;
+  }
+  batcher.scope = scope; // the configuration of the latest request
+  return batcher;
+}
 
 export function countRefusal(
   ns: DurableObjectNamespace<ClientLedger>,
@@ -21,32 +42,7 @@ export function countRefusal(
   reason: string,
   waitUntil: (p: Promise<unknown>) => void,
 ): void {
-  if (pending.size >= MAX_PENDING_NETWORKS && !pending.has(network)) {
+  if (!batcherFor(ns, scope).counts.count(network, reason, waitUntil)) {
     log("warn", "refusal counts dropped: too many networks pending", { network, reason });
-    return;
-  }
-  const counts = pending.get(network) ?? new Map<string, number>();
-  counts.set(reason, (counts.get(reason) ?? 0) + 1);
-  pending.set(network, counts);
-  if (!inFlight.has(network)) waitUntil(handOff(ns, scope, network));
-}
-
-async function handOff(ns: DurableObjectNamespace<ClientLedger>, scope: AuditScope, network: string) {
-  inFlight.add(network);
-  try {
-    for (let counts = pending.get(network); counts; counts = pending.get(network)) {
-      pending.delete(network);
-      try {
-        await ns.get(ns.idFromName(network)).recordRefusals(scope, network, Object.fromEntries(counts));
-      } catch (err) {
-        const now = pending.get(network) ?? new Map<string, number>();
-        for (const [reason, n] of counts) now.set(reason, (now.get(reason) ?? 0) + n);
-        pending.set(network, now);
-        log("warn", "refusal counts not handed off; kept for the next refusal", { network, error: String(err) });
-        return;
-      }
-    }
-  } finally {
-    inFlight.delete(network);
   }
 }

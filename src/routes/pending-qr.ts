@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { createFactory, createMiddleware } from "hono/factory";
 import { AuditEventName } from "../../common/audit-contract";
-import { log } from "../../common/log";
 import { recordAudit } from "../audit/record";
 import { countRefusal } from "../audit/refusals";
 import { configOf } from "../config";
@@ -94,12 +93,11 @@ const lookup = createFactory<LookupEnv>().createHandlers(
     if (result.outcome === "retrieved") return c.json({ qrCode: result.qrCode });
     if (result.outcome === "unknown") {
       const { clientDailyFailures, networkDailyFailures } = config.guessing;
-      waitUntil(
-        recordFailedLookup(
-          c.env.CLIENT_LEDGER,
-          { clientDailyFailures, networkDailyFailures },
-          lookupClientOf(c.req.raw),
-        ).catch((err) => log("warn", "failed lookup not recorded in the client ledger", { error: String(err) })),
+      recordFailedLookup(
+        c.env.CLIENT_LEDGER,
+        { clientDailyFailures, networkDailyFailures },
+        lookupClientOf(c.req.raw),
+        waitUntil,
       );
     }
     throw notFound();

@@ -8,9 +8,9 @@ export interface LedgerCaps {
   networkDailyFailures: number;
 }
 
-/** Epoch ms until which the client, or its whole network, may not look codes up; 0 when free. */
+/** Epoch ms until which each client counted, or the whole network, may not look codes up; 0 when free. */
 export interface LedgerAnswer {
-  clientBlockedUntil: number;
+  clientsBlockedUntil: Record<string, number>;
   networkBlockedUntil: number;
 }
 
@@ -41,21 +41,27 @@ export class ClientLedger extends DurableObject<Env> {
     );
   }
 
-  /** Counts one failed lookup of `client` (in this object's network). */
-  async recordFailure(caps: LedgerCaps, client: string): Promise<LedgerAnswer> {
+  /** Counts failed lookups of clients of this object's network (an isolate's batch: client -> count). */
+  async recordFailures(caps: LedgerCaps, counts: Record<string, number>): Promise<LedgerAnswer> {
     const hour = Math.floor(Date.now() / HOUR_MS);
     this.sql.exec("DELETE FROM failures WHERE hour <= ?", hour - 24);
-    for (const subject of [client, NETWORK]) {
+    const add = (subject: string, n: number) =>
       this.sql.exec(
-        "INSERT INTO failures (subject, hour, n) VALUES (?, ?, 1) ON CONFLICT (subject, hour) DO UPDATE SET n = n + 1",
+        "INSERT INTO failures (subject, hour, n) VALUES (?, ?, ?) ON CONFLICT (subject, hour) DO UPDATE SET n = n + excluded.n",
         subject,
         hour,
+        n,
       );
+    let total = 0;
+    const clientsBlockedUntil: Record<string, number> = {};
+    for (const [client, n] of Object.entries(counts)) {
+      if (!Number.isSafeInteger(n) || n <= 0) continue;
+      add(client, n);
+      total += n;
+      clientsBlockedUntil[client] = this.blockedUntil(client, caps.clientDailyFailures);
     }
-    return {
-      clientBlockedUntil: this.blockedUntil(client, caps.clientDailyFailures),
-      networkBlockedUntil: this.blockedUntil(NETWORK, caps.networkDailyFailures),
-    };
+    if (total > 0) add(NETWORK, total);
+    return { clientsBlockedUntil, networkBlockedUntil: this.blockedUntil(NETWORK, caps.networkDailyFailures) };
   }
 
   /** Over the cap: blocked until its oldest counted hour leaves the last 24 hours. */
@@ -66,7 +72,7 @@ export class ClientLedger extends DurableObject<Env> {
         subject,
       )
       .one();
-    return row.total >= cap ? (row.oldest + 24) * HOUR_MS : 0;
+    return (row.total ?? 0) >= cap ? (row.oldest + 24) * HOUR_MS : 0;
   }
 
   /** Adds an isolate's refusal counts to this minute's; the summary is written once the minute is over. */

@@ -1,6 +1,8 @@
 import { createMiddleware } from "hono/factory";
+import { log } from "../../common/log";
 import type { AppEnv } from "../http/context";
 import { AppError, ErrorCode } from "../http/errors";
+import { CountBatcher } from "../lib/count-batcher";
 import { clientKeyOf, networkKeyOf } from "../lib/ip";
 import type { ClientLedger, LedgerCaps } from "./client-ledger";
 
@@ -57,16 +59,49 @@ export const limitLookups = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-/** Counts a failed lookup of a well-formed code in the client's network ledger; learns any block. */
-export async function recordFailedLookup(
+/**
+ * Counts a failed lookup of a well-formed code in the client's network ledger, batched per network
+ * (src/lib/count-batcher.ts), and learns the blocks the ledger answers with.
+ */
+interface LedgerBatcher {
+  ns: DurableObjectNamespace<ClientLedger>;
+  caps: LedgerCaps;
+  counts: CountBatcher;
+}
+let currentLedgerBatcher: LedgerBatcher | null = null;
+
+function ledgerBatcherFor(ns: DurableObjectNamespace<ClientLedger>, caps: LedgerCaps): LedgerBatcher {
+  let batcher = currentLedgerBatcher;
+  if (batcher?.ns !== ns) {
+    const holder: LedgerBatcher = {
+      ns,
+      caps,
+      counts: new CountBatcher(
+        async (network, counts) => {
+          const answer = await ns.get(ns.idFromName(network)).recordFailures(holder.caps, counts);
+          if (blocked.size >= MAX_BLOCKS) blocked.clear();
+          for (const [client, until] of Object.entries(answer.clientsBlockedUntil))
+            if (until) blocked.set(client, until);
+          if (answer.networkBlockedUntil) blocked.set(`net:${network}`, answer.networkBlockedUntil);
+        },
+        (network, err) =>
+          log("warn", "failed lookups not recorded in the client ledger", { network, error: String(err) }),
+      ),
+    };
+    batcher = holder;
+    currentLedgerBatcher = holder;
+  }
+  batcher.caps = caps; // the configuration of the latest request
+  return batcher;
+}
+
+export function recordFailedLookup(
   ns: DurableObjectNamespace<ClientLedger>,
   caps: LedgerCaps,
   who: LookupClient,
-): Promise<void> {
-  const answer = await ns.get(ns.idFromName(who.network)).recordFailure(caps, who.client);
-  if (blocked.size >= MAX_BLOCKS) blocked.clear();
-  if (answer.clientBlockedUntil) blocked.set(who.client, answer.clientBlockedUntil);
-  if (answer.networkBlockedUntil) blocked.set(`net:${who.network}`, answer.networkBlockedUntil);
+  waitUntil: (p: Promise<unknown>) => void,
+): void {
+  ledgerBatcherFor(ns, caps).counts.count(who.network, who.client, waitUntil);
 }
 
 /** Creations are limited per token (runs after the token is resolved). */

@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+// `npm run bench:edge`: the edge latency model. Runs the service (bench/edge/service-edge.ts: the real
+// Worker, every binding delayed as on Cloudflare's network: bench/edge/latency.ts) and a reference that
+// makes only the calls each answer must wait for (bench/edge/reference-edge.ts), both through
+// Miniflare's API (no wrangler dev proxy), and measures one request at a time: p50 and p99 of a lookup
+// hit, a lookup miss and a create. Writes `edgeModel` into bench/results/latest.json; exits 1 when a
+// ratio (service p50 / reference p50) is over 1.10.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import { tokenKey } from "../common/kv-keys.js";
+import { root } from "../scripts/wrangler.mjs";
+
+const N = Number(process.env.BENCH_EDGE_REQUESTS ?? 150);
+const BUDGET = 1.1;
+const dir = mkdtempSync(path.join(tmpdir(), "qrf-edge-"));
+
+async function bundle(entry, name) {
+  const outfile = path.join(dir, `${name}.mjs`);
+  await build({
+    entryPoints: [path.join(root, entry)],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    external: ["cloudflare:*", "node:*"],
+    outfile,
+    logLevel: "error",
+  });
+  return outfile;
+}
+
+const vars = Object.fromEntries(
+  [
+    ...readFileSync(path.join(root, "wrangler.toml"), "utf8")
+      .split("[env.")[0]
+      .matchAll(/^([A-Z_]+) = "([^"]*)"$/gm),
+  ].map((m) => [m[1], m[2]]),
+);
+const unlimited = { simple: { limit: 1_000_000_000, period: 60 } };
+const mf = new Miniflare({
+  workers: [
+    {
+      name: "service",
+      modules: true,
+      modulesRoot: dir,
+      scriptPath: await bundle("bench/edge/service-edge.ts", "service"),
+      compatibilityDate: "2026-04-01",
+      compatibilityFlags: ["nodejs_compat"],
+      bindings: {
+        ...vars,
+        RP_URL: "https://qr.example.com",
+        SERVER_SECRET: randomBytes(32).toString("hex"),
+        // The guessing defences stay on the path but never refuse the load generator.
+        GUESS_BUDGET_PER_MINUTE: "1000000000",
+        GUESS_BUDGET_PER_DAY: "1000000000",
+        CLIENT_DAILY_FAILURE_CAP: "1000000000",
+        NETWORK_DAILY_FAILURE_CAP: "1000000000",
+      },
+      kvNamespaces: ["QR_KV"],
+      queueProducers: { AUDIT_QUEUE: { queueName: "edge-audit" } },
+      d1Databases: ["AUDIT_DB"],
+      ratelimits: { LOOKUP_LIMITER: unlimited, NETWORK_LOOKUP_LIMITER: unlimited, CREATE_LIMITER: unlimited },
+      durableObjects: {
+        GUESS_BUDGET: { className: "GuessBudget", useSQLite: true },
+        CLIENT_LEDGER: { className: "ClientLedger", useSQLite: true },
+        CODE_CLAIMS: { className: "CodeClaims", useSQLite: true },
+      },
+      routes: ["service.local/*"],
+    },
+    {
+      name: "reference",
+      modules: true,
+      modulesRoot: dir,
+      scriptPath: await bundle("bench/edge/reference-edge.ts", "reference"),
+      compatibilityDate: "2026-04-01",
+      kvNamespaces: ["QR_KV"],
+      ratelimits: { LOOKUP_LIMITER: unlimited, CREATE_LIMITER: unlimited },
+      durableObjects: { CLAIMS: { className: "Claims", useSQLite: true } },
+      routes: ["reference.local/*"],
+    },
+  ],
+});
+
+const token = `qrf_edge_${randomBytes(16).toString("hex")}`;
+const hash = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))).toString("hex");
+const record = { rpAppId: "EdgeApp", admin: false, label: "edge model", createdAt: Date.now() };
+await (await mf.getKVNamespace("QR_KV", "service")).put(tokenKey(hash), JSON.stringify(record), { metadata: record });
+
+async function timed(url, body, headers = {}) {
+  const started = performance.now();
+  const res = await mf.dispatchFetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  const json = await res.json();
+  return { ms: performance.now() - started, status: res.status, json };
+}
+
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+const stats = (values) => ({ p50Ms: +percentile(values, 50).toFixed(1), p99Ms: +percentile(values, 99).toFixed(1) });
+const code = () => Array.from(randomBytes(6), (b) => "abcdefghijklmnopqrstuvwxyz"[b % 26]).join("");
+const ip = (i) => `10.${(i >> 8) & 255}.${i & 255}.7`;
+
+async function measure(run) {
+  const times = [];
+  for (let i = 0; i < 5; i++) await run(-1 - i); // warm the isolate and the objects
+  for (let i = 0; i < N; i++) times.push((await run(i)).ms);
+  return stats(times);
+}
+
+const service = {};
+const reference = {};
+const issued = [];
+service.create = await measure(async (i) => {
+  const r = await timed(
+    "http://service.local/rp/versioned/client/qr/create",
+    { includeQRFallbackCode: true },
+    {
+      authorization: `Bearer ${token}`,
+    },
+  );
+  if (r.status !== 200) throw new Error(`create ${r.status} ${JSON.stringify(r.json)}`);
+  if (i >= 0) issued.push(r.json.qrFallbackActivationCode);
+  return r;
+});
+service.lookupHit = await measure(async (i) => {
+  const c =
+    i >= 0
+      ? issued[i]
+      : (
+          await timed(
+            "http://service.local/rp/versioned/client/qr/create",
+            { includeQRFallbackCode: true },
+            { authorization: `Bearer ${token}` },
+          )
+        ).json.qrFallbackActivationCode;
+  const r = await timed(
+    "http://service.local/rp/versioned/device/pendingqr",
+    { activationCode: c },
+    { "cf-connecting-ip": ip(i + 10) },
+  );
+  if (r.status !== 200) throw new Error(`hit ${r.status} ${JSON.stringify(r.json)}`);
+  return r;
+});
+service.lookupMiss = await measure((i) =>
+  timed(
+    "http://service.local/rp/versioned/device/pendingqr",
+    { activationCode: code() },
+    { "cf-connecting-ip": ip(i + 5000) },
+  ),
+);
+const refCodes = [];
+reference.create = await measure(async (i) => {
+  const c = code() + i;
+  if (i >= 0) refCodes.push(c);
+  return timed("http://reference.local/create", { code: c });
+});
+reference.lookupHit = await measure((i) =>
+  timed("http://reference.local/hit", { code: i >= 0 ? refCodes[i] : `warm${i}` }, { "cf-connecting-ip": ip(i) }),
+);
+reference.lookupMiss = await measure((i) =>
+  timed("http://reference.local/miss", { code: `none${code()}` }, { "cf-connecting-ip": ip(i) }),
+);
+await mf.dispose();
+rmSync(dir, { recursive: true, force: true });
+
+const edgeModel = {};
+let failed = false;
+console.log(`edge latency model: ${N} sequential requests per figure, Miniflare API (bench/edge/latency.ts)`);
+for (const key of ["lookupHit", "lookupMiss", "create"]) {
+  const ratio = +(service[key].p50Ms / reference[key].p50Ms).toFixed(3);
+  edgeModel[key] = { service: service[key], reference: reference[key], ratio };
+  const ok = ratio <= BUDGET;
+  failed ||= !ok;
+  console.log(
+    `  ${ok ? "ok  " : "FAIL"} ${key}: service p50 ${service[key].p50Ms} ms, p99 ${service[key].p99Ms} ms; reference p50 ${reference[key].p50Ms} ms, p99 ${reference[key].p99Ms} ms; ratio ${ratio} (budget <= ${BUDGET})`,
+  );
+}
+const results = path.join(root, "bench/results/latest.json");
+mkdirSync(path.dirname(results), { recursive: true });
+const previous = existsSync(results) ? JSON.parse(readFileSync(results, "utf8")) : {};
+writeFileSync(results, JSON.stringify({ ...previous, edgeModel }, null, 2));
+console.log(`written: edgeModel in ${path.relative(root, results)}`);
+process.exit(failed ? 1 : 0);

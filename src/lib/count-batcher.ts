@@ -1,0 +1,46 @@
+/**
+ * Counts per key (a client network, say), handed off by one call at a time per key: what is counted
+ * while a hand-off is in flight rides on the next one, inside the same `waitUntil`. Under a flood
+ * that is one call per round trip per key instead of one per event. Counts whose hand-off failed
+ * are kept for the next one; counts still in memory are lost only if the runtime stops.
+ */
+export class CountBatcher {
+  private readonly pending = new Map<string, Map<string, number>>();
+  private readonly inFlight = new Set<string>();
+
+  constructor(
+    private readonly handOff: (key: string, counts: Record<string, number>) => Promise<void>,
+    private readonly onError: (key: string, err: unknown) => void,
+    private readonly maxKeys = 10_000,
+  ) {}
+
+  /** Counts one `item` under `key`; false when too many keys are pending (the count is dropped). */
+  count(key: string, item: string, waitUntil: (p: Promise<unknown>) => void): boolean {
+    if (this.pending.size >= this.maxKeys && !this.pending.has(key)) return false;
+    const counts = this.pending.get(key) ?? new Map<string, number>();
+    counts.set(item, (counts.get(item) ?? 0) + 1);
+    this.pending.set(key, counts);
+    if (!this.inFlight.has(key)) waitUntil(this.drain(key));
+    return true;
+  }
+
+  private async drain(key: string): Promise<void> {
+    this.inFlight.add(key);
+    try {
+      for (let counts = this.pending.get(key); counts; counts = this.pending.get(key)) {
+        this.pending.delete(key);
+        try {
+          await this.handOff(key, Object.fromEntries(counts));
+        } catch (err) {
+          const now = this.pending.get(key) ?? new Map<string, number>();
+          for (const [item, n] of counts) now.set(item, (now.get(item) ?? 0) + n);
+          this.pending.set(key, now);
+          this.onError(key, err);
+          return;
+        }
+      }
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+}
