@@ -2,20 +2,23 @@
  * Counts per key (a client network, say), handed off by one call at a time per key: what is counted
  * while a hand-off is in flight rides on the next one, inside the same `waitUntil`. Under a flood
  * that is one call per round trip per key instead of one per event. Counts whose hand-off failed
- * are kept for the next one; counts still in memory are lost only if the runtime stops.
+ * are kept for the next one; counts still in memory are lost only if the runtime stops. `context`
+ * (the request's configuration) travels with the counts: a hand-off uses the latest one.
  */
-export class CountBatcher {
+export class CountBatcher<Context> {
   private readonly pending = new Map<string, Map<string, number>>();
   private readonly inFlight = new Set<string>();
+  private context: Context | undefined;
 
   constructor(
-    private readonly handOff: (key: string, counts: Record<string, number>) => Promise<void>,
+    private readonly handOff: (key: string, counts: Record<string, number>, context: Context) => Promise<void>,
     private readonly onError: (key: string, err: unknown) => void,
     private readonly maxKeys = 10_000,
   ) {}
 
   /** Counts one `item` under `key`; false when too many keys are pending (the count is dropped). */
-  count(key: string, item: string, waitUntil: (p: Promise<unknown>) => void): boolean {
+  count(key: string, item: string, context: Context, waitUntil: (p: Promise<unknown>) => void): boolean {
+    this.context = context;
     if (this.pending.size >= this.maxKeys && !this.pending.has(key)) return false;
     const counts = this.pending.get(key) ?? new Map<string, number>();
     counts.set(item, (counts.get(item) ?? 0) + 1);
@@ -30,7 +33,7 @@ export class CountBatcher {
       for (let counts = this.pending.get(key); counts; counts = this.pending.get(key)) {
         this.pending.delete(key);
         try {
-          await this.handOff(key, Object.fromEntries(counts));
+          await this.handOff(key, Object.fromEntries(counts), this.context as Context);
         } catch (err) {
           const now = this.pending.get(key) ?? new Map<string, number>();
           for (const [item, n] of counts) now.set(item, (now.get(item) ?? 0) + n);
@@ -43,4 +46,19 @@ export class CountBatcher {
       this.inFlight.delete(key);
     }
   }
+}
+
+/** One batcher per binding (tests wrap bindings; each wrapper gets its own). */
+export function batcherPerBinding<Binding extends object, Context>(
+  make: (binding: Binding) => CountBatcher<Context>,
+): (binding: Binding) => CountBatcher<Context> {
+  const batchers = new WeakMap<Binding, CountBatcher<Context>>();
+  return (binding) => {
+    let batcher = batchers.get(binding);
+    if (!batcher) {
+      batcher = make(binding);
+      batchers.set(binding, batcher);
+    }
+    return batcher;
+  };
 }

@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { log } from "../../common/log";
 import type { AppEnv } from "../http/context";
 import { AppError, ErrorCode } from "../http/errors";
-import { CountBatcher } from "../lib/count-batcher";
+import { batcherPerBinding, CountBatcher } from "../lib/count-batcher";
 import { clientKeyOf, networkKeyOf } from "../lib/ip";
 import type { ClientLedger, LedgerCaps } from "./client-ledger";
 
@@ -63,37 +63,19 @@ export const limitLookups = createMiddleware<AppEnv>(async (c, next) => {
  * Counts a failed lookup of a well-formed code in the client's network ledger, batched per network
  * (src/lib/count-batcher.ts), and learns the blocks the ledger answers with.
  */
-interface LedgerBatcher {
-  ns: DurableObjectNamespace<ClientLedger>;
-  caps: LedgerCaps;
-  counts: CountBatcher;
-}
-let currentLedgerBatcher: LedgerBatcher | null = null;
-
-function ledgerBatcherFor(ns: DurableObjectNamespace<ClientLedger>, caps: LedgerCaps): LedgerBatcher {
-  let batcher = currentLedgerBatcher;
-  if (batcher?.ns !== ns) {
-    const holder: LedgerBatcher = {
-      ns,
-      caps,
-      counts: new CountBatcher(
-        async (network, counts) => {
-          const answer = await ns.get(ns.idFromName(network)).recordFailures(holder.caps, counts);
-          if (blocked.size >= MAX_BLOCKS) blocked.clear();
-          for (const [client, until] of Object.entries(answer.clientsBlockedUntil))
-            if (until) blocked.set(client, until);
-          if (answer.networkBlockedUntil) blocked.set(`net:${network}`, answer.networkBlockedUntil);
-        },
-        (network, err) =>
-          log("warn", "failed lookups not recorded in the client ledger", { network, error: String(err) }),
-      ),
-    };
-    batcher = holder;
-    currentLedgerBatcher = holder;
-  }
-  batcher.caps = caps; // the configuration of the latest request
-  return batcher;
-}
+const failuresOf = batcherPerBinding(
+  (ns: DurableObjectNamespace<ClientLedger>) =>
+    new CountBatcher<LedgerCaps>(
+      async (network, counts, caps) => {
+        const answer = await ns.get(ns.idFromName(network)).recordFailures(caps, counts);
+        if (blocked.size >= MAX_BLOCKS) blocked.clear();
+        for (const [client, until] of Object.entries(answer.clientsBlockedUntil)) if (until) blocked.set(client, until);
+        if (answer.networkBlockedUntil) blocked.set(`net:${network}`, answer.networkBlockedUntil);
+      },
+      (network, err) =>
+        log("warn", "failed lookups not recorded in the client ledger", { network, error: String(err) }),
+    ),
+);
 
 export function recordFailedLookup(
   ns: DurableObjectNamespace<ClientLedger>,
@@ -101,7 +83,7 @@ export function recordFailedLookup(
   who: LookupClient,
   waitUntil: (p: Promise<unknown>) => void,
 ): void {
-  ledgerBatcherFor(ns, caps).counts.count(who.network, who.client, waitUntil);
+  failuresOf(ns).count(who.network, who.client, caps, waitUntil);
 }
 
 /** Creations are limited per token (runs after the token is resolved). */
