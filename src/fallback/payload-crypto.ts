@@ -4,12 +4,12 @@
  * - its value is AES-256-GCM under a key derived from the secret and the code, so a dump of the
  *   namespace reveals neither codes nor payloads, and the secret alone does not decrypt without the code.
  */
+import { openWith, sealWith } from "../lib/aead";
 import { toBase64Url } from "../lib/encoding";
 
 const enc = new TextEncoder();
 const INDEX_INFO = enc.encode("qr-fallback/pending-index/v1");
 const PAYLOAD_INFO_PREFIX = "qr-fallback/pending-payload/v1/";
-const IV_BYTES = 12;
 
 export interface PendingKeys {
   indexKey: CryptoKey;
@@ -58,17 +58,7 @@ function payloadKey(keys: PendingKeys, code: string): Promise<CryptoKey> {
 
 /** iv || ciphertext; the index id is bound as additional data so values cannot be moved between keys. */
 export async function sealPayload(keys: PendingKeys, code: string, indexId: string, plaintext: string) {
-  const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const key = await payloadKey(keys, code);
-  const ct = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: enc.encode(indexId) },
-    key,
-    enc.encode(plaintext),
-  );
-  const out = new Uint8Array(IV_BYTES + ct.byteLength);
-  out.set(iv, 0);
-  out.set(new Uint8Array(ct), IV_BYTES);
-  return out.buffer;
+  return sealWith(await payloadKey(keys, code), plaintext, indexId);
 }
 
 /** Returns null when the value does not authenticate (tampered, or another secret or code). */
@@ -78,16 +68,5 @@ export async function openPayload(
   indexId: string,
   sealed: ArrayBuffer,
 ): Promise<string | null> {
-  if (sealed.byteLength <= IV_BYTES) return null;
-  const key = await payloadKey(keys, code);
-  try {
-    const pt = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: new Uint8Array(sealed, 0, IV_BYTES), additionalData: enc.encode(indexId) },
-      key,
-      new Uint8Array(sealed, IV_BYTES),
-    );
-    return new TextDecoder().decode(pt);
-  } catch {
-    return null;
-  }
+  return openWith(await payloadKey(keys, code), sealed, indexId);
 }

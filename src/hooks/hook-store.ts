@@ -1,6 +1,7 @@
 import type { HookSummary } from "../../common/event-hooks";
 import { hookKey, hookListGenerationKey, hookStatusKey } from "../../common/kv-keys.js";
-import { randomHex, toBase64Url } from "../lib/encoding";
+import { openWith, sealWith } from "../lib/aead";
+import { fromBase64Url, randomHex, toBase64Url } from "../lib/encoding";
 
 export { type HookSummary, listHooks } from "../../common/event-hooks";
 
@@ -48,26 +49,13 @@ function secretsKey(serverSecret: string): Promise<CryptoKey> {
 }
 
 async function seal(serverSecret: string, id: string, secrets: HookSecrets): Promise<string> {
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const ct = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: enc.encode(id) },
-    await secretsKey(serverSecret),
-    enc.encode(JSON.stringify(secrets)),
-  );
-  const out = new Uint8Array(12 + ct.byteLength);
-  out.set(iv);
-  out.set(new Uint8Array(ct), 12);
-  return toBase64Url(out);
+  return toBase64Url(await sealWith(await secretsKey(serverSecret), JSON.stringify(secrets), id));
 }
 
 async function open(serverSecret: string, id: string, sealed: string): Promise<HookSecrets> {
-  const bytes = Uint8Array.from(atob(sealed.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-  const pt = await crypto.subtle.decrypt(
-    { name: "AES-GCM", iv: bytes.slice(0, 12), additionalData: enc.encode(id) },
-    await secretsKey(serverSecret),
-    bytes.slice(12),
-  );
-  return JSON.parse(new TextDecoder().decode(pt)) as HookSecrets;
+  const text = await openWith(await secretsKey(serverSecret), fromBase64Url(sealed), id);
+  if (text === null) throw new Error(`hook ${id}: its secrets do not open (SERVER_SECRET changed?)`);
+  return JSON.parse(text) as HookSecrets;
 }
 
 /** Stores a new hook; returns it with its signing secret, the only time that secret is shown. */
