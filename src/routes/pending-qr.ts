@@ -46,7 +46,7 @@ const auditLookup = createMiddleware<LookupEnv>(async (c, next) => {
   const lookup = c.get("lookup");
   const error = c.error ? toAppError(c.error) : null;
   if (error && !lookup && SUMMARIZED_REFUSALS.has(error.code)) {
-    const { network } = lookupClientOf(c.req.raw);
+    const { network } = c.get("lookupClient") ?? lookupClientOf(c.req.raw);
     countRefusal(c.env.CLIENT_LEDGER, configOf(c.env), network, error.code, (p) => c.executionCtx.waitUntil(p));
     return;
   }
@@ -96,7 +96,7 @@ const lookup = createFactory<LookupEnv>().createHandlers(
       recordFailedLookup(
         c.env.CLIENT_LEDGER,
         { clientDailyFailures, networkDailyFailures },
-        lookupClientOf(c.req.raw),
+        c.get("lookupClient"),
         waitUntil,
       );
     }

@@ -39,6 +39,7 @@ function rateLimited(message: string, retryAfterSeconds = RATE_LIMIT_PERIOD_SECO
  */
 export const limitLookups = createMiddleware<AppEnv>(async (c, next) => {
   const who = lookupClientOf(c.req.raw);
+  c.set("lookupClient", who);
   const now = Date.now();
   for (const key of [who.client, `net:${who.network}`]) {
     const until = blocked.get(key) ?? 0;
