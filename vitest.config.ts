@@ -5,6 +5,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "audit-consumer/migrations"));
+  const controlMigrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     plugins: [
       cloudflareTest({
@@ -17,6 +18,7 @@ export default defineConfig(async () => {
             // A fresh secret per run: no secret lives in the repository.
             SERVER_SECRET: randomBytes(32).toString("hex"),
             TEST_MIGRATIONS: migrations,
+            TEST_CONTROL_MIGRATIONS: controlMigrations,
             // The shipped config leaves RP_URL empty (a deployment must set it).
             RP_URL: "https://qr.test",
             // Event hooks: the local sink is http://127.0.0.1, and retries back off from 1 s, not 10.

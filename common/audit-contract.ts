@@ -11,6 +11,9 @@ export const AuditEventName = {
   ATTACK_MODE_STARTED: "QR_FALLBACK_ATTACK_MODE_STARTED",
   ATTACK_MODE_ENDED: "QR_FALLBACK_ATTACK_MODE_ENDED",
   LOOKUPS_REFUSED: "QR_FALLBACK_LOOKUPS_REFUSED",
+  SETTINGS_CHANGED: "QR_FALLBACK_SETTINGS_CHANGED",
+  TOKEN_CREATED: "QR_FALLBACK_TOKEN_CREATED",
+  TOKEN_REVOKED: "QR_FALLBACK_TOKEN_REVOKED",
   /** Written by earlier versions (a global lockout, replaced by attack mode); kept so old rows stay valid. */
   LOCKDOWN_STARTED: "QR_FALLBACK_LOCKDOWN_STARTED",
   LOCKDOWN_ENDED: "QR_FALLBACK_LOCKDOWN_ENDED",
@@ -21,10 +24,13 @@ export type AuditEventName = (typeof AuditEventName)[keyof typeof AuditEventName
 export const EVENT_TAGS = ["QR_FALLBACK", "SECURITY"] as const;
 export type EventTag = (typeof EVENT_TAGS)[number];
 
-/** Failed lookups, refusals and attack mode are what a security team watches for. */
+/** Failed lookups, refusals, attack mode and administrators' changes are what a security team watches for. */
 export function eventTagsOf(eventName: AuditEventName, isSuccessful: boolean): EventTag[] {
   const security =
     eventName === AuditEventName.LOOKUPS_REFUSED ||
+    eventName === AuditEventName.SETTINGS_CHANGED ||
+    eventName === AuditEventName.TOKEN_CREATED ||
+    eventName === AuditEventName.TOKEN_REVOKED ||
     eventName === AuditEventName.ATTACK_MODE_STARTED ||
     eventName === AuditEventName.ATTACK_MODE_ENDED ||
     (eventName === AuditEventName.PAYLOAD_RETRIEVED && !isSuccessful);
@@ -37,6 +43,12 @@ export const DEFAULT_SECURITY_APP_ID = "QRFallbackSecurity";
 const nullOnly = z.null();
 const text = (max: number) => z.string().check(z.maxLength(max));
 const nullableText = (max: number) => z.nullable(text(max));
+
+const appSettingsValues = z.strictObject({
+  enabled: z.nullable(z.boolean()),
+  qrTtlSeconds: z.nullable(z.int()),
+  rpUrl: z.nullable(text(512)),
+});
 
 /** What the producer sends on the queue; `loggedTimeInUTC` is assigned when the row is written. */
 export const queuedAuditEventSchema = z.strictObject({
@@ -67,6 +79,14 @@ export const queuedAuditEventSchema = z.strictObject({
       /** QR_FALLBACK_LOOKUPS_REFUSED: how many requests, refused in the minute starting then. */
       refusedCount: z.optional(z.int().check(z.positive())),
       windowStartUTC: z.optional(z.int().check(z.nonnegative())),
+      /** Administrators' changes: the id of the token that made it (never the token). */
+      actorTokenId: z.optional(text(32)),
+      /** QR_FALLBACK_TOKEN_*: the token created or revoked, and its scopes. */
+      tokenId: z.optional(text(32)),
+      scopes: z.optional(z.array(text(32)).check(z.maxLength(8))),
+      /** QR_FALLBACK_SETTINGS_CHANGED: the application's settings before and after (null = default). */
+      settingsBefore: z.optional(appSettingsValues),
+      settingsAfter: z.optional(appSettingsValues),
     }),
   }),
   // Optional on the queue only so events sent by the previous version still validate.

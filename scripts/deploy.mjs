@@ -69,9 +69,12 @@ if (!dryRun) {
     );
   }
   console.log("SERVER_SECRET ok");
-  wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--remote", "-c", "audit-consumer/wrangler.toml"], {
-    quiet: false,
-  });
+  for (const [binding, config] of [
+    ["AUDIT_DB", "audit-consumer/wrangler.toml"],
+    ["CONTROL_DB", "wrangler.toml"],
+  ]) {
+    wrangler(["d1", "migrations", "apply", binding, "--remote", "-c", config, ...envArgs], { quiet: false });
+  }
 }
 
 const deploy = (config, extra = []) =>

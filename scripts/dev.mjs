@@ -18,6 +18,7 @@ if (!/^SERVER_SECRET=/m.test(current)) {
 await import("./vendor-assets.mjs");
 
 wrangler(["d1", "migrations", "apply", "AUDIT_DB", "--local", "--persist-to", STATE_DIR]);
+wrangler(["d1", "migrations", "apply", "CONTROL_DB", "--local", "--persist-to", STATE_DIR]);
 console.log("local D1 migrations applied");
 
 // RP_URL is this local server (the shipped config leaves it empty): the port given, or 8787.

@@ -1,29 +1,16 @@
-import { Hono } from "hono";
+import { type Handler, Hono } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { configOf } from "./config";
 import type { AppEnv } from "./http/context";
 import { AppError, ErrorCode } from "./http/errors";
-import { limitBody, noStore, requestId, requireJsonBody } from "./http/middleware";
+import { noStore, requestId } from "./http/middleware";
 import { onError } from "./http/on-error";
-import { APPLICATIONS_PATH, AUDIT_SEARCH_PATH, auditRoutes } from "./routes/audit";
+import { API_ROUTES } from "./routes/api-routes";
+import { consoleRoutes } from "./routes/console";
 import { demoRoutes } from "./routes/demo";
 import { docsRoutes } from "./routes/docs";
-import { EVENT_HOOK_PATH, EVENT_HOOKS_PATH, eventHookRoutes } from "./routes/event-hooks";
-import { PENDING_QR_PATHS, pendingQrRoutes } from "./routes/pending-qr";
-import { AUTHENTICATION_PATHS, qrCreateRoutes, REGISTRATION_PATH } from "./routes/qr-create";
 import { isPagePath } from "./routes/static-files";
-
-/** Every path the API serves, for the 405 answer to a known path with the wrong method. */
-const KNOWN_PATHS = [
-  REGISTRATION_PATH,
-  ...AUTHENTICATION_PATHS,
-  ...PENDING_QR_PATHS,
-  AUDIT_SEARCH_PATH,
-  APPLICATIONS_PATH,
-  EVENT_HOOKS_PATH,
-  EVENT_HOOK_PATH,
-];
 
 /**
  * JSON answers carry the headers that matter to an API (OWASP REST: HSTS, nosniff, no framing, no
@@ -58,20 +45,18 @@ export function buildApp(): Hono<AppEnv> {
   });
   // Config is read (and so checked) before any route: a bad configuration refuses to serve.
   app.use("*", (c, next) => (configOf(c.env).corsAllowedOrigins.length > 0 ? corsForListedOrigins(c, next) : next()));
-  // The lookup route applies these itself, inside its audit middleware.
-  for (const path of [REGISTRATION_PATH, ...AUTHENTICATION_PATHS]) app.post(path, limitBody, requireJsonBody);
-
-  app.route("/", pendingQrRoutes);
-  app.route("/", qrCreateRoutes);
-  app.route("/", auditRoutes);
-  app.route("/", eventHookRoutes);
+  for (const route of API_ROUTES) {
+    for (const path of route.paths) app.on(route.method.toUpperCase(), path, ...(route.handlers as [Handler]));
+  }
   app.route("/", docsRoutes);
+  app.route("/", consoleRoutes);
   app.route(
     "/",
     demoRoutes((request, env, ctx) => app.fetch(request, env, ctx)),
   );
 
-  for (const path of KNOWN_PATHS) {
+  // A known path with another method: 405, not 404.
+  for (const path of new Set(API_ROUTES.flatMap((r) => r.paths))) {
     app.all(path, () => {
       throw new AppError(ErrorCode.METHOD_NOT_ALLOWED, "This method is not allowed on this path.");
     });

@@ -79,10 +79,13 @@ describe("GET /cc/api/versioned/audit/search: access", () => {
     expect(odd.res.status).toBe(200);
   });
 
-  it("GET /cc/api/application lists the apps that hold RP tokens and the security app, for admins only", async () => {
+  it("GET /cc/api/application lists every app and the security app for admins, only its own app for audit:read", async () => {
     const res = await call("GET", "/cc/api/application", { token: admin });
     expect(await res.json()).toEqual([{ appID: "QRFallbackSecurity" }, { appID: "SearchA" }]);
-    await expectErrorShape(await call("GET", "/cc/api/application", { token: appAToken }), 403, "FORBIDDEN");
+    const own = await call("GET", "/cc/api/application", { token: appAToken });
+    expect(await own.json()).toEqual([{ appID: "SearchA" }]);
+    const createOnly = await mintToken("SearchA", false, ["qr:create"]);
+    await expectErrorShape(await call("GET", "/cc/api/application", { token: createOnly }), 403, "FORBIDDEN");
   });
 });
 

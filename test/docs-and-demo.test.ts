@@ -17,6 +17,10 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
         "/cc/api/application",
+        "/cc/api/application/{appId}/qrfallback",
+        "/cc/api/qrfallback/status",
+        "/cc/api/tokens",
+        "/cc/api/tokens/{id}",
         "/cc/api/eventhooks",
         "/cc/api/eventhooks/{id}",
         "/cc/api/versioned/audit/search",
@@ -39,6 +43,11 @@ describe("GET /openapi.json", () => {
     ]);
     expect(doc.components.schemas.AuthenticationRequest.required).toContain("namedUser");
     expect(doc.components.schemas.AuditSearchPage.properties).toHaveProperty("metadata");
+    // Every error code a create can answer is documented (it once drifted: CODE_SPACE_EXHAUSTED).
+    const createErrors = JSON.stringify(doc.paths["/rp/versioned/client/qr/create"].post.responses);
+    for (const code of ["CODE_SPACE_EXHAUSTED", "QR_FALLBACK_DISABLED", "CONTROLS_UNAVAILABLE", "RATE_LIMITED"]) {
+      expect(createErrors).toContain(code);
+    }
   });
 });
 
@@ -119,10 +128,12 @@ describe("/demo", () => {
       "PAYLOAD_TOO_LARGE",
     );
     // The demo's server-side token: its own application, not admin.
-    const tokens = await env.QR_KV.list<{ rpAppId: string; admin: boolean; label: string }>({ prefix: "token:v1:" });
+    const tokens = await env.QR_KV.list<{ rpAppId: string; scopes: string[]; label: string }>({ prefix: "token:v1:" });
     const demoTokens = tokens.keys.filter((k) => k.metadata?.label.startsWith("demo page"));
     expect(demoTokens.length).toBeGreaterThan(0);
-    for (const t of demoTokens) expect(t.metadata).toMatchObject({ rpAppId: "DemoApplication", admin: false });
+    for (const t of demoTokens) {
+      expect(t.metadata).toMatchObject({ rpAppId: "DemoApplication", scopes: ["qr:create", "audit:read"] });
+    }
     // With a public RP_URL, the flag makes the deployment refuse to serve rather than expose the demo.
     const deployed = { ...env, DEMO_ENABLED: "true", RP_URL: "https://qr.example.com" } as Env;
     await expectErrorShape(await call("GET", "/demo/", { env: deployed }), 503, "SERVICE_MISCONFIGURED");

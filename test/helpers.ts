@@ -2,14 +2,17 @@ import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext }
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { AuditEvent } from "../common/audit-contract";
+import type { Scope } from "../src/auth/token-record";
 import { createToken } from "../src/auth/tokens";
 import worker from "../src/index";
 import { checkAgainstDocument } from "./openapi-contract";
 
 export const BASE = "https://qr.test";
 
-export async function mintToken(rpAppId: string, admin = false): Promise<string> {
-  return (await createToken(env.QR_KV, { rpAppId, admin, label: "test" })).token;
+/** A token straight into the stores (as `npm run token` does); admin tokens are bound to no app. */
+export async function mintToken(rpAppId: string, admin = false, scopes?: Scope[]): Promise<string> {
+  const granted: Scope[] = admin ? ["admin"] : (scopes ?? ["qr:create", "audit:read"]);
+  return (await createToken(env.QR_KV, env.CONTROL_DB, { rpAppId, scopes: granted, label: "test" })).token;
 }
 
 export interface CallOptions {

@@ -29,6 +29,11 @@ export interface AuditFields {
   fallbackId?: string;
   /** Refusal summaries: how many, in the minute starting at `windowStartUTC`. */
   refused?: { count: number; windowStartUTC: number };
+  /** Administrators' changes (tokens, settings): who and what, never a secret. */
+  change?: Pick<
+    QueuedAuditEvent["additionalDetails"]["extras"],
+    "actorTokenId" | "tokenId" | "scopes" | "settingsBefore" | "settingsAfter"
+  >;
 }
 
 /** Where an event goes and whose it is: the deployment's tenant and its security application. */
@@ -70,6 +75,7 @@ export function buildAuditEvent(
         ...(fields.refused
           ? { refusedCount: fields.refused.count, windowStartUTC: fields.refused.windowStartUTC }
           : {}),
+        ...fields.change,
       },
     },
     eventTags: eventTagsOf(fields.eventName, fields.isSuccessful),

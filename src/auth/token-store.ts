@@ -1,19 +1,13 @@
 /** API-token records in Workers KV, keyed by the SHA-256 of the token: the token itself is never stored. */
 import { KV_PREFIXES, tokenKey } from "../../common/kv-keys.js";
-import { listMetadata } from "../../common/kv-list";
-
-export interface TokenRecord {
-  /** RP application the token acts for; an admin token's own app is informational. */
-  rpAppId: string;
-  admin: boolean;
-  label: string;
-  createdAt: number;
-}
+import { listKeys } from "../../common/kv-list";
+import { normalizeTokenRecord, type TokenRecord, tokenIdOf } from "./token-record";
 
 /**
  * Known tokens are kept in isolate memory for 30 s: a workstation sends the same token on every call.
- * A revoked token stops working within that time, which is within KV's own propagation delay
- * (up to 60 s) anyway. Unknown tokens are never cached, so a new token works at once.
+ * Revocation does not rely on this cache nor on KV (which propagates in up to 60 s): every request
+ * also checks the controls snapshot (src/controls/controls-snapshot.ts), refreshed within 10 s.
+ * Unknown tokens are never cached, so a new token works at once.
  */
 const CACHE_MS = 30_000;
 const CACHE_MAX = 1_000;
@@ -23,7 +17,8 @@ export async function getTokenRecord(kv: KVNamespace, tokenHash: string): Promis
   const now = Date.now();
   const hit = cache.get(tokenHash);
   if (hit && hit.until > now) return hit.record;
-  const record = await kv.get<TokenRecord>(tokenKey(tokenHash), "json");
+  const raw = await kv.get<Record<string, unknown>>(tokenKey(tokenHash), "json");
+  const record = raw ? normalizeTokenRecord(raw, tokenHash) : null;
   if (record) {
     if (cache.size >= CACHE_MAX) cache.clear();
     cache.set(tokenHash, { record, until: now + CACHE_MS });
@@ -33,17 +28,31 @@ export async function getTokenRecord(kv: KVNamespace, tokenHash: string): Promis
   return record;
 }
 
-export function putTokenRecord(
-  kv: KVNamespace,
-  tokenHash: string,
-  record: TokenRecord,
-  expirationTtl?: number,
-): Promise<void> {
-  // The record doubles as list metadata so listing tokens needs no per-key reads.
-  return kv.put(tokenKey(tokenHash), JSON.stringify(record), { metadata: record, expirationTtl });
+export function putTokenRecord(kv: KVNamespace, tokenHash: string, record: TokenRecord): Promise<void> {
+  // KV drops the record a while after the token expires (the check itself is on expiresAt).
+  const expiration = record.expiresAt === null ? undefined : Math.ceil(record.expiresAt / 1000) + 3600;
+  return kv.put(tokenKey(tokenHash), JSON.stringify(record), { metadata: record, expiration });
 }
 
-/** Every token record (metadata only), following KV's list cursor. */
-export function listTokenRecords(kv: KVNamespace): Promise<TokenRecord[]> {
-  return listMetadata<TokenRecord>(kv, KV_PREFIXES.token);
+/** The KV record of the token with this id, found by key prefix (the key holds the full hash). */
+export async function findTokenById(
+  kv: KVNamespace,
+  id: string,
+): Promise<{ tokenHash: string; record: TokenRecord } | null> {
+  const keys = await listKeys<Record<string, unknown>>(kv, tokenKey(id));
+  const key = keys.find((k) => tokenIdOf(k.name.slice(KV_PREFIXES.token.length)) === id);
+  if (!key) return null;
+  const tokenHash = key.name.slice(KV_PREFIXES.token.length);
+  return { tokenHash, record: normalizeTokenRecord(key.metadata ?? {}, tokenHash) };
+}
+
+/** Every token record in KV (from list metadata), including those made before the registry. */
+export async function listTokenRecords(kv: KVNamespace): Promise<TokenRecord[]> {
+  const keys = await listKeys<Record<string, unknown>>(kv, KV_PREFIXES.token);
+  return keys.map((k) => normalizeTokenRecord(k.metadata ?? {}, k.name.slice(KV_PREFIXES.token.length)));
+}
+
+export async function deleteTokenRecord(kv: KVNamespace, tokenHash: string): Promise<void> {
+  cache.delete(tokenHash);
+  await kv.delete(tokenKey(tokenHash));
 }

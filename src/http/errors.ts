@@ -6,6 +6,7 @@ export const ErrorCode = {
   INVALID_REQUEST: "INVALID_REQUEST",
   UNAUTHORIZED: "UNAUTHORIZED",
   FORBIDDEN: "FORBIDDEN",
+  QR_FALLBACK_DISABLED: "QR_FALLBACK_DISABLED",
   NOT_FOUND: "NOT_FOUND",
   METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
@@ -16,6 +17,7 @@ export const ErrorCode = {
   GUESS_BUDGET_UNAVAILABLE: "GUESS_BUDGET_UNAVAILABLE",
   SERVICE_MISCONFIGURED: "SERVICE_MISCONFIGURED",
   CODE_SPACE_EXHAUSTED: "CODE_SPACE_EXHAUSTED",
+  CONTROLS_UNAVAILABLE: "CONTROLS_UNAVAILABLE",
   INTERNAL: "INTERNAL",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -25,6 +27,7 @@ export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   QR_FALLBACK_NOT_FOUND: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  QR_FALLBACK_DISABLED: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   PAYLOAD_TOO_LARGE: 413,
@@ -35,6 +38,7 @@ export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   CODE_SPACE_EXHAUSTED: 503,
   ATTACK_MODE: 503,
   GUESS_BUDGET_UNAVAILABLE: 503,
+  CONTROLS_UNAVAILABLE: 503,
 };
 
 /** The one error type of the API. `message` is shown to callers: never put a secret in it. */

@@ -23,11 +23,11 @@ type Dispatch = (request: Request, env: Env, ctx: Context<AppEnv>["executionCtx"
 
 let demoToken: Promise<string> | undefined;
 function tokenFor(env: Env): Promise<string> {
-  demoToken ??= createToken(env.QR_KV, {
+  demoToken ??= createToken(env.QR_KV, env.CONTROL_DB, {
     rpAppId: DEMO_APP_ID,
-    admin: false,
+    scopes: ["qr:create", "audit:read"],
     label: "demo page (server-side, ephemeral)",
-    expirationTtl: DEMO_TOKEN_TTL_SECONDS,
+    expiresInSeconds: DEMO_TOKEN_TTL_SECONDS,
   }).then((t) => t.token);
   demoToken.catch(() => {
     demoToken = undefined;

@@ -1,21 +1,30 @@
-import { Hono } from "hono";
 import { createFactory, createMiddleware } from "hono/factory";
 import { AuditEventName } from "../../common/audit-contract";
 import { recordAudit } from "../audit/record";
 import { countRefusal } from "../audit/refusals";
 import { configOf } from "../config";
+import {
+  API_ERRORS,
+  BODY_ERRORS,
+  EXAMPLE_CODE,
+  EXAMPLE_QR,
+  errors,
+  jsonBody,
+  ok,
+  ref,
+  schema,
+} from "../docs/openapi-parts";
 import { codeClassOf, normalizeActivationCode } from "../fallback/activation-code";
 import { PendingCodes, type RedeemResult } from "../fallback/pending-codes";
-import { pendingQrRequestSchema } from "../fallback/schemas";
+import { pendingQrRequestSchema, pendingQrResponseSchema } from "../fallback/schemas";
 import type { AppEnv } from "../http/context";
 import { AppError, ErrorCode } from "../http/errors";
 import { limitBody, requireJsonBody } from "../http/middleware";
 import { toAppError } from "../http/on-error";
+import type { ApiRoute } from "../http/route";
 import { validate } from "../http/validate";
 import { limitLookups, lookupClientOf, recordFailedLookup } from "../security/client-limits";
 import { budgetSettings, holdGuess } from "../security/guess-lease";
-
-export const PENDING_QR_PATHS = ["/rp/versioned/device/pendingqr", "/rp/device/pendingqr"];
 
 type LookupEnv = AppEnv & { Variables: { lookup?: RedeemResult } };
 
@@ -66,8 +75,6 @@ const auditLookup = createMiddleware<LookupEnv>(async (c, next) => {
 const notFound = () =>
   new AppError(ErrorCode.QR_FALLBACK_NOT_FOUND, "No pending QR code matches this activation code.");
 
-export const pendingQrRoutes = new Hono<LookupEnv>();
-
 const lookup = createFactory<LookupEnv>().createHandlers(
   auditLookup,
   limitLookups,
@@ -103,4 +110,35 @@ const lookup = createFactory<LookupEnv>().createHandlers(
     throw notFound();
   },
 );
-for (const path of PENDING_QR_PATHS) pendingQrRoutes.post(path, ...lookup);
+
+export const pendingQrRoute: ApiRoute = {
+  method: "post",
+  paths: ["/rp/versioned/device/pendingqr", "/rp/device/pendingqr"],
+  handlers: lookup,
+  operation: {
+    operationId: "fetchPendingQr",
+    tags: ["QR codes"],
+    summary: "Fetch a pending QR payload by activation code (open, single use)",
+    description:
+      "Open endpoint for the mobile app. Unknown, expired, used and malformed codes get one identical 400 answer. Limited per client and network; codes of the normal length are refused with 503 ATTACK_MODE while attack mode is on.",
+    security: [],
+    requestBody: jsonBody("PendingQrRequest", { activationCode: EXAMPLE_CODE }),
+    responses: {
+      "200": ok("The qrCode string, byte for byte as the workstation received it.", ref("PendingQrResponse"), {
+        qrCode: EXAMPLE_QR,
+      }),
+      ...errors(
+        ...BODY_ERRORS,
+        ErrorCode.QR_FALLBACK_NOT_FOUND,
+        ErrorCode.RATE_LIMITED,
+        ErrorCode.ATTACK_MODE,
+        ErrorCode.GUESS_BUDGET_UNAVAILABLE,
+        ...API_ERRORS,
+      ),
+    },
+  },
+  schemas: {
+    PendingQrRequest: schema(pendingQrRequestSchema, "input"),
+    PendingQrResponse: schema(pendingQrResponseSchema),
+  },
+};

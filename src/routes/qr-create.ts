@@ -1,91 +1,184 @@
-import { Hono } from "hono";
 import { createFactory } from "hono/factory";
 import { AuditEventName } from "../../common/audit-contract";
 import { recordAudit } from "../audit/record";
-import { actingApp, requireToken } from "../auth/bearer";
+import { actingApp, requireScope } from "../auth/bearer";
 import { configOf } from "../config";
+import { effectiveSettings } from "../controls/app-settings";
+import {
+  API_ERRORS,
+  AUTH_ERRORS,
+  BODY_ERRORS,
+  bearer,
+  EXAMPLE_CODE,
+  EXAMPLE_QR,
+  errors,
+  jsonBody,
+  ok,
+  ref,
+  schema,
+} from "../docs/openapi-parts";
 import { createAuthenticationQr, createRegistrationQr, issueFormat, type QrOptions } from "../fallback/create-qr";
 import { PendingCodes } from "../fallback/pending-codes";
 import { qrImageSvg } from "../fallback/qr-image";
-import { authenticationRequestSchema, registrationRequestSchema } from "../fallback/schemas";
+import {
+  authenticationRequestSchema,
+  authenticationResponseSchema,
+  registrationRequestSchema,
+  registrationResponseSchema,
+} from "../fallback/schemas";
 import type { AppEnv } from "../http/context";
+import { AppError, ErrorCode } from "../http/errors";
+import { limitBody, requireJsonBody } from "../http/middleware";
+import type { ApiRoute } from "../http/route";
 import { validate } from "../http/validate";
 import { limitCreates } from "../security/client-limits";
 import { issueLongCodes } from "../security/guess-lease";
 
-export const REGISTRATION_PATH = "/rp/versioned/client/qr/create";
-export const AUTHENTICATION_PATHS = [
-  "/rp/api/oob/qr/client/authentication/requests",
-  "/oob/qr/client/authentication/requests",
-];
+const factory = createFactory<AppEnv>();
 
-export const qrCreateRoutes = new Hono<AppEnv>();
-
-/** A fallback code, when asked for, is long while attack mode is on (issueLongCodes bounds the delay). */
-async function qrOptions(env: Env, includeFallback: boolean): Promise<QrOptions> {
-  const config = configOf(env);
-  const base = { rpUrl: config.rpUrl, qrTtlSeconds: config.qrTtlSeconds };
+/**
+ * The application's settings (its lifetime and base URL, or the deployment's) shape the QR; a
+ * fallback code, when asked for, needs the application enabled, and is long while attack mode is on
+ * (issueLongCodes bounds how stale that knowledge may be).
+ */
+async function qrOptions(
+  c: { env: Env; get(key: "controls"): AppEnv["Variables"]["controls"] },
+  rpAppId: string,
+  includeFallback: boolean,
+): Promise<QrOptions> {
+  const config = configOf(c.env);
+  const settings = effectiveSettings(config, c.get("controls").settingsOf(rpAppId));
+  const base = { rpUrl: settings.rpUrl, qrTtlSeconds: settings.qrTtlSeconds };
   if (!includeFallback) return { ...base, fallback: null };
+  if (!settings.enabled) {
+    throw new AppError(ErrorCode.QR_FALLBACK_DISABLED, "QR fallback codes are turned off for this RP application.");
+  }
   const [long, store] = await Promise.all([
-    issueLongCodes(env.GUESS_BUDGET),
-    PendingCodes.open(env.QR_KV, env.CODE_CLAIMS, config.serverSecret),
+    issueLongCodes(c.env.GUESS_BUDGET),
+    PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.serverSecret),
   ]);
   return { ...base, fallback: { store, ...issueFormat(config, long) } };
 }
 
-qrCreateRoutes.post(
-  REGISTRATION_PATH,
-  requireToken,
-  limitCreates,
-  validate("json", registrationRequestSchema),
-  async (c) => {
-    const body = c.req.valid("json");
-    const rpAppId = actingApp(c.get("principal"), body.rpAppId);
-    const qr = await createRegistrationQr(await qrOptions(c.env, body.includeQRFallbackCode), rpAppId);
-    const image = body.includeQRImage ? { qrImageSvg: qrImageSvg(qr.qrCode) } : {};
-    if (qr.fallback) {
-      recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "client/qr/create"));
-      return c.json({
-        qrCode: qr.qrCode,
-        expirationTime: qr.expirationTime,
-        ...image,
-        qrFallbackActivationCode: qr.fallback.activationCode,
-        activationCode: qr.fallback.activationCode,
-      });
-    }
-    return c.json({ qrCode: qr.qrCode, expirationTime: qr.expirationTime, ...image });
-  },
+const createErrors = errors(
+  ...BODY_ERRORS,
+  ...AUTH_ERRORS,
+  ErrorCode.QR_FALLBACK_DISABLED,
+  ErrorCode.RATE_LIMITED,
+  ErrorCode.CODE_SPACE_EXHAUSTED,
+  ...API_ERRORS,
 );
+const createDescription =
+  "Creates a QR payload for the token's RP application (its lifetime and base URL from the application's settings). With includeQRFallbackCode the payload is also cached under a short activation code (long while attack mode is on) that the mobile app can type instead of scanning; 403 QR_FALLBACK_DISABLED when the application has the fallback turned off. Needs the qr:create scope.";
 
-const createAuthentication = createFactory<AppEnv>().createHandlers(
-  requireToken,
-  limitCreates,
-  validate("json", authenticationRequestSchema),
-  async (c) => {
-    const body = c.req.valid("json");
-    const rpAppId = actingApp(c.get("principal"), body.appId);
-    const qr = await createAuthenticationQr(await qrOptions(c.env, body.includeQRFallbackCode), {
-      rpAppId,
-      actionId: body.actionId,
-      sessionNonce: body.sessionNonce,
-    });
-    const response = {
-      status: { responseCode: 200, responseMessage: "QR authentication request created" },
-      response: {
-        requestId: qr.requestId,
-        qrCode: qr.qrCode,
-        expirationTime: qr.expirationTime,
-        ...(body.includeQRImage ? { qrImageSvg: qrImageSvg(qr.qrCode) } : {}),
-      },
-    };
-    if (qr.fallback) {
-      recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "oob/qr/client/authentication/requests"));
-      return c.json({ ...response, activationCode: qr.fallback.activationCode });
-    }
-    return c.json(response);
+export const registrationRoute: ApiRoute = {
+  method: "post",
+  paths: ["/rp/versioned/client/qr/create"],
+  handlers: factory.createHandlers(
+    limitBody,
+    requireJsonBody,
+    requireScope("qr:create"),
+    limitCreates,
+    validate("json", registrationRequestSchema),
+    async (c) => {
+      const body = c.req.valid("json");
+      const rpAppId = actingApp(c.get("principal"), body.rpAppId);
+      const qr = await createRegistrationQr(await qrOptions(c, rpAppId, body.includeQRFallbackCode), rpAppId);
+      const image = body.includeQRImage ? { qrImageSvg: qrImageSvg(qr.qrCode) } : {};
+      if (qr.fallback) {
+        recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "client/qr/create"));
+        return c.json({
+          qrCode: qr.qrCode,
+          expirationTime: qr.expirationTime,
+          ...image,
+          qrFallbackActivationCode: qr.fallback.activationCode,
+          activationCode: qr.fallback.activationCode,
+        });
+      }
+      return c.json({ qrCode: qr.qrCode, expirationTime: qr.expirationTime, ...image });
+    },
+  ),
+  operation: {
+    operationId: "createRegistrationQr",
+    tags: ["QR codes"],
+    summary: "Create a registration QR",
+    description: createDescription,
+    security: bearer,
+    requestBody: jsonBody("RegistrationRequest"),
+    responses: {
+      "200": ok("The QR payload (and the activation code when asked for).", ref("RegistrationResponse"), {
+        qrCode: EXAMPLE_QR,
+        expirationTime: 1764412345678,
+        qrFallbackActivationCode: EXAMPLE_CODE,
+        activationCode: EXAMPLE_CODE,
+      }),
+      ...createErrors,
+    },
   },
-);
-for (const path of AUTHENTICATION_PATHS) qrCreateRoutes.post(path, ...createAuthentication);
+  schemas: {
+    RegistrationRequest: schema(registrationRequestSchema, "input"),
+    RegistrationResponse: schema(registrationResponseSchema),
+  },
+};
+
+export const authenticationRoute: ApiRoute = {
+  method: "post",
+  paths: ["/rp/api/oob/qr/client/authentication/requests", "/oob/qr/client/authentication/requests"],
+  handlers: factory.createHandlers(
+    limitBody,
+    requireJsonBody,
+    requireScope("qr:create"),
+    limitCreates,
+    validate("json", authenticationRequestSchema),
+    async (c) => {
+      const body = c.req.valid("json");
+      const rpAppId = actingApp(c.get("principal"), body.appId);
+      const qr = await createAuthenticationQr(await qrOptions(c, rpAppId, body.includeQRFallbackCode), {
+        rpAppId,
+        actionId: body.actionId,
+        sessionNonce: body.sessionNonce,
+      });
+      const response = {
+        status: { responseCode: 200, responseMessage: "QR authentication request created" },
+        response: {
+          requestId: qr.requestId,
+          qrCode: qr.qrCode,
+          expirationTime: qr.expirationTime,
+          ...(body.includeQRImage ? { qrImageSvg: qrImageSvg(qr.qrCode) } : {}),
+        },
+      };
+      if (qr.fallback) {
+        recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "oob/qr/client/authentication/requests"));
+        return c.json({ ...response, activationCode: qr.fallback.activationCode });
+      }
+      return c.json(response);
+    },
+  ),
+  operation: {
+    operationId: "createAuthenticationQr",
+    tags: ["QR codes"],
+    summary: "Create an authentication QR",
+    description: createDescription,
+    security: bearer,
+    requestBody: jsonBody("AuthenticationRequest"),
+    responses: {
+      "200": ok("The QR payload (and the activation code when asked for).", ref("AuthenticationResponse"), {
+        status: { responseCode: 200, responseMessage: "QR authentication request created" },
+        response: {
+          requestId: "2c1d0e9f-8a7b-4c6d-9e5f-4a3b2c1d0e9f",
+          qrCode: EXAMPLE_QR.replace("REGISTRATION", "AUTHENTICATION"),
+          expirationTime: 1764412345678,
+        },
+        activationCode: EXAMPLE_CODE,
+      }),
+      ...createErrors,
+    },
+  },
+  schemas: {
+    AuthenticationRequest: schema(authenticationRequestSchema, "input"),
+    AuthenticationResponse: schema(authenticationResponseSchema),
+  },
+};
 
 function codeIssued(rpAppId: string, fallbackId: string, subName: string) {
   return {

@@ -4,8 +4,8 @@ import type { AppEnv } from "../http/context";
 /** Paths whose files live in the static-assets Worker (public/); /demo/* is routed by the demo. */
 export const STATIC_PATHS = ["/docs", "/docs/*", "/vendor/*"];
 
-/** HTML pages and their files (docs and demo), as opposed to the JSON API. */
-export const isPagePath = (path: string) => /^\/(docs|vendor|demo)(\/|$)/.test(path);
+/** HTML pages and their files (docs, demo, console), as opposed to the JSON API. */
+export const isPagePath = (path: string) => /^\/(docs|vendor|demo|console)(\/|$)/.test(path);
 
 /**
  * Answers from the static-assets Worker (bound as ASSETS). Its responses are immutable, so they are

@@ -89,7 +89,7 @@ export function recordFailedLookup(
 
 /** Creations are limited per token (runs after the token is resolved). */
 export const limitCreates = createMiddleware<AppEnv>(async (c, next) => {
-  const { success } = await c.env.CREATE_LIMITER.limit({ key: `token:${c.get("principal").tokenId}` });
+  const { success } = await c.env.CREATE_LIMITER.limit({ key: `token:${c.get("principal").id}` });
   if (!success) throw rateLimited("Too many QR codes created with this token; try again later.");
   await next();
 });

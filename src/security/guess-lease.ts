@@ -200,3 +200,8 @@ export async function issueLongCodes(ns: BudgetNamespace, now = Date.now()): Pro
   }
   return share.attack.normal > Date.now();
 }
+
+/** Attack mode as the keeper holds it now, per code class (epoch ms it lasts until; 0 = off). */
+export function attackModeNow(ns: BudgetNamespace) {
+  return keeper(ns).state();
+}

@@ -1,0 +1,76 @@
+/** Listing and revoking API tokens: the registry (CONTROL_DB) first, KV for tokens made before it. */
+import * as z from "zod/mini";
+import { getRegisteredToken, listRegisteredTokens, markRevoked } from "../controls/control-store";
+import { DEFAULT_APP_SCOPES, SCOPES, TOKEN_ID_LENGTH, type TokenRecord } from "./token-record";
+import { deleteTokenRecord, findTokenById, listTokenRecords } from "./token-store";
+
+const appId = z.string().check(z.regex(/^[\w.:-]{1,128}$/, "must be an RP application id"));
+
+export const tokenRequestSchema = z
+  .strictObject({
+    rpAppId: z.optional(appId),
+    scopes: z._default(z.array(z.enum(SCOPES)).check(z.minLength(1), z.maxLength(3)), DEFAULT_APP_SCOPES),
+    label: z._default(z.string().check(z.maxLength(128)), ""),
+    expiresInDays: z.optional(z.int().check(z.minimum(1), z.maximum(3650))),
+  })
+  .check(
+    z.refine((t) => t.scopes.includes("admin") || t.rpAppId !== undefined, {
+      message: "an application token needs its rpAppId (only admin tokens are bound to none)",
+      path: ["rpAppId"],
+    }),
+    z.refine((t) => !(t.scopes.includes("admin") && t.rpAppId !== undefined), {
+      message: "an admin token is bound to no application: leave rpAppId out",
+      path: ["rpAppId"],
+    }),
+  );
+
+export const tokenSchema = z.object({
+  id: z.string(),
+  rpAppId: z.nullable(z.string()),
+  scopes: z.array(z.enum(SCOPES)),
+  label: z.string(),
+  createdAt: z.int(),
+  expiresAt: z.nullable(z.int()),
+});
+export const tokenListSchema = z.array(tokenSchema);
+
+/** Tokens neither revoked nor expired: the registry's, plus those only KV knows (made before it). */
+export async function visibleTokens(kv: KVNamespace, db: D1Database, now: number): Promise<TokenRecord[]> {
+  const [registered, inKv] = await Promise.all([listRegisteredTokens(db, now), listTokenRecords(kv)]);
+  const known = new Set(registered.map((t) => t.id));
+  const legacy: TokenRecord[] = [];
+  for (const t of inKv) {
+    if (known.has(t.id) || (t.expiresAt !== null && t.expiresAt <= now)) continue;
+    // Only KV has it: absent from the registry as active, it may be there as revoked.
+    const row = await getRegisteredToken(db, t.id);
+    if (!row) legacy.push(t);
+  }
+  return [...registered, ...legacy].map(({ id, rpAppId, scopes, label, createdAt, expiresAt }) => ({
+    id,
+    rpAppId,
+    scopes,
+    label,
+    createdAt,
+    expiresAt,
+  }));
+}
+
+/**
+ * Revokes by id: the registry row is marked (the controls snapshot refuses the token everywhere
+ * within 10 s) and the KV record deleted. null when no token has that id; `changed: false` when it
+ * was revoked already.
+ */
+export async function revokeToken(
+  kv: KVNamespace,
+  db: D1Database,
+  id: string,
+): Promise<{ record: TokenRecord; changed: boolean } | null> {
+  if (!new RegExp(`^[0-9a-f]{${TOKEN_ID_LENGTH}}$`).test(id)) return null;
+  const [registered, inKv] = await Promise.all([getRegisteredToken(db, id), findTokenById(kv, id)]);
+  const record = registered ?? inKv?.record;
+  if (!record) return null;
+  const changed = !registered?.revokedAt;
+  if (changed) await markRevoked(db, record, Date.now());
+  if (inKv) await deleteTokenRecord(kv, inKv.tokenHash);
+  return { record, changed };
+}

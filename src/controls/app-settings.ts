@@ -1,0 +1,111 @@
+/** Per-application QR fallback settings (SPEC §11): stored choices over the deployment's defaults. */
+import * as z from "zod/mini";
+import { type Config, isLoopback, MIN_QR_TTL_SECONDS } from "../config";
+import { AppError, ErrorCode } from "../http/errors";
+import { getSettings, putSettings, type SettingsRow, type StoredSettings } from "./control-store";
+
+/** Longer-lived codes give guessers more live targets (SECURITY.md assumes the default, 180 s). */
+export const MAX_APP_QR_TTL_SECONDS = 600;
+
+/** PUT body: every field optional; null puts a field back to the deployment's default. */
+export const settingsUpdateSchema = z.strictObject({
+  enabled: z.optional(z.nullable(z.boolean())),
+  qrTtlSeconds: z.optional(z.nullable(z.int().check(z.minimum(MIN_QR_TTL_SECONDS), z.maximum(MAX_APP_QR_TTL_SECONDS)))),
+  rpUrl: z.optional(z.nullable(z.string().check(z.minLength(1), z.maxLength(512)))),
+});
+export type SettingsUpdate = z.infer<typeof settingsUpdateSchema>;
+
+const storedSchema = z.object({
+  enabled: z.nullable(z.boolean()),
+  qrTtlSeconds: z.nullable(z.int()),
+  rpUrl: z.nullable(z.string()),
+});
+
+export const settingsResponseSchema = z.object({
+  appId: z.string(),
+  /** What applies now: the stored choice, or the deployment's default. */
+  enabled: z.boolean(),
+  qrTtlSeconds: z.int(),
+  rpUrl: z.string(),
+  /** What an administrator set (null = the default applies). */
+  stored: storedSchema,
+  updatedAt: z.nullable(z.int()),
+  updatedBy: z.nullable(z.string()),
+});
+export type SettingsResponse = z.infer<typeof settingsResponseSchema>;
+
+export interface EffectiveSettings {
+  enabled: boolean;
+  qrTtlSeconds: number;
+  rpUrl: string;
+}
+
+const UNSET: StoredSettings = { enabled: null, qrTtlSeconds: null, rpUrl: null };
+
+export function effectiveSettings(config: Config, stored: StoredSettings | undefined): EffectiveSettings {
+  return {
+    enabled: stored?.enabled ?? true,
+    qrTtlSeconds: stored?.qrTtlSeconds ?? config.qrTtlSeconds,
+    rpUrl: stored?.rpUrl ?? config.rpUrl,
+  };
+}
+
+function describe(config: Config, appId: string, row: SettingsRow | null): SettingsResponse {
+  const stored = row ? { enabled: row.enabled, qrTtlSeconds: row.qrTtlSeconds, rpUrl: row.rpUrl } : UNSET;
+  return {
+    appId,
+    ...effectiveSettings(config, stored),
+    stored,
+    updatedAt: row?.updatedAt ?? null,
+    updatedBy: row?.updatedBy ?? null,
+  };
+}
+
+/** A per-application base URL must be https (http only to this machine, when the deployment is local too). */
+function checkRpUrl(config: Config, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new AppError(ErrorCode.INVALID_REQUEST, "The request is not valid (rpUrl: not a URL).");
+  }
+  const local = isLoopback(url.hostname) && isLoopback(new URL(config.rpUrl).hostname);
+  if (url.protocol !== "https:" && !(local && url.protocol === "http:")) {
+    throw new AppError(ErrorCode.INVALID_REQUEST, "The request is not valid (rpUrl: must be https).");
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new AppError(ErrorCode.INVALID_REQUEST, "The request is not valid (rpUrl: a base URL only).");
+  }
+  return raw.replace(/\/+$/, "");
+}
+
+export async function readAppSettings(db: D1Database, config: Config, appId: string): Promise<SettingsResponse> {
+  return describe(config, appId, await getSettings(db, appId));
+}
+
+/**
+ * Applies an update; returns the settings before and after (both as stored), or `changed: false`
+ * when the update changes nothing (no write, no audit event).
+ */
+export async function updateAppSettings(
+  db: D1Database,
+  config: Config,
+  appId: string,
+  update: SettingsUpdate,
+  actorTokenId: string,
+) {
+  const row = await getSettings(db, appId);
+  const before: StoredSettings = row
+    ? { enabled: row.enabled, qrTtlSeconds: row.qrTtlSeconds, rpUrl: row.rpUrl }
+    : { ...UNSET };
+  const after: StoredSettings = {
+    enabled: update.enabled === undefined ? before.enabled : update.enabled,
+    qrTtlSeconds: update.qrTtlSeconds === undefined ? before.qrTtlSeconds : update.qrTtlSeconds,
+    rpUrl: update.rpUrl === undefined ? before.rpUrl : update.rpUrl === null ? null : checkRpUrl(config, update.rpUrl),
+  };
+  const changed = (Object.keys(after) as (keyof StoredSettings)[]).some((k) => after[k] !== before[k]);
+  if (!changed) return { changed: false as const, settings: describe(config, appId, row), before, after };
+  const next: SettingsRow = { appId, ...after, updatedAt: Date.now(), updatedBy: actorTokenId };
+  await putSettings(db, next);
+  return { changed: true as const, settings: describe(config, appId, next), before, after };
+}

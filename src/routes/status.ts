@@ -1,0 +1,42 @@
+import { createFactory } from "hono/factory";
+import * as z from "zod/mini";
+import packageJson from "../../package.json";
+import { requireScope } from "../auth/bearer";
+import { API_ERRORS, AUTH_ERRORS, bearer, errors, ok, ref, schema } from "../docs/openapi-parts";
+import type { AppEnv } from "../http/context";
+import type { ApiRoute } from "../http/route";
+import { attackModeNow } from "../security/guess-lease";
+
+const modeSchema = z.object({ active: z.boolean(), until: z.nullable(z.int()) });
+const statusSchema = z.object({
+  version: z.string(),
+  /** Normal-length codes refused, long codes issued (SECURITY.md); longCodes: their own budget spent. */
+  attackMode: z.object({ normalCodes: modeSchema, longCodes: modeSchema }),
+});
+
+const mode = (until: number, now: number) => ({ active: until > now, until: until > now ? until : null });
+
+export const statusRoute: ApiRoute = {
+  method: "get",
+  paths: ["/cc/api/qrfallback/status"],
+  handlers: createFactory<AppEnv>().createHandlers(requireScope("admin"), async (c) => {
+    const attack = await attackModeNow(c.env.GUESS_BUDGET);
+    const now = Date.now();
+    return c.json({
+      version: packageJson.version,
+      attackMode: { normalCodes: mode(attack.normal, now), longCodes: mode(attack.long, now) },
+    });
+  }),
+  operation: {
+    operationId: "getStatus",
+    tags: ["Applications"],
+    summary: "The deployment's state: attack mode per code class (admin token)",
+    description: "Read from the guess-budget keeper, so it is current, not an isolate's copy.",
+    security: bearer,
+    responses: {
+      "200": ok("The state.", ref("Status")),
+      ...errors(...AUTH_ERRORS, ...API_ERRORS),
+    },
+  },
+  schemas: { Status: schema(statusSchema) },
+};
