@@ -153,6 +153,88 @@ async function walkThrough() {
   });
 }
 
+/** The operator console (/console) on a phone-sized screen: an admin turns an application's fallback off. */
+async function consoleFlow(browser) {
+  console.log("operator console in headless Chromium");
+  const admin = token(["create", "--admin", "--label", "e2e console"]).at(-1);
+  const workstation = token(["create", "--app", "ConsoleApp", "--scope", "qr:create", "--label", "e2e"]).at(-1);
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+  const page = await context.newPage();
+  const violations = [];
+  page.on("console", (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
+  });
+  page.on("dialog", (dialog) => dialog.accept());
+  const urls = [];
+  page.on("request", (req) => urls.push(req.url()));
+  const create = (bearer) =>
+    fetch(`${BASE}/rp/versioned/client/qr/create`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ includeQRFallbackCode: true }),
+    });
+  const appRow = '#apps tr[data-app="ConsoleApp"]';
+
+  await check("console: an admin token connects; applications, tokens, hooks and attack mode are shown", async () => {
+    await page.goto(`${BASE}/console/`);
+    await page.fill("#token", admin);
+    await page.click("#connect button[type=submit]");
+    await page.waitForSelector(appRow, { timeout: 15_000 });
+    assert((await page.textContent("#attack-state"))?.startsWith("Off"), "attack mode shown as off");
+    assert((await page.textContent("#hooks"))?.includes("No event hooks"), "hooks panel filled");
+    assert((await page.locator("#tokens tr").count()) >= 2, "tokens listed");
+  });
+  await check(
+    "console: switching ConsoleApp off refuses its fallback codes, and the change is in the trail",
+    async () => {
+      assert((await create(workstation)).status === 200, "fallback codes served before");
+      await page.uncheck(`${appRow} input[type=checkbox]`);
+      await page.waitForSelector('#trail tr[data-event="QR_FALLBACK_SETTINGS_CHANGED"][data-app="ConsoleApp"]', {
+        timeout: 20_000,
+      });
+      const refused = await create(workstation);
+      const body = await refused.json();
+      assert(refused.status === 403 && body.error.code === "QR_FALLBACK_DISABLED", `got ${refused.status}`);
+      await page.check(`${appRow} input[type=checkbox]`);
+      await page.waitForFunction(
+        () => document.querySelectorAll('#trail tr[data-event="QR_FALLBACK_SETTINGS_CHANGED"]').length >= 2,
+        null,
+        { timeout: 20_000 },
+      );
+      assert((await create(workstation)).status === 200, "served again once switched back on");
+    },
+  );
+  await check("console: a token created there is shown once and, revoked there, refused", async () => {
+    await page.fill("#token-app", "ConsoleApp");
+    await page.click("#new-token button[type=submit]");
+    await page.waitForSelector("#token-once:not([hidden])");
+    const made = (await page.textContent("#token-value"))?.trim() ?? "";
+    assert(/^qrf_[\w-]{43}$/.test(made), "the new token is shown");
+    assert((await create(made)).status === 200, "the new token works");
+    await page.click("#token-dismiss");
+    assert(!(await page.textContent("body")).includes(made), "the token is gone from the page once dismissed");
+    const id = (await page.locator("#tokens tr").first().getAttribute("data-token")) ?? "";
+    await page.click(`#tokens tr[data-token="${id}"] button`);
+    await page.waitForSelector(`#tokens tr[data-token="${id}"]`, { state: "detached" });
+    assert((await create(made)).status === 401, "the revoked token is refused");
+  });
+  await check(
+    "console: usable on a phone (no sideways scrolling), strict CSP held, no token in a URL or cookie",
+    async () => {
+      const width = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+      assert(width[0] <= width[1], `page is ${width[0]}px wide on a ${width[1]}px screen`);
+      assert(violations.length === 0, `CSP violations: ${violations.join("; ")}`);
+      assert(
+        urls.every((u) => !u.includes(admin)),
+        "the token never went into a URL",
+      );
+      assert((await context.cookies()).length === 0, "no cookie");
+      await page.screenshot({ path: path.join(root, "test-results/console-phone.png"), fullPage: true });
+    },
+  );
+  await context.close();
+}
+
 let browser;
 try {
   await waitForServer();
@@ -290,6 +372,7 @@ try {
     await docs.close();
   });
 
+  await consoleFlow(browser);
   await page.screenshot({ path: path.join(root, "test-results/demo-flow.png"), fullPage: true });
   console.log("  screenshot: test-results/demo-flow.png");
 } catch (err) {

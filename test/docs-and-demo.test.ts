@@ -163,6 +163,23 @@ describe("static files come from the static-assets Worker", () => {
     expect(await res.text()).toContain("swagger-ui");
   });
 
+  it("serves the operator console with a strict CSP: scripts, styles and calls to this origin only", async () => {
+    // /console redirects to /console/ (the test fetch follows it).
+    expect(await (await call("GET", "/console")).text()).toContain("<title>qr-fallback console</title>");
+    const res = await call("GET", "/console/");
+    expect(res.status).toBe(200);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'"]) {
+      expect(csp).toContain(directive);
+    }
+    expect(csp).not.toContain("unsafe-inline");
+    expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    const html = await res.text();
+    expect(html).toContain('<script src="console.js" defer></script>');
+    expect(html).not.toMatch(/https?:\/\//);
+    expect((await call("GET", "/console/console.js")).status).toBe(200);
+  });
+
   it("answers 404 for a file that does not exist, and never sends API paths there", async () => {
     expect((await call("GET", "/docs/nope.js")).status).toBe(404);
     await expectErrorShape(await call("GET", "/rp/versioned/nope"), 404, "NOT_FOUND");
