@@ -21,18 +21,22 @@ const DEMO_CSP =
 
 type Dispatch = (request: Request, env: Env, ctx: Context<AppEnv>["executionCtx"]) => Response | Promise<Response>;
 
-let demoToken: Promise<string> | undefined;
+/** The isolate's demo token, minted again an hour before it expires (a dev server may run for days). */
+let demoToken: { token: Promise<string>; renewAt: number } | undefined;
 function tokenFor(env: Env): Promise<string> {
-  demoToken ??= createToken(env.QR_KV, env.CONTROL_DB, {
-    rpAppId: DEMO_APP_ID,
-    scopes: ["qr:create", "audit:read"],
-    label: "demo page (server-side, ephemeral)",
-    expiresInSeconds: DEMO_TOKEN_TTL_SECONDS,
-  }).then((t) => t.token);
-  demoToken.catch(() => {
-    demoToken = undefined;
-  });
-  return demoToken;
+  if (!demoToken || demoToken.renewAt <= Date.now()) {
+    const token = createToken(env.QR_KV, env.CONTROL_DB, {
+      rpAppId: DEMO_APP_ID,
+      scopes: ["qr:create", "audit:read"],
+      label: "demo page (server-side, ephemeral)",
+      expiresInSeconds: DEMO_TOKEN_TTL_SECONDS,
+    }).then((t) => t.token);
+    demoToken = { token, renewAt: Date.now() + (DEMO_TOKEN_TTL_SECONDS - 3600) * 1000 };
+    token.catch(() => {
+      demoToken = undefined;
+    });
+  }
+  return demoToken.token;
 }
 
 const demoEnabled = createMiddleware<AppEnv>(async (c, next) => {
