@@ -120,10 +120,19 @@ const stats = (values) => ({ p50Ms: +percentile(values, 50).toFixed(1), p99Ms: +
 const code = () => Array.from(randomBytes(6), (b) => "abcdefghijklmnopqrstuvwxyz"[b % 26]).join("");
 const ip = (i) => `10.${(i >> 8) & 255}.${i & 255}.7`;
 
+// Requests are spaced so one request's background work (waitUntil: the ledger's Durable Object write, the
+// audit send), which on Cloudflare runs on other machines, does not land on the next request's CPU
+// here (BENCHMARKS.md shows both). BENCH_EDGE_GAP_MS=0: back to back.
+const GAP_MS = Number(process.env.BENCH_EDGE_GAP_MS ?? 150);
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function measure(run) {
   const times = [];
   for (let i = 0; i < 5; i++) await run(-1 - i); // warm the isolate and the objects
-  for (let i = 0; i < N; i++) times.push((await run(i)).ms);
+  for (let i = 0; i < N; i++) {
+    times.push((await run(i)).ms);
+    if (GAP_MS) await pause(GAP_MS);
+  }
   return stats(times);
 }
 

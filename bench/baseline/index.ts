@@ -1,5 +1,7 @@
-// Raw-Worker baselines for the benchmark. Each route makes the binding calls its service counterpart
-// makes, and nothing else: no router, no validation, no crypto.
+// The references for the benchmark: raw Worker routes that make the binding calls the spec requires
+// of each answer (`*-calls`: what the throughput budgets compare against) and the bare one-call
+// routes printed for context. No router, no validation, no crypto.
+import { DurableObject } from "cloudflare:workers";
 
 import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { INSERT_EVENTS, writeEvents } from "../../common/audit-contract";
@@ -10,8 +12,77 @@ interface BaselineEnv {
   AUDIT_QUEUE: Queue;
   AUDIT_DB: D1Database;
   LOOKUP_LIMITER: RateLimit;
+  NETWORK_LOOKUP_LIMITER: RateLimit;
   CREATE_LIMITER: RateLimit;
+  CLAIMS: DurableObjectNamespace<Claims>;
+  LEDGER: DurableObjectNamespace<Ledger>;
 }
+
+/**
+ * A code's single-use claim (what CodeClaims must do at least): one SQLite row per code, expiring
+ * with it, and an alarm that deletes expired claims (claims must not outlive their codes).
+ */
+export class Claims extends DurableObject {
+  private readonly sql = this.ctx.storage.sql;
+  private alarmSet = false;
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env as never);
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY, expiresAt INTEGER NOT NULL, redeemed INTEGER NOT NULL)",
+    );
+  }
+  async reserve(id: string): Promise<boolean> {
+    const expiresAt = Date.now() + 180_000;
+    const won =
+      this.sql.exec("INSERT INTO claims VALUES (?, ?, 0) ON CONFLICT DO NOTHING RETURNING id", id, expiresAt).toArray()
+        .length === 1;
+    if (!this.alarmSet) {
+      this.alarmSet = true;
+      await this.ctx.storage.setAlarm(expiresAt + 1000);
+    }
+    return won;
+  }
+  async alarm(): Promise<void> {
+    this.sql.exec("DELETE FROM claims WHERE expiresAt <= ?", Date.now());
+    const next = this.sql.exec<{ t: number | null }>("SELECT min(expiresAt) AS t FROM claims").one().t;
+    this.alarmSet = next !== null;
+    if (next !== null) await this.ctx.storage.setAlarm(next + 1000);
+  }
+  async redeem(id: string): Promise<boolean> {
+    return (
+      this.sql.exec("UPDATE claims SET redeemed = 1 WHERE id = ? AND redeemed = 0 RETURNING id", id).toArray()
+        .length === 1
+    );
+  }
+}
+
+/** A network's failure count (what the daily caps must do at least): one SQLite upsert per failure. */
+export class Ledger extends DurableObject {
+  private readonly sql = this.ctx.storage.sql;
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env as never);
+    this.sql.exec("CREATE TABLE IF NOT EXISTS failures (subject TEXT PRIMARY KEY, n INTEGER NOT NULL)");
+  }
+  async count(subject: string): Promise<number> {
+    return this.sql
+      .exec<{ n: number }>(
+        "INSERT INTO failures VALUES (?, 1) ON CONFLICT DO UPDATE SET n = n + 1 RETURNING n",
+        subject,
+      )
+      .one().n;
+  }
+}
+
+/** Sharded as the service shards its claims: 64² objects, by a uniformly spread two-character prefix. */
+const SHARD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+function claimsOf(env: BaselineEnv, code: string) {
+  let h = 0;
+  for (let i = 0; i < code.length; i++) h = (Math.imul(h, 31) + code.charCodeAt(i)) >>> 0;
+  const shard = SHARD_ALPHABET[h & 63] + SHARD_ALPHABET[(h >>> 6) & 63];
+  return env.CLAIMS.get(env.CLAIMS.idFromName(`claims:${shard}`));
+}
+const networkOf = (request: Request) =>
+  (request.headers.get("cf-connecting-ip") ?? "").split(".").slice(0, 3).join(".");
 
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
@@ -38,10 +109,26 @@ function answerAsService(body: unknown, status = 200): Response {
 }
 
 export default {
-  async fetch(request: Request, env: BaselineEnv): Promise<Response> {
+  async fetch(request: Request, env: BaselineEnv, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
     switch (url.pathname) {
-      // Lookup hit: limit, read, consume, audit (an event of the real size, written to D1 by `queue`).
+      // What a lookup hit must do: both rate limits, the read, the claim's single redemption (before
+      // answering); the entry's deletion and the audit hand-off after the answer.
+      case "/lookup-hit-calls": {
+        const { activationCode } = (await request.json()) as { activationCode: string };
+        await Promise.all([
+          env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" }),
+          env.NETWORK_LOOKUP_LIMITER.limit({ key: networkOf(request) }),
+        ]);
+        const key = pendingKey(activationCode);
+        const value = await env.QR_KV.get(key, "arrayBuffer");
+        if (!value || !(await claimsOf(env, activationCode).redeem(activationCode)))
+          return json({ error: "not found" }, 400);
+        ctx.waitUntil(env.QR_KV.delete(key));
+        ctx.waitUntil(env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" }));
+        return answerAsService({ qrCode: new TextDecoder().decode(value) });
+      }
+      // Context only (the bench before 0.3 budgeted against it): limit, read, consume, audit.
       case "/lookup-hit": {
         const { activationCode } = (await request.json()) as { activationCode: string };
         await env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" });
@@ -52,47 +139,52 @@ export default {
         await env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" });
         return json({ qrCode: new TextDecoder().decode(value) });
       }
-      // Lookup miss: a bare KV read.
+      // Context only: a bare KV read.
       case "/lookup-miss": {
         const { activationCode } = (await request.json()) as { activationCode: string };
         const value = await env.QR_KV.get(pendingKey(activationCode));
         return json({ error: value ? "found" : "not found" }, 400);
       }
-      // Lookup miss with the binding calls every lookup must make (limit, read, audit), answered as
-      // the service answers.
+      // What a lookup miss must do: both rate limits and the read before answering; the network's
+      // failure count and the audit hand-off after it. Answered as the service answers.
       case "/lookup-miss-calls": {
         const { activationCode } = (await request.json()) as { activationCode: string };
-        await env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" });
+        await Promise.all([
+          env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" }),
+          env.NETWORK_LOOKUP_LIMITER.limit({ key: networkOf(request) }),
+        ]);
         const value = await env.QR_KV.get(pendingKey(activationCode));
-        await env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" });
+        ctx.waitUntil(env.LEDGER.get(env.LEDGER.idFromName(networkOf(request))).count("client"));
+        ctx.waitUntil(env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" }));
         const message = value ? "found" : "No pending QR code matches this activation code.";
         return answerAsService(
           { error: { code: "QR_FALLBACK_NOT_FOUND", message, requestId: crypto.randomUUID() } },
           400,
         );
       }
-      // Create with the binding calls every create must make (limit, collision read, write, audit),
-      // answered as the service answers.
+      // What a create must do: the token's rate limit, the code's claim, the payload's write before
+      // answering; the audit hand-off after it. Answered as the service answers.
       case "/create-calls": {
         await request.json(); // a create reads its request (an unread body stalls the connection)
         await env.CREATE_LIMITER.limit({ key: "token" });
         const code = Math.random().toString(36).slice(2, 8);
-        await env.QR_KV.get(pendingKey(code));
+        await claimsOf(env, code).reserve(code);
         await env.QR_KV.put(pendingKey(code), "x".repeat(400), { expirationTtl: 180 });
-        await env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" });
+        ctx.waitUntil(env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" }));
         return answerAsService({ qrCode: "x".repeat(250), expirationTime: Date.now(), qrFallbackActivationCode: code });
       }
-      // Create: a bare KV write with a TTL.
+      // Context only: a bare KV write with a TTL.
       case "/create": {
         await request.json();
         const code = Math.random().toString(36).slice(2, 8);
         await env.QR_KV.put(pendingKey(code), "x".repeat(400), { expirationTtl: 180 });
         return json({ qrCode: "x", qrFallbackActivationCode: code });
       }
-      // Seeds entries for /lookup-hit.
+      // Seeds entries (and their claims) for the lookup-hit routes.
       case "/seed": {
         const codes = (await request.json()) as string[];
         await Promise.all(codes.map((c) => env.QR_KV.put(pendingKey(c), "x".repeat(400), { expirationTtl: 3600 })));
+        await Promise.all(codes.map((c) => claimsOf(env, c).reserve(c)));
         return json({ seeded: codes.length });
       }
       // Consumer write strategies, timed inside workerd (the clock advances across D1 I/O).

@@ -10,6 +10,8 @@ import { DurableObject } from "cloudflare:workers";
  */
 export class CodeClaims extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** When the cleanup alarm is set for (undefined: not read yet); saves a storage call per claim. */
+  private alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -29,7 +31,11 @@ export class CodeClaims extends DurableObject<Env> {
       id,
       expiresAt,
     );
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(expiresAt + 1000);
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === null) {
+      this.alarmAt = expiresAt + 1000;
+      await this.ctx.storage.setAlarm(this.alarmAt);
+    }
     return true;
   }
 
@@ -49,7 +55,8 @@ export class CodeClaims extends DurableObject<Env> {
   async alarm(): Promise<void> {
     this.sql.exec("DELETE FROM claims WHERE expiresAt <= ?", Date.now());
     const next = this.sql.exec<{ t: number | null }>("SELECT min(expiresAt) AS t FROM claims").one().t;
-    if (next !== null) await this.ctx.storage.setAlarm(next + 1000);
+    this.alarmAt = next === null ? null : next + 1000;
+    if (this.alarmAt !== null) await this.ctx.storage.setAlarm(this.alarmAt);
   }
 }
 

@@ -29,6 +29,8 @@ const NETWORK = "*";
  */
 export class ClientLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** The hour whose expired rows were last deleted: old hours are pruned once an hour, not per call. */
+  private prunedHour = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -44,7 +46,10 @@ export class ClientLedger extends DurableObject<Env> {
   /** Counts failed lookups of clients of this object's network (an isolate's batch: client -> count). */
   async recordFailures(caps: LedgerCaps, counts: Record<string, number>): Promise<LedgerAnswer> {
     const hour = Math.floor(Date.now() / HOUR_MS);
-    this.sql.exec("DELETE FROM failures WHERE hour <= ?", hour - 24);
+    if (hour !== this.prunedHour) {
+      this.sql.exec("DELETE FROM failures WHERE hour <= ?", hour - 24);
+      this.prunedHour = hour;
+    }
     const add = (subject: string, n: number) =>
       this.sql.exec(
         "INSERT INTO failures (subject, hour, n) VALUES (?, ?, ?) ON CONFLICT (subject, hour) DO UPDATE SET n = n + excluded.n",

@@ -1,0 +1,30 @@
+// Budgets: every figure with its limit, printed as it is taken and written to bench/results/latest.json.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { root } from "../../scripts/wrangler.mjs";
+
+const budgets = [];
+
+export function budget(name, figure, limit, ok, detail) {
+  budgets.push({ name, figure, limit, ok, detail });
+  console.log(`${ok ? "  ok  " : "  FAIL"} ${name}: ${figure} (budget ${limit})${detail ? ` ${detail}` : ""}`);
+}
+
+/** Writes the results (keeping the edge model's figures from `npm run bench:edge`); returns the misses. */
+export function writeResults(results) {
+  const file = path.join(root, "bench/results/latest.json");
+  mkdirSync(path.dirname(file), { recursive: true });
+  const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  const out = {
+    at: new Date().toISOString(),
+    results,
+    budgets,
+    ...(previous.edgeModel ? { edgeModel: previous.edgeModel } : {}),
+  };
+  writeFileSync(file, JSON.stringify(out, null, 2));
+  const failed = budgets.filter((b) => !b.ok);
+  console.log(
+    `\n${budgets.length - failed.length}/${budgets.length} budgets met${failed.length ? `; missed: ${failed.map((f) => f.name).join("; ")}` : ""}`,
+  );
+  return failed;
+}

@@ -1,0 +1,58 @@
+// CPU accounting from /proc (Linux; null elsewhere): the CPU a Miniflare instance's workerd process
+// uses per request is a cost that, unlike throughput, does not depend on what else the two cores do.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+
+export const HAS_PROC = existsSync("/proc/self/stat");
+
+/** workerd processes started by this process (one per Miniflare instance). */
+export function workerdPids() {
+  if (!HAS_PROC) return [];
+  const out = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (parent === process.pid && readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("workerd")) {
+        out.push(Number(entry));
+      }
+    } catch {
+      // the process ended while we read
+    }
+  }
+  return out;
+}
+
+/** User + system CPU (ms) a process has used so far, or null. */
+export function cpuMs(pid) {
+  if (!HAS_PROC || !pid) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+function machineJiffies() {
+  const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
+  const values = fields.map(Number);
+  const idle = values[3] + (values[4] ?? 0);
+  return { busy: values.reduce((a, b) => a + b, 0) - idle, total: values.reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * Waits (at most 5 s) until the machine is quiet: work left over from the previous run (a consumer
+ * writing a backlog of audit events) would otherwise land on the next run's side of a comparison.
+ */
+export async function quiesce() {
+  if (!HAS_PROC) return;
+  const until = Date.now() + 5_000;
+  while (Date.now() < until) {
+    const a = machineJiffies();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const b = machineJiffies();
+    if ((b.busy - a.busy) / Math.max(1, b.total - a.total) < 0.1) return;
+  }
+}

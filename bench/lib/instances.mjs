@@ -1,0 +1,167 @@
+// The Workers under measurement, run through Miniflare's API (one workerd process per instance, no
+// wrangler dev proxy or node process in the request path), from the bundles `wrangler deploy
+// --dry-run` builds: what runs is what would be uploaded. Bindings come from the wrangler configs
+// themselves (wrangler's own config-to-Miniflare conversion); the bench overrides only what it must.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
+import { tokenKey } from "../../common/kv-keys.js";
+import { root, wrangler } from "../../scripts/wrangler.mjs";
+import { workerdPids } from "./cpu.mjs";
+
+/** A config edit that must apply: a wording change in a wrangler.toml fails the bench loudly. */
+export function edit(text, pattern, replacement, what) {
+  const out = text.replace(pattern, replacement);
+  if (out === text) throw new Error(`bench config: could not ${what} (has the wrangler.toml changed?)`);
+  return out;
+}
+
+/** Bundles a config's Worker as `wrangler deploy` does; returns the bundle's path. */
+function bundle(config, outdir) {
+  wrangler(["deploy", "--dry-run", "-c", config, "--outdir", outdir]);
+  const file = readdirSync(outdir).find((f) => f.endsWith(".js"));
+  if (!file) throw new Error(`no bundle for ${config}`);
+  return path.join(outdir, file);
+}
+
+/** Miniflare options of one Worker: its config's bindings, its deploy bundle, `overrides` on top. */
+function workerOptions(config, name, script, overrides = {}) {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
+  const options = {
+    ...workerOptions,
+    name,
+    modules: true,
+    modulesRoot: script && path.dirname(script),
+    scriptPath: script,
+    ...overrides,
+  };
+  options.bindings = { ...workerOptions.bindings, ...overrides.bindings };
+  return options;
+}
+
+const UNLIMITED = { simple: { limit: 1_000_000_000, period: 60 } };
+
+/**
+ * Builds the bundles once: the service (its entry adds one bench-only seeding route), its audit
+ * consumer, and the reference Worker. Returns what `startService` and `startReference` need.
+ */
+export function buildWorkers(workdir) {
+  mkdirSync(workdir, { recursive: true });
+  // The service's entry is bench/service-entry.ts (src/index.ts + the seeding route), from a copy of
+  // wrangler.toml beside the originals so its relative paths hold.
+  const serviceConfig = path.join(root, ".bench-service.wrangler.toml");
+  let toml = edit(
+    readFileSync(path.join(root, "wrangler.toml"), "utf8"),
+    'main = "src/index.ts"',
+    'main = "bench/service-entry.ts"',
+    "point main at the bench entry",
+  );
+  // BENCH_PROFILE keeps names readable in a CPU profile.
+  if (process.env.BENCH_PROFILE) toml = edit(toml, "minify = true", "minify = false", "turn minify off");
+  writeFileSync(serviceConfig, toml);
+  // Kept until the end: the instances read their bindings from it. The driver removes it.
+  return {
+    serviceConfig,
+    service: bundle(serviceConfig, path.join(workdir, "service")),
+    consumer: bundle(path.join(root, "audit-consumer/wrangler.toml"), path.join(workdir, "consumer")),
+    reference: bundle(path.join(root, "bench/baseline/wrangler.toml"), path.join(workdir, "reference")),
+  };
+}
+
+const instances = [];
+
+async function start(label, options) {
+  const before = new Set(workerdPids());
+  // BENCH_INSPECTOR=<port> opens the first instance to a CPU profiler (scripts/profile not shipped).
+  const inspector =
+    process.env.BENCH_INSPECTOR && instances.length === 0 ? { inspectorPort: Number(process.env.BENCH_INSPECTOR) } : {};
+  const mf = new Miniflare({ host: "127.0.0.1", port: 0, ...inspector, ...options });
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  const pid = workerdPids().find((p) => !before.has(p)) ?? null;
+  const instance = { label, mf, url, pid };
+  instances.push(instance);
+  return instance;
+}
+
+export async function stopAll() {
+  await Promise.all(instances.splice(0).map((i) => i.mf.dispose().catch(() => {})));
+}
+
+/** Applies a folder of D1 migrations to a database of a running instance. */
+export async function applyMigrations(db, dir) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()) {
+    for (const statement of unstable_splitSqlQuery(readFileSync(path.join(dir, file), "utf8"))) {
+      await db.prepare(statement).run();
+    }
+  }
+}
+
+/**
+ * The service as deployed: the main Worker, its audit consumer and the static-assets Worker in one
+ * workerd. The guessing defences stay on the path (every call is made) but never refuse the load
+ * generator; the rate limits are raised for the same reason.
+ */
+export async function startService(label, built) {
+  const limits = Object.fromEntries(
+    ["LOOKUP_LIMITER", "NETWORK_LOOKUP_LIMITER", "CREATE_LIMITER"].map((n) => [n, UNLIMITED]),
+  );
+  const relaxed = {
+    GUESS_BUDGET_PER_MINUTE: "1000000000",
+    GUESS_BUDGET_PER_DAY: "1000000000",
+    CLIENT_DAILY_FAILURE_CAP: "1000000000",
+    NETWORK_DAILY_FAILURE_CAP: "1000000000",
+    RP_URL: "https://qr.example.com",
+    SERVER_SECRET: randomBytes(32).toString("hex"),
+  };
+  const instance = await start(label, {
+    workers: [
+      workerOptions(built.serviceConfig, "qr-fallback", built.service, { ratelimits: limits, bindings: relaxed }),
+      workerOptions(path.join(root, "audit-consumer/wrangler.toml"), "qr-fallback-audit-consumer", built.consumer),
+      {
+        ...workerOptions(path.join(root, "static-assets/wrangler.toml"), "qr-fallback-static", undefined),
+        scriptPath: undefined,
+        script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
+      },
+    ],
+  });
+  const main = "qr-fallback";
+  await applyMigrations(
+    await instance.mf.getD1Database("AUDIT_DB", main),
+    path.join(root, "audit-consumer/migrations"),
+  );
+  await applyMigrations(await instance.mf.getD1Database("CONTROL_DB", main), path.join(root, "migrations"));
+  instance.kv = await instance.mf.getKVNamespace("QR_KV", main);
+  instance.auditDb = await instance.mf.getD1Database("AUDIT_DB", main);
+  return instance;
+}
+
+/** The reference Worker (bench/baseline): the service's required binding calls and nothing else. */
+export async function startReference(built) {
+  const config = path.join(root, "bench/baseline/wrangler.toml");
+  const instance = await start("reference", {
+    workers: [workerOptions(config, "qr-fallback-bench-baseline", built.reference)],
+  });
+  instance.auditDb = await instance.mf.getD1Database("AUDIT_DB", "qr-fallback-bench-baseline");
+  await applyMigrations(instance.auditDb, path.join(root, "audit-consumer/migrations"));
+  return instance;
+}
+
+/** An API token written straight into an instance's KV (as `npm run token` does). */
+export async function putToken(instance, rpAppId, scopes, token = `qrf_bench_${randomBytes(16).toString("hex")}`) {
+  const hash = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))).toString("hex");
+  const admin = scopes.includes("admin");
+  const record = {
+    id: hash.slice(0, 16),
+    rpAppId: admin ? null : rpAppId,
+    scopes,
+    label: "bench",
+    createdAt: Date.now(),
+    expiresAt: null,
+  };
+  await instance.kv.put(tokenKey(hash), JSON.stringify(record), { metadata: record });
+  return token;
+}

@@ -1,0 +1,234 @@
+// What the bench measures. Each scenario takes the running instances and records its budgets.
+import path from "node:path";
+import { root, wrangler } from "../../scripts/wrangler.mjs";
+import { budget } from "./budgets.mjs";
+import { AMOUNT, best, createCodes, fastest, jsonHeaders, load, ms } from "./load.mjs";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const log = (...a) => console.log(...a);
+
+/** The references answer with the service's response headers (bench/baseline/index.ts): checked. */
+export async function checkReferenceHeaders(service, reference) {
+  const names = async (url) => {
+    const res = await fetch(url, { method: "POST", headers: jsonHeaders, body: '{"activationCode":"zzzzzz"}' });
+    await res.arrayBuffer();
+    return [...res.headers.keys()]
+      .filter((h) => !["content-length", "date"].includes(h))
+      .sort()
+      .join(", ");
+  };
+  const ours = await names(`${service.url}/rp/versioned/device/pendingqr`);
+  const theirs = await names(`${reference.url}/lookup-miss-calls`);
+  if (ours !== theirs)
+    throw new Error(`the reference answers with ${theirs}, the service with ${ours}: update bench/baseline`);
+}
+
+/**
+ * A throughput pair: the service against the reference that makes the calls the spec requires of
+ * that answer (budget), with a bare one-call route printed for context (one run). Runs interleave
+ * and each side keeps its best, to damp the machine's noise.
+ */
+async function pair(name, runService, runReference, runBare, minRatio) {
+  const s = [];
+  const r = [];
+  const b = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    process.stderr.write(`  [${name}] round ${round + 1}\n`);
+    if (round === 0) b.push(await runBare()); // context only: one run
+    r.push(await runReference());
+    s.push(await runService());
+  }
+  const [bs, br, bb] = [best(s), best(r), best(b)];
+  const ratio = bs.rps / br.rps;
+  log(`\n${name}`);
+  log(
+    `  service  : ${bs.rps.toFixed(0)} req/s, p50 ${bs.p50} ms, p99 ${bs.p99} ms, CPU ${ms(bs.cpuPerRequestMs)}/request (non-2xx ${bs.non2xx}, errors ${bs.errors})`,
+  );
+  log(
+    `  reference: ${br.rps.toFixed(0)} req/s, p50 ${br.p50} ms, p99 ${br.p99} ms, CPU ${ms(br.cpuPerRequestMs)}/request`,
+  );
+  log(
+    `  bare one-call Worker (context): ${bb.rps.toFixed(0)} req/s, CPU ${ms(bb.cpuPerRequestMs)}/request; service / bare ${(bs.rps / bb.rps).toFixed(3)}`,
+  );
+  budget(`${name}: service / reference throughput`, ratio.toFixed(3), `>= ${minRatio}`, ratio >= minRatio);
+  return { service: bs, reference: br, bare: bb, ratio };
+}
+
+export async function throughputPairs({ service, reference, token }, wanted) {
+  const out = {};
+  const seedReference = async (codes) => {
+    for (let i = 0; i < codes.length; i += 500) {
+      const res = await fetch(`${reference.url}/seed`, {
+        method: "POST",
+        headers: jsonHeaders,
+        body: JSON.stringify(codes.slice(i, i + 500)),
+      });
+      await res.arrayBuffer();
+    }
+    return codes.map((c) => JSON.stringify({ activationCode: c }));
+  };
+  const fresh = (n) => Array.from({ length: n }, (_, i) => `h${i}${Math.random().toString(36).slice(2, 8)}`);
+  if (wanted("hit")) {
+    out.lookupHit = await pair(
+      "lookup hit",
+      async () => {
+        const codes = await createCodes(service, token, AMOUNT);
+        return load(service, "/rp/versioned/device/pendingqr", {
+          bodies: codes.map((c) => JSON.stringify({ activationCode: c })),
+        });
+      },
+      async () => load(reference, "/lookup-hit-calls", { bodies: await seedReference(fresh(AMOUNT)) }),
+      async () => load(reference, "/lookup-hit", { bodies: await seedReference(fresh(AMOUNT)) }),
+      0.9,
+    );
+  }
+  const miss = '{"activationCode":"zzzzzz"}';
+  if (wanted("miss")) {
+    out.lookupMiss = await pair(
+      "lookup miss",
+      () => load(service, "/rp/versioned/device/pendingqr", { body: miss }),
+      () => load(reference, "/lookup-miss-calls", { body: miss }),
+      () => load(reference, "/lookup-miss", { body: miss }),
+      0.9,
+    );
+  }
+  if (wanted("create")) {
+    out.create = await pair(
+      "create with fallback code",
+      () =>
+        load(service, "/rp/versioned/client/qr/create", {
+          body: '{"includeQRFallbackCode":true}',
+          headers: { ...jsonHeaders, authorization: `Bearer ${token}` },
+        }),
+      () => load(reference, "/create-calls", { body: "{}" }),
+      () => load(reference, "/create", { body: "{}" }),
+      0.9,
+    );
+  }
+  return out;
+}
+
+/** Lookup latency with 100k pending entries against the service as started (10 real codes). */
+export async function pendingScale({ service, pendingTwin, token }, fill) {
+  log("\nlookup latency vs pending codes");
+  for (let done = 0; done < fill; done += 2000) {
+    const res = await fetch(`${pendingTwin.url}/__bench/seed-pending?count=${Math.min(2000, fill - done)}`, {
+      method: "POST",
+    });
+    if (!res.ok) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);
+    await res.arrayBuffer();
+  }
+  await createCodes(service, token, 10);
+  const missLookup = (instance) =>
+    load(instance, "/rp/versioned/device/pendingqr", {
+      body: '{"activationCode":"yyyyyy"}',
+      connections: 4,
+      amount: Math.min(AMOUNT, 1500),
+    });
+  await missLookup(pendingTwin); // warm-up
+  const few = [];
+  const many = [];
+  for (let r = 0; r < Math.max(ROUNDS, 3); r++) {
+    few.push(await missLookup(service));
+    many.push(await missLookup(pendingTwin));
+  }
+  const [f, m] = [fastest(few), fastest(many)];
+  // Mean latency: autocannon's percentiles are whole milliseconds, too coarse for a 10% budget.
+  const ratio = m.mean / f.mean;
+  log(`  10 pending: mean ${f.mean.toFixed(2)} ms; ${fill} pending: mean ${m.mean.toFixed(2)} ms`);
+  budget(`lookup mean latency with ${fill} pending / with 10`, ratio.toFixed(3), "<= 1.10", ratio <= 1.1);
+  return { few: f, many: m, ratio };
+}
+
+const W0 = 1_000_000_000_000; // a window far from real traffic: [W0, W0 + 60 s)
+
+/** `count` events of the real size, generated inside SQLite (one statement, no 1M-row file). */
+function insertEvents(db, count, fromMs, spanMs, rpAppId) {
+  return db
+    .prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${count - 1})
+  INSERT INTO audit_events (id, eventName, rpAppId, eventTimeInUTC, loggedTimeInUTC, isSuccessful, errorCode, body)
+  SELECT lower(hex(randomblob(16))), 'QR_FALLBACK_PAYLOAD_RETRIEVED', '${rpAppId}', ${fromMs} + i * ${spanMs} / ${count},
+    ${fromMs} + i * ${spanMs} / ${count} + 5, 0, 'QR_FALLBACK_NOT_FOUND',
+    json_object('id', 'bench-' || i, 'eventName', 'QR_FALLBACK_PAYLOAD_RETRIEVED', 'message', 'QR fallback lookup failed: no pending payload for the code',
+      'subName', 'device/pendingqr', 'eventTimeInUTC', ${fromMs} + i, 'tenantId', 'bench', 'remoteIP', '203.0.113.0',
+      'userAgent', 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15', 'traceId', lower(hex(randomblob(16))),
+      'rpAppId', '${rpAppId}', 'isSuccessful', json('false'), 'errorCode', 'QR_FALLBACK_NOT_FOUND', 'additionalDetails', json('{"extras":{}}'))
+  FROM n`,
+    )
+    .run();
+}
+
+/** One fixed window of 1,000 events, searched in a small trail and in one with 1M more events. */
+export async function searchScale({ service, trailTwin, adminToken }, trail) {
+  log("\naudit search page time vs trail size");
+  await insertEvents(trailTwin.auditDb, trail, W0 + 3_600_000, trail * 10, "BenchApp");
+  for (const instance of [service, trailTwin]) await insertEvents(instance.auditDb, 1000, W0, 60_000, "BenchApp");
+  const searchPage = (instance, page) =>
+    load(
+      instance,
+      `/cc/api/versioned/audit/search?startTSUTC=${W0}&endTSUTC=${W0 + 60_000}&pageSize=100&pageNumber=${page}`,
+      {
+        method: "GET",
+        headers: { authorization: `Bearer ${adminToken}` },
+        amount: 300,
+        connections: 4,
+      },
+    );
+  const out = {};
+  for (const [which, page] of [
+    ["first", 1],
+    ["deep", 10],
+  ]) {
+    await searchPage(service, page);
+    await searchPage(trailTwin, page);
+    const small = [];
+    const large = [];
+    for (let r = 0; r < Math.max(ROUNDS, 3); r++) {
+      small.push(await searchPage(service, page));
+      large.push(await searchPage(trailTwin, page));
+    }
+    const [s, l] = [fastest(small), fastest(large)];
+    if (s.non2xx || l.non2xx) throw new Error(`search answered non-2xx (${s.non2xx}, ${l.non2xx})`);
+    const ratio = l.mean / s.mean;
+    log(
+      `  ${which} page: small trail mean ${s.mean.toFixed(2)} ms; with ${trail} more events mean ${l.mean.toFixed(2)} ms`,
+    );
+    budget(
+      `search ${which} page mean latency, ${trail} / 1k events in the trail`,
+      ratio.toFixed(3),
+      "<= 1.5",
+      ratio <= 1.5,
+    );
+    out[which] = { small: s, large: l, ratio };
+  }
+  return out;
+}
+
+/** The consumer's write: one batched D1 statement per queue batch against one insert per message. */
+export async function consumerWrites({ reference }) {
+  log("\naudit consumer writes");
+  const run = async (mode) =>
+    (await (await fetch(`${reference.url}/consumer-writes?mode=${mode}&batches=20&batchSize=100`)).json())
+      .eventsPerSecond;
+  const batched = Math.max(await run("batch"), await run("batch"));
+  const single = Math.max(await run("single"), await run("single"));
+  log(`  batched: ${batched.toFixed(0)} events/s; one insert per message: ${single.toFixed(0)} events/s`);
+  budget("consumer batched / one-by-one events/s", (batched / single).toFixed(2), ">= 10", batched / single >= 10);
+  return { batched, single };
+}
+
+export function bundleSize(workdir) {
+  const dry = wrangler([
+    "deploy",
+    "--dry-run",
+    "-c",
+    path.join(root, "wrangler.toml"),
+    "--outdir",
+    path.join(workdir, "dry-run"),
+  ]);
+  const gzip = Number(dry.match(/gzip: ([\d.]+) KiB/)?.[1]);
+  log("\nbundle");
+  budget("main Worker upload, gzip KiB", gzip, "<= 64", gzip <= 64);
+  return { gzipKiB: gzip };
+}
