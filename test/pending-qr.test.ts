@@ -107,4 +107,20 @@ describe("expiry and collisions (the pending-code store on the real KV and claim
     expect(await store.reserve(format, expiresAt, () => "eeeeee")).not.toBeNull();
     expect(await store.reserve(format, expiresAt, () => "eeeeee")).toBeNull();
   });
+
+  it("takes over a claim whose code has expired, redeemed or not", async () => {
+    const store = await open();
+    const past = (await store.reserve(format, Date.now() + 60_000, () => "xxxxxx")) as ReservedCode;
+    expect(past).not.toBeNull();
+    // The same code once the first claim is over: the claim is renewed, not refused.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 61_000);
+      const again = await store.reserve(format, Date.now() + 60_000, () => "xxxxxx");
+      expect(again?.activationCode).toBe("xxxxxx");
+      expect(await store.reserve(format, Date.now() + 60_000, () => "xxxxxx")).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

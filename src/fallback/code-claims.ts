@@ -23,14 +23,16 @@ export class CodeClaims extends DurableObject<Env> {
 
   /** Claims `id` until `expiresAt`; false when a live claim already holds it (redeemed or not). */
   async reserve(id: string, expiresAt: number): Promise<boolean> {
-    const now = Date.now();
-    const live = this.sql.exec("SELECT 1 FROM claims WHERE id = ? AND expiresAt > ?", id, now).toArray();
-    if (live.length > 0) return false;
-    this.sql.exec(
-      "INSERT INTO claims (id, expiresAt, redeemed) VALUES (?, ?, 0) ON CONFLICT (id) DO UPDATE SET expiresAt = excluded.expiresAt, redeemed = 0",
-      id,
-      expiresAt,
-    );
+    // One statement: a new claim, or an expired one taken over; a live one (redeemed or not) wins.
+    const won = this.sql
+      .exec(
+        "INSERT INTO claims (id, expiresAt, redeemed) VALUES (?, ?, 0) ON CONFLICT (id) DO UPDATE SET expiresAt = excluded.expiresAt, redeemed = 0 WHERE claims.expiresAt <= ? RETURNING id",
+        id,
+        expiresAt,
+        Date.now(),
+      )
+      .toArray();
+    if (won.length === 0) return false;
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     if (this.alarmAt === null) {
       this.alarmAt = expiresAt + 1000;
