@@ -152,6 +152,14 @@ describe("POST/GET/DELETE /cc/api/tokens", () => {
     expect((await createRegistration(legacy)).res.status).toBe(401);
   });
 
+  it("a non-admin record bound to no application is refused, not read as 'every application'", async () => {
+    const odd = "qrf_unbound-application-token-aaaaaaaaaaaaaaaaaaa";
+    const record = { scopes: ["audit:read", "qr:create"], label: "odd", createdAt: 1 };
+    await env.QR_KV.put(tokenKey(await sha256Hex(odd)), JSON.stringify(record), { metadata: record });
+    await expectErrorShape(await call("GET", SEARCH, { token: odd }), 401, "UNAUTHORIZED");
+    expect((await createRegistration(odd, { rpAppId: "AnyApp" })).res.status).toBe(401);
+  });
+
   it("when the controls cannot be read, tokens are not trusted: 503 CONTROLS_UNAVAILABLE", async () => {
     const token = await mintToken("DownApp");
     // A control database that fails every call (a wrapper of the real binding, fresh to this isolate).

@@ -19,6 +19,9 @@ export function requireScope(scope: Scope) {
     if (!match) throw unauthorized();
     const record = await getTokenRecord(c.env.QR_KV, await hashToken(match[1]));
     if (!record || (record.expiresAt !== null && record.expiresAt <= Date.now())) throw unauthorized();
+    // Only admin tokens are bound to no application: a record that says otherwise is not trusted
+    // (an unbound application token would otherwise read every trail and act for every app).
+    if (record.rpAppId === null && !record.scopes.includes("admin")) throw unauthorized();
     const controls = await controlsOf(c.env.CONTROL_DB, (p) => c.executionCtx.waitUntil(p));
     if (controls.revokedTokenIds.has(record.id)) throw unauthorized();
     if (!hasScope(record, scope)) {
@@ -37,12 +40,13 @@ export const isAdmin = (principal: AppEnv["Variables"]["principal"]) => principa
  * app, an admin token for any app but must name it.
  */
 export function actingApp(principal: AppEnv["Variables"]["principal"], requested: string | undefined): string {
-  if (isAdmin(principal) || principal.rpAppId === null) {
+  if (isAdmin(principal)) {
     if (!requested) throw new AppError(ErrorCode.INVALID_REQUEST, "An admin token must name the rpAppId.");
     return requested;
   }
   if (requested !== undefined && requested !== principal.rpAppId) {
     throw new AppError(ErrorCode.FORBIDDEN, "This token may not act for that RP application.");
   }
+  if (principal.rpAppId === null) throw new AppError(ErrorCode.FORBIDDEN, "This token is bound to no application.");
   return principal.rpAppId;
 }
