@@ -6,13 +6,14 @@
 // hit, a lookup miss and a create. Writes `edgeModel` into bench/results/latest.json; exits 1 when a
 // ratio (service p50 / reference p50) is over 1.10.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { tokenKey } from "../common/kv-keys.js";
 import { root } from "../scripts/wrangler.mjs";
+import { applyMigrations } from "./lib/instances.mjs";
 
 const N = Number(process.env.BENCH_EDGE_REQUESTS ?? 150);
 const BUDGET = 1.1;
@@ -86,15 +87,7 @@ const mf = new Miniflare({
 });
 
 // The control database's schema (migrations/), as `npm run deploy` applies it.
-const controlDb = await mf.getD1Database("CONTROL_DB", "service");
-for (const file of readdirSync(path.join(root, "migrations")).sort()) {
-  const sql = readFileSync(path.join(root, "migrations", file), "utf8").replace(/--.*$/gm, "");
-  for (const statement of sql
-    .split(";")
-    .map((x) => x.trim())
-    .filter(Boolean))
-    await controlDb.prepare(statement).run();
-}
+await applyMigrations(await mf.getD1Database("CONTROL_DB", "service"), path.join(root, "migrations"));
 
 const token = `qrf_edge_${randomBytes(16).toString("hex")}`;
 const hash = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))).toString("hex");
