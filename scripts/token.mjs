@@ -3,10 +3,22 @@
 // A token goes to the registry (D1 CONTROL_DB: lists, revocation) and to KV under its SHA-256 (what
 // each request reads). The token is printed once, on the last line; `revoke` takes an id, never a token.
 import { parseArgs } from "node:util";
+import {
+  DEFAULT_APP_SCOPES,
+  fromTokenRow,
+  INSERT_TOKEN,
+  kvExpirationOf,
+  normalizeTokenRecord,
+  REVOKE_TOKEN,
+  SCOPES,
+  SELECT_TOKEN,
+  SELECT_TOKENS,
+  tokenIdOf,
+  tokenRow,
+} from "../common/api-tokens.js";
 import { KV_PREFIXES, tokenKey } from "../common/kv-keys.js";
 import { STATE_DIR, wrangler } from "./wrangler.mjs";
 
-const SCOPES = ["qr:create", "audit:read", "admin"];
 const USAGE = `usage:
   npm run token -- create --app <rpAppId> [--scope qr:create,audit:read] [--label <text>] [--expires-days N] [--local|--remote] [--env <name>]
   npm run token -- create --admin [--label <text>] [--expires-days N] [--local|--remote]
@@ -33,12 +45,17 @@ if (values.local && values.remote) fail("choose one of --local and --remote");
 const where = values.remote ? ["--remote"] : ["--local", "--persist-to", STATE_DIR];
 const envArgs = values.env ? ["--env", values.env] : [];
 const kv = (args) => wrangler(["kv", ...args, "--binding", "QR_KV", ...where, ...envArgs]);
-/** One SQL statement on the control database; returns its rows. */
-const sql = (command) =>
-  JSON.parse(wrangler(["d1", "execute", "CONTROL_DB", "--json", "--command", command, ...where, ...envArgs]))[0]
+const literal = (v) =>
+  v === null || v === undefined ? "NULL" : typeof v === "number" ? String(v) : `'${String(v).replaceAll("'", "''")}'`;
+/**
+ * One of common/api-tokens.js's statements on the control database, its ?N parameters written in as
+ * SQL literals (`wrangler d1 execute` takes no parameters); returns the rows.
+ */
+const sql = (statement, params = []) => {
+  const command = statement.replace(/\?(\d+)/g, (_, n) => literal(params[Number(n) - 1]));
+  return JSON.parse(wrangler(["d1", "execute", "CONTROL_DB", "--json", "--command", command, ...where, ...envArgs]))[0]
     .results;
-const quote = (text) => `'${String(text).replaceAll("'", "''")}'`;
-const value = (v) => (v === null ? "NULL" : typeof v === "number" ? String(v) : quote(v));
+};
 
 function fail(message) {
   console.error(`${message}\n${USAGE}`);
@@ -50,14 +67,18 @@ async function sha256Hex(text) {
   return Buffer.from(digest).toString("hex");
 }
 
+/** Every token record in KV, with its hash. */
 function kvTokens() {
   const keys = JSON.parse(kv(["key", "list", "--prefix", KV_PREFIXES.token]));
-  return keys.map((k) => ({ hash: k.name.slice(KV_PREFIXES.token.length), ...k.metadata }));
+  return keys.map((k) => {
+    const hash = k.name.slice(KV_PREFIXES.token.length);
+    return { hash, record: normalizeTokenRecord(k.metadata ?? {}, hash) };
+  });
 }
 
 if (command === "create") {
-  const scopes = values.admin ? ["admin"] : (values.scope ?? "qr:create,audit:read").split(",").map((s) => s.trim());
-  if (scopes.some((s) => !SCOPES.includes(s)) || scopes.length === 0) fail(`--scope takes ${SCOPES.join(", ")}`);
+  const scopes = values.admin ? ["admin"] : (values.scope?.split(",").map((x) => x.trim()) ?? DEFAULT_APP_SCOPES);
+  if (scopes.length === 0 || scopes.some((x) => !SCOPES.includes(x))) fail(`--scope takes ${SCOPES.join(", ")}`);
   const admin = scopes.includes("admin");
   if (!admin && (!values.app || !/^[\w.:-]{1,128}$/.test(values.app))) {
     fail("--app <rpAppId> is required for an application token (letters, digits, . _ : -)");
@@ -72,7 +93,7 @@ if (command === "create") {
   const token = `qrf_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
   const hash = await sha256Hex(token);
   const record = {
-    id: hash.slice(0, 16),
+    id: tokenIdOf(hash),
     rpAppId: admin ? null : values.app,
     scopes: admin ? ["admin"] : [...new Set(scopes)],
     label: values.label,
@@ -80,71 +101,49 @@ if (command === "create") {
     expiresAt,
   };
   // Registry first, as the API does: a token KV knows is always one revocation can find.
-  sql(
-    `INSERT INTO api_tokens (id, rp_app_id, scopes, label, created_at, expires_at) VALUES (${[
-      record.id,
-      record.rpAppId,
-      record.scopes.join(","),
-      record.label,
-      record.createdAt,
-      record.expiresAt,
-    ]
-      .map(value)
-      .join(", ")})`,
-  );
+  sql(INSERT_TOKEN, tokenRow(record));
   const json = JSON.stringify(record);
-  const expiry = expiresAt === null ? [] : ["--expiration", String(Math.ceil(expiresAt / 1000) + 3600)];
-  kv(["key", "put", tokenKey(hash), json, "--metadata", json, ...expiry]);
+  const expiration = kvExpirationOf(expiresAt);
+  kv([
+    "key",
+    "put",
+    tokenKey(hash),
+    json,
+    "--metadata",
+    json,
+    ...(expiration ? ["--expiration", String(expiration)] : []),
+  ]);
   console.error(
     `created token ${record.id} (${record.scopes.join(",")}) for ${record.rpAppId ?? "every application"}; it is shown once, below:`,
   );
   console.log(token);
 } else if (command === "list") {
-  const registered = sql(
-    `SELECT id, rp_app_id, scopes, label, created_at, expires_at FROM api_tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${Date.now()}) ORDER BY created_at DESC`,
-  );
-  const known = new Set(sql("SELECT id FROM api_tokens").map((r) => r.id));
-  const legacy = kvTokens()
-    .filter((t) => !known.has(t.hash.slice(0, 16)))
-    .map((t) => ({
-      id: t.hash.slice(0, 16),
-      rp_app_id: t.admin ? null : t.rpAppId,
-      scopes: t.admin ? "admin" : "qr:create,audit:read",
-      label: t.label ?? "",
-      created_at: t.createdAt,
-      expires_at: null,
-    }));
-  for (const t of [...registered, ...legacy]) {
-    const expires = t.expires_at ? ` expires ${new Date(t.expires_at).toISOString()}` : "";
+  // As GET /cc/api/tokens: the registry's live tokens, then those only KV knows (made before it).
+  const now = Date.now();
+  const registered = sql(`${SELECT_TOKENS} ORDER BY created_at DESC, id`).map(fromTokenRow);
+  const known = new Set(registered.map((t) => t.id));
+  const live = (t) => t.expiresAt === null || t.expiresAt > now;
+  const listed = [
+    ...registered.filter((t) => t.revokedAt === null && live(t)),
+    ...kvTokens()
+      .map((t) => t.record)
+      .filter((t) => !known.has(t.id) && live(t)),
+  ];
+  for (const t of listed) {
+    const expires = t.expiresAt ? ` expires ${new Date(t.expiresAt).toISOString()}` : "";
     console.log(
-      `${t.id}  ${t.rp_app_id ?? "(admin)"}  ${t.scopes}  ${new Date(t.created_at).toISOString()}${expires}  ${t.label}`,
+      `${t.id}  ${t.rpAppId ?? "(admin)"}  ${t.scopes.join(",")}  ${new Date(t.createdAt).toISOString()}${expires}  ${t.label}`,
     );
   }
 } else if (command === "revoke") {
   if (!arg || arg.startsWith("qrf_")) fail("revoke takes the token's id (from list), never the token itself");
   if (!/^[0-9a-f]{16}$/.test(arg)) fail("a token id is 16 hexadecimal characters, as list shows");
-  const inKv = kvTokens().find((t) => t.hash.startsWith(arg));
-  const [row] = sql(`SELECT id FROM api_tokens WHERE id = ${quote(arg)}`);
-  if (!row && !inKv) fail("no such token");
-  const now = Date.now();
-  if (row) {
-    sql(`UPDATE api_tokens SET revoked_at = ${now} WHERE id = ${quote(arg)} AND revoked_at IS NULL`);
-  } else {
-    // Made before the registry: its row is added, revoked.
-    const scopes = inKv.admin ? "admin" : "qr:create,audit:read";
-    sql(
-      `INSERT INTO api_tokens (id, rp_app_id, scopes, label, created_at, revoked_at) VALUES (${[
-        arg,
-        inKv.admin ? null : inKv.rpAppId,
-        scopes,
-        inKv.label ?? "",
-        inKv.createdAt ?? 0,
-        now,
-      ]
-        .map(value)
-        .join(", ")})`,
-    );
-  }
+  const inKv = kvTokens().find((t) => t.record.id === arg);
+  const [row] = sql(SELECT_TOKEN, [arg]);
+  const record = row ? fromTokenRow(row) : inKv?.record;
+  if (!record) fail("no such token");
+  // As DELETE /cc/api/tokens/{id}: the registry decides (refused everywhere within 10 s), KV is cleaned.
+  sql(REVOKE_TOKEN, [...tokenRow(record), Date.now()]);
   if (inKv) kv(["key", "delete", tokenKey(inKv.hash)]);
   console.log(`revoked ${arg}: refused everywhere within 10 seconds`);
 } else {

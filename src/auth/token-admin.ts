@@ -36,16 +36,14 @@ export const tokenListSchema = z.array(tokenSchema);
 
 /** Tokens neither revoked nor expired: the registry's, plus those only KV knows (made before it). */
 export async function visibleTokens(kv: KVNamespace, db: D1Database, now: number): Promise<TokenRecord[]> {
-  const [registered, inKv] = await Promise.all([listRegisteredTokens(db, now), listTokenRecords(kv)]);
+  const [registered, inKv] = await Promise.all([listRegisteredTokens(db), listTokenRecords(kv)]);
+  // A registered id, revoked or not, is the registry's to decide; KV-only records are listed as they are.
   const known = new Set(registered.map((t) => t.id));
-  const legacy: TokenRecord[] = [];
-  for (const t of inKv) {
-    if (known.has(t.id) || (t.expiresAt !== null && t.expiresAt <= now)) continue;
-    // Only KV has it: absent from the registry as active, it may be there as revoked.
-    const row = await getRegisteredToken(db, t.id);
-    if (!row) legacy.push(t);
-  }
-  return [...registered, ...legacy].map(({ id, rpAppId, scopes, label, createdAt, expiresAt }) => ({
+  const live = (t: TokenRecord) => t.expiresAt === null || t.expiresAt > now;
+  return [
+    ...registered.filter((t) => t.revokedAt === null && live(t)),
+    ...inKv.filter((t) => !known.has(t.id) && live(t)),
+  ].map(({ id, rpAppId, scopes, label, createdAt, expiresAt }) => ({
     id,
     rpAppId,
     scopes,

@@ -1,4 +1,6 @@
 /** API-token records in Workers KV, keyed by the SHA-256 of the token: the token itself is never stored. */
+
+import { kvExpirationOf } from "../../common/api-tokens.js";
 import { KV_PREFIXES, tokenKey } from "../../common/kv-keys.js";
 import { listKeys } from "../../common/kv-list";
 import { normalizeTokenRecord, type TokenRecord, tokenIdOf } from "./token-record";
@@ -29,9 +31,10 @@ export async function getTokenRecord(kv: KVNamespace, tokenHash: string): Promis
 }
 
 export function putTokenRecord(kv: KVNamespace, tokenHash: string, record: TokenRecord): Promise<void> {
-  // KV drops the record a while after the token expires (the check itself is on expiresAt).
-  const expiration = record.expiresAt === null ? undefined : Math.ceil(record.expiresAt / 1000) + 3600;
-  return kv.put(tokenKey(tokenHash), JSON.stringify(record), { metadata: record, expiration });
+  return kv.put(tokenKey(tokenHash), JSON.stringify(record), {
+    metadata: record,
+    expiration: kvExpirationOf(record.expiresAt),
+  });
 }
 
 /** The KV record of the token with this id, found by key prefix (the key holds the full hash). */

@@ -1,0 +1,96 @@
+// API tokens as both the Worker (src/auth, src/controls) and `npm run token` (scripts/token.mjs) see
+// them: scopes, ids, how a stored record reads (records of 0.2 included), its KV expiry, and every
+// SQL statement on the registry (CONTROL_DB `api_tokens`). Plain JavaScript so the CLI imports it.
+
+/** What a token may do (SPEC §7): `admin` is everything, for every application. */
+export const SCOPES = /** @type {const} */ (["qr:create", "audit:read", "admin"]);
+
+/** @typedef {(typeof SCOPES)[number]} Scope */
+
+/**
+ * A token as stored (by the SHA-256 of the token in KV, by id in the registry): never the token.
+ * @typedef {object} TokenRecord
+ * @property {string} id the first 16 hex characters of the token's SHA-256
+ * @property {string | null} rpAppId the application it acts for; null for admin tokens
+ * @property {Scope[]} scopes
+ * @property {string} label
+ * @property {number} createdAt
+ * @property {number | null} expiresAt epoch ms after which it is refused; null = never
+ */
+
+/** An application token made without scopes keeps what every token could do before scopes. */
+/** @type {Scope[]} */
+export const DEFAULT_APP_SCOPES = ["qr:create", "audit:read"];
+
+export const TOKEN_ID_LENGTH = 16;
+
+/** @param {string} tokenHash lowercase hex SHA-256 of the token */
+export const tokenIdOf = (tokenHash) => tokenHash.slice(0, TOKEN_ID_LENGTH);
+
+/**
+ * A stored record as a TokenRecord; records written before scopes ({rpAppId, admin, label,
+ * createdAt}) read as the same powers.
+ * @param {Record<string, unknown>} raw
+ * @param {string} tokenHash
+ * @returns {TokenRecord}
+ */
+export function normalizeTokenRecord(raw, tokenHash) {
+  const admin = raw.admin === true;
+  /** @type {Scope[]} */
+  const scopes = Array.isArray(raw.scopes)
+    ? raw.scopes.filter((s) => /** @type {readonly unknown[]} */ (SCOPES).includes(s))
+    : admin
+      ? ["admin"]
+      : DEFAULT_APP_SCOPES;
+  return {
+    id: tokenIdOf(tokenHash),
+    rpAppId: typeof raw.rpAppId === "string" && !scopes.includes("admin") ? raw.rpAppId : null,
+    scopes,
+    label: typeof raw.label === "string" ? raw.label : "",
+    createdAt: typeof raw.createdAt === "number" ? raw.createdAt : 0,
+    expiresAt: typeof raw.expiresAt === "number" ? raw.expiresAt : null,
+  };
+}
+
+/**
+ * KV drops a record an hour after its token expires (the check itself is on expiresAt).
+ * @param {number | null} expiresAt
+ * @returns {number | undefined} KV `expiration`, epoch seconds
+ */
+export const kvExpirationOf = (expiresAt) => (expiresAt === null ? undefined : Math.ceil(expiresAt / 1000) + 3600);
+
+// --- the registry (CONTROL_DB, migrations/0001_controls.sql) -----------------------------------
+
+const COLUMNS = "id, rp_app_id, scopes, label, created_at, expires_at, revoked_at";
+
+/** Every registered token (revoked ones too); ?1..?6 = tokenRow(record). */
+export const SELECT_TOKENS = `SELECT ${COLUMNS} FROM api_tokens`;
+export const SELECT_TOKEN = `${SELECT_TOKENS} WHERE id = ?1`;
+export const INSERT_TOKEN = `INSERT INTO api_tokens (id, rp_app_id, scopes, label, created_at, expires_at)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING`;
+/** Marks a token revoked at ?7, adding its row when only KV knew it (tokens made before the registry). */
+export const REVOKE_TOKEN = `INSERT INTO api_tokens (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+  ON CONFLICT (id) DO UPDATE SET revoked_at = ?7 WHERE revoked_at IS NULL`;
+/** Ids revoked and not yet expired at ?1: what every isolate's controls snapshot holds. */
+export const SELECT_REVOKED_IDS =
+  "SELECT id FROM api_tokens WHERE revoked_at IS NOT NULL AND (expires_at IS NULL OR expires_at > ?1)";
+
+/**
+ * ?1..?6 of INSERT_TOKEN and REVOKE_TOKEN.
+ * @param {TokenRecord} t
+ */
+export const tokenRow = (t) => [t.id, t.rpAppId, t.scopes.join(","), t.label, t.createdAt, t.expiresAt];
+
+/**
+ * A registry row as a TokenRecord with its revocation time.
+ * @param {{ id: string, rp_app_id: string | null, scopes: string, label: string, created_at: number, expires_at: number | null, revoked_at: number | null }} r
+ */
+export const fromTokenRow = (r) => ({
+  id: r.id,
+  rpAppId: r.rp_app_id,
+  scopes: /** @type {Scope[]} */ (r.scopes.split(",").filter(Boolean)),
+  label: r.label,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+});
