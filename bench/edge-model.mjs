@@ -13,7 +13,7 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { tokenKey } from "../common/kv-keys.js";
 import { root } from "../scripts/wrangler.mjs";
-import { applyMigrations } from "./lib/instances.mjs";
+import { applyMigrations, mainWorkerOptions } from "./lib/instances.mjs";
 
 const N = Number(process.env.BENCH_EDGE_REQUESTS ?? 150);
 const BUDGET = 1.1;
@@ -34,42 +34,14 @@ async function bundle(entry, name) {
   return outfile;
 }
 
-const vars = Object.fromEntries(
-  [
-    ...readFileSync(path.join(root, "wrangler.toml"), "utf8")
-      .split("[env.")[0]
-      .matchAll(/^([A-Z_]+) = "([^"]*)"$/gm),
-  ].map((m) => [m[1], m[2]]),
-);
 const unlimited = { simple: { limit: 1_000_000_000, period: 60 } };
 const mf = new Miniflare({
   workers: [
+    // The real Worker's bindings from wrangler.toml (as the bench runs it), its entry wrapping them
+    // in the latency model; no static-assets Worker here (no page is measured).
     {
+      ...mainWorkerOptions(await bundle("bench/edge/service-edge.ts", "service"), { serviceBindings: {} }),
       name: "service",
-      modules: true,
-      modulesRoot: dir,
-      scriptPath: await bundle("bench/edge/service-edge.ts", "service"),
-      compatibilityDate: "2026-04-01",
-      compatibilityFlags: ["nodejs_compat"],
-      bindings: {
-        ...vars,
-        RP_URL: "https://qr.example.com",
-        SERVER_SECRET: randomBytes(32).toString("hex"),
-        // The guessing defences stay on the path but never refuse the load generator.
-        GUESS_BUDGET_PER_MINUTE: "1000000000",
-        GUESS_BUDGET_PER_DAY: "1000000000",
-        CLIENT_DAILY_FAILURE_CAP: "1000000000",
-        NETWORK_DAILY_FAILURE_CAP: "1000000000",
-      },
-      kvNamespaces: ["QR_KV"],
-      queueProducers: { AUDIT_QUEUE: { queueName: "edge-audit" } },
-      d1Databases: ["AUDIT_DB", "CONTROL_DB"],
-      ratelimits: { LOOKUP_LIMITER: unlimited, NETWORK_LOOKUP_LIMITER: unlimited, CREATE_LIMITER: unlimited },
-      durableObjects: {
-        GUESS_BUDGET: { className: "GuessBudget", useSQLite: true },
-        CLIENT_LEDGER: { className: "ClientLedger", useSQLite: true },
-        CODE_CLAIMS: { className: "CodeClaims", useSQLite: true },
-      },
       routes: ["service.local/*"],
     },
     {

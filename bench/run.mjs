@@ -65,6 +65,5 @@ try {
 } finally {
   await stopAll();
   rmSync(workdir, { recursive: true, force: true });
-  rmSync(built.serviceConfig, { force: true });
 }
 process.exit(writeResults(results).length ? 1 : 0);

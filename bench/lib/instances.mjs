@@ -3,7 +3,7 @@
 // --dry-run` builds: what runs is what would be uploaded. Bindings come from the wrangler configs
 // themselves (wrangler's own config-to-Miniflare conversion); the bench overrides only what it must.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
@@ -61,13 +61,15 @@ export function buildWorkers(workdir) {
   // BENCH_PROFILE keeps names readable in a CPU profile.
   if (process.env.BENCH_PROFILE) toml = edit(toml, "minify = true", "minify = false", "turn minify off");
   writeFileSync(serviceConfig, toml);
-  // Kept until the end: the instances read their bindings from it. The driver removes it.
-  return {
-    serviceConfig,
-    service: bundle(serviceConfig, path.join(workdir, "service")),
-    consumer: bundle(path.join(root, "audit-consumer/wrangler.toml"), path.join(workdir, "consumer")),
-    reference: bundle(path.join(root, "bench/baseline/wrangler.toml"), path.join(workdir, "reference")),
-  };
+  try {
+    return {
+      service: bundle(serviceConfig, path.join(workdir, "service")),
+      consumer: bundle(path.join(root, "audit-consumer/wrangler.toml"), path.join(workdir, "consumer")),
+      reference: bundle(path.join(root, "bench/baseline/wrangler.toml"), path.join(workdir, "reference")),
+    };
+  } finally {
+    rmSync(serviceConfig, { force: true }); // only the bundling reads it
+  }
 }
 
 const instances = [];
@@ -101,25 +103,34 @@ export async function applyMigrations(db, dir) {
 }
 
 /**
- * The service as deployed: the main Worker, its audit consumer and the static-assets Worker in one
- * workerd. The guessing defences stay on the path (every call is made) but never refuse the load
- * generator; the rate limits are raised for the same reason.
+ * The main Worker's Miniflare options from wrangler.toml, running `script`: the guessing defences
+ * stay on the path (every call is made) but never refuse the load generator, and the rate limits are
+ * raised for the same reason. Shared by the bench and the edge latency model.
  */
-export async function startService(label, built) {
+export function mainWorkerOptions(script, overrides = {}) {
   const limits = Object.fromEntries(
     ["LOOKUP_LIMITER", "NETWORK_LOOKUP_LIMITER", "CREATE_LIMITER"].map((n) => [n, UNLIMITED]),
   );
-  const relaxed = {
-    GUESS_BUDGET_PER_MINUTE: "1000000000",
-    GUESS_BUDGET_PER_DAY: "1000000000",
-    CLIENT_DAILY_FAILURE_CAP: "1000000000",
-    NETWORK_DAILY_FAILURE_CAP: "1000000000",
-    RP_URL: "https://qr.example.com",
-    SERVER_SECRET: randomBytes(32).toString("hex"),
-  };
+  return workerOptions(path.join(root, "wrangler.toml"), "qr-fallback", script, {
+    ratelimits: limits,
+    ...overrides,
+    bindings: {
+      GUESS_BUDGET_PER_MINUTE: "1000000000",
+      GUESS_BUDGET_PER_DAY: "1000000000",
+      CLIENT_DAILY_FAILURE_CAP: "1000000000",
+      NETWORK_DAILY_FAILURE_CAP: "1000000000",
+      RP_URL: "https://qr.example.com",
+      SERVER_SECRET: randomBytes(32).toString("hex"),
+      ...overrides.bindings,
+    },
+  });
+}
+
+/** The service as deployed: the main Worker, its audit consumer and the static-assets Worker in one workerd. */
+export async function startService(label, built) {
   const instance = await start(label, {
     workers: [
-      workerOptions(built.serviceConfig, "qr-fallback", built.service, { ratelimits: limits, bindings: relaxed }),
+      mainWorkerOptions(built.service),
       workerOptions(path.join(root, "audit-consumer/wrangler.toml"), "qr-fallback-audit-consumer", built.consumer),
       {
         ...workerOptions(path.join(root, "static-assets/wrangler.toml"), "qr-fallback-static", undefined),
