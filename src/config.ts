@@ -31,6 +31,8 @@ export interface GuessingConfig {
   /** Failed lookups one client (IPv4 address, IPv6 /64) and one network (/24, /48) may make in a day. */
   clientDailyFailures: number;
   networkDailyFailures: number;
+  /** Failed and refused lookups go to their network's ledger at most once per this many ms per isolate. */
+  ledgerBatchMs: number;
 }
 
 /** Codes of the normal length, and the long ones issued during attack mode: each has its own budget. */
@@ -51,6 +53,22 @@ function intVar(name: string, raw: string | undefined, fallback: number): number
   if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer`);
   return n;
 }
+
+/** A delay in ms from 0 (none) to 5000. */
+function msVar(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 5_000)
+    throw new ConfigError(`${name} must be an integer from 0 to 5000`);
+  return n;
+}
+
+/**
+ * Linger of the ledger hand-offs: under a flood from one network an isolate makes at most a few
+ * ledger calls a second instead of one per failure. Blocks are learned this much later, which
+ * the per-minute rate limits make worth a fraction of one guess per client.
+ */
+export const DEFAULT_LEDGER_BATCH_MS = 250;
 
 export function codeEntropyBits(length: number, alphabetSize: number): number {
   return length * Math.log2(alphabetSize);
@@ -113,6 +131,7 @@ export function parseConfig(env: Env): Config {
       cooldownSeconds: intVar("ATTACK_COOLDOWN_SECONDS", env.ATTACK_COOLDOWN_SECONDS, 300),
       clientDailyFailures: intVar("CLIENT_DAILY_FAILURE_CAP", env.CLIENT_DAILY_FAILURE_CAP, 100),
       networkDailyFailures: intVar("NETWORK_DAILY_FAILURE_CAP", env.NETWORK_DAILY_FAILURE_CAP, 1_000),
+      ledgerBatchMs: msVar("LEDGER_BATCH_MS", env.LEDGER_BATCH_MS, DEFAULT_LEDGER_BATCH_MS),
     },
     serverSecret,
     eventHooks: {

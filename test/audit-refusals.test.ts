@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { call, lookup, trailRows, waitForTrail } from "./helpers";
@@ -59,6 +59,10 @@ describe("a flood-bounded trail", () => {
         eventTags: ["QR_FALLBACK", "SECURITY"],
       });
     }
+
+    // The ledger keeps where summaries go, and nothing else of the configuration (no secret).
+    const stored = await runInDurableObject(ledger, (_, state) => state.storage.get<Record<string, unknown>>("scope"));
+    expect(stored).toEqual({ tenantId: "local", securityAppId: "QRFallbackSecurity" });
 
     // Running the alarm again writes nothing twice.
     expect(await runDurableObjectAlarm(ledger)).toBe(false);

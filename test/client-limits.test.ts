@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
@@ -110,5 +111,36 @@ describe("keys that follow an attacker's costs", () => {
     for (let i = 0; i < 2; i++) expect((await at(codeOf(10 + i), "198.18.7.2")).status).toBe(400);
     await expectErrorShape(await at(codeOf(20), "198.18.7.3"), 429, "RATE_LIMITED");
     expect((await at(codeOf(20), "198.18.8.3")).status).toBe(400);
+  });
+
+  it("with LEDGER_BATCH_MS, a network's concurrent failures reach its ledger in one call, every one counted", async () => {
+    const calls: Record<string, number>[] = [];
+    const ns = env.CLIENT_LEDGER;
+    const counting = new Proxy(ns, {
+      get(target, prop) {
+        if (prop !== "get") return Reflect.get(target, prop).bind(target);
+        return (id: DurableObjectId) =>
+          new Proxy(target.get(id), {
+            get(stub, p) {
+              if (p !== "recordFailures") return Reflect.get(stub, p);
+              return (caps: never, counts: Record<string, number>) => {
+                calls.push(counts);
+                return stub.recordFailures(caps, counts);
+              };
+            },
+          });
+      },
+    });
+    const lingering = { ...env, LEDGER_BATCH_MS: "200", CLIENT_LEDGER: counting } as Env;
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => lookup(codeOf(40 + i), `198.18.9.${1 + (i % 2)}`, { env: lingering })),
+    );
+    expect(statuses.map((r) => r.status)).toEqual(Array(8).fill(400));
+    expect(calls).toEqual([{ "198.18.9.1": 4, "198.18.9.2": 4 }]);
+    const ledger = ns.get(ns.idFromName("198.18.9.0/24"));
+    const network = await runInDurableObject(ledger, (_, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT sum(n) AS n FROM failures WHERE subject = '*'").one(),
+    );
+    expect(network.n).toBe(8);
   });
 });

@@ -99,10 +99,10 @@ const lookup = createFactory<LookupEnv>().createHandlers(
     if (result.outcome !== "unknown") held.giveBack(); // a real code (even expired) is not a wrong guess
     if (result.outcome === "retrieved") return c.json({ qrCode: result.qrCode });
     if (result.outcome === "unknown") {
-      const { clientDailyFailures, networkDailyFailures } = config.guessing;
+      const { clientDailyFailures, networkDailyFailures, ledgerBatchMs } = config.guessing;
       recordFailedLookup(
         c.env.CLIENT_LEDGER,
-        { clientDailyFailures, networkDailyFailures },
+        { clientDailyFailures, networkDailyFailures, batchMs: ledgerBatchMs },
         c.get("lookupClient"),
         waitUntil,
       );

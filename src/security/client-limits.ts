@@ -62,12 +62,16 @@ export const limitLookups = createMiddleware<AppEnv>(async (c, next) => {
 
 /**
  * Counts a failed lookup of a well-formed code in the client's network ledger, batched per network
- * (src/lib/count-batcher.ts), and learns the blocks the ledger answers with.
+ * and LEDGER_BATCH_MS (src/lib/count-batcher.ts), and learns the blocks the ledger answers with.
  */
+/** What a failure hand-off needs: the caps (the ledger applies them) and the linger (LEDGER_BATCH_MS). */
+export type FailureReportSettings = LedgerCaps & { batchMs: number };
+
 const failuresOf = batcherPerBinding(
   (ns: DurableObjectNamespace<ClientLedger>) =>
-    new CountBatcher<LedgerCaps>(
-      async (network, counts, caps) => {
+    new CountBatcher<FailureReportSettings>(
+      async (network, counts, { clientDailyFailures, networkDailyFailures }) => {
+        const caps: LedgerCaps = { clientDailyFailures, networkDailyFailures };
         const answer = await ns.get(ns.idFromName(network)).recordFailures(caps, counts);
         if (blocked.size >= MAX_BLOCKS) blocked.clear();
         for (const [client, until] of Object.entries(answer.clientsBlockedUntil)) if (until) blocked.set(client, until);
@@ -75,16 +79,17 @@ const failuresOf = batcherPerBinding(
       },
       (network, err) =>
         log("warn", "failed lookups not recorded in the client ledger", { network, error: String(err) }),
+      (settings) => settings.batchMs,
     ),
 );
 
 export function recordFailedLookup(
   ns: DurableObjectNamespace<ClientLedger>,
-  caps: LedgerCaps,
+  settings: FailureReportSettings,
   who: LookupClient,
   waitUntil: (p: Promise<unknown>) => void,
 ): void {
-  failuresOf(ns).count(who.network, who.client, caps, waitUntil);
+  failuresOf(ns).count(who.network, who.client, settings, waitUntil);
 }
 
 /** Creations are limited per token (runs after the token is resolved). */
