@@ -8,12 +8,21 @@ export const jsonHeaders = { "content-type": "application/json" };
 
 /**
  * One run; `bodies` (optional) gives each request its own body, in order. Throughput is timed here,
- * start to last response: autocannon's own clock ends `amount` runs on a whole second.
+ * start to last response: autocannon's own clock ends `amount` runs on a whole second. `status`: the
+ * status every answer must have (a run answered with errors is not a throughput figure).
  */
 export async function load(
   instance,
   path,
-  { method = "POST", body, bodies, headers = jsonHeaders, amount = AMOUNT, connections = CONNECTIONS } = {},
+  {
+    method = "POST",
+    body,
+    bodies,
+    headers = jsonHeaders,
+    amount = AMOUNT,
+    connections = CONNECTIONS,
+    status = null,
+  } = {},
 ) {
   await quiesce();
   let i = 0;
@@ -41,12 +50,17 @@ export async function load(
   const cpuAfter = cpuMs(instance.pid);
   const gen = process.cpuUsage(genBefore);
   const total = result.requests.total;
+  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]));
+  if (status !== null && (statuses[status] ?? 0) !== total) {
+    throw new Error(`${instance.label} ${path}: expected ${total} answers ${status}, got ${JSON.stringify(statuses)}`);
+  }
   return {
     rps: (total * 1000) / (last - first),
     mean: result.latency.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
+    statuses,
     errors: result.errors,
     cpuPerRequestMs: cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / total,
     generatorCpuPerRequestMs: (gen.user + gen.system) / 1000 / total,

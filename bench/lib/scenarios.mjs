@@ -75,9 +75,10 @@ export async function throughputPairs({ service, reference, token }, wanted) {
         const codes = await createCodes(service, token, AMOUNT);
         return load(service, "/rp/versioned/device/pendingqr", {
           bodies: codes.map((c) => JSON.stringify({ activationCode: c })),
+          status: 200,
         });
       },
-      async () => load(reference, "/lookup-hit-calls", { bodies: await seedReference(fresh(AMOUNT)) }),
+      async () => load(reference, "/lookup-hit-calls", { bodies: await seedReference(fresh(AMOUNT)), status: 200 }),
       async () => load(reference, "/lookup-hit", { bodies: await seedReference(fresh(AMOUNT)) }),
       0.9,
     );
@@ -86,8 +87,8 @@ export async function throughputPairs({ service, reference, token }, wanted) {
   if (wanted("miss")) {
     out.lookupMiss = await pair(
       "lookup miss",
-      () => load(service, "/rp/versioned/device/pendingqr", { body: miss }),
-      () => load(reference, "/lookup-miss-calls", { body: miss }),
+      () => load(service, "/rp/versioned/device/pendingqr", { body: miss, status: 400 }),
+      () => load(reference, "/lookup-miss-calls", { body: miss, status: 400 }),
       () => load(reference, "/lookup-miss", { body: miss }),
       0.9,
     );
@@ -99,8 +100,9 @@ export async function throughputPairs({ service, reference, token }, wanted) {
         load(service, "/rp/versioned/client/qr/create", {
           body: '{"includeQRFallbackCode":true}',
           headers: { ...jsonHeaders, authorization: `Bearer ${token}` },
+          status: 200,
         }),
-      () => load(reference, "/create-calls", { body: "{}" }),
+      () => load(reference, "/create-calls", { body: "{}", status: 200 }),
       () => load(reference, "/create", { body: "{}" }),
       0.9,
     );
@@ -122,6 +124,7 @@ export async function pendingScale({ service, pendingTwin, token }, fill) {
   const missLookup = (instance) =>
     load(instance, "/rp/versioned/device/pendingqr", {
       body: '{"activationCode":"yyyyyy"}',
+      status: 400,
       connections: 4,
       amount: Math.min(AMOUNT, 1500),
     });
@@ -171,6 +174,7 @@ export async function searchScale({ service, trailTwin, adminToken }, trail) {
       {
         method: "GET",
         headers: { authorization: `Bearer ${adminToken}` },
+        status: 200,
         amount: 300,
         connections: 4,
       },
