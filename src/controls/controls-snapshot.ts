@@ -13,10 +13,13 @@
  * after T + 9 s. The isolate that made a change drops its copy at once (`invalidateControls`).
  */
 import { AppError, ErrorCode } from "../http/errors";
+import { joinShared } from "../lib/shared-promise";
 import { readControls, type StoredSettings } from "./control-store";
 
 export const CONTROLS_REFRESH_MS = 5_000;
 export const CONTROLS_MAX_AGE_MS = 9_000;
+/** A request waits this long at most for a read another request started (then 503). */
+const READ_WAIT_MS = 5_000;
 
 export interface Controls {
   revokedTokenIds: ReadonlySet<string>;
@@ -63,7 +66,7 @@ export async function controlsOf(db: D1Database, waitUntil: (p: Promise<unknown>
   }
   // A read started before an invalidation is superseded and lands nothing: then read once more.
   for (let attempt = 0; attempt < 2; attempt++) {
-    await read(db, state).catch(() => {});
+    await joinShared(read(db, state), READ_WAIT_MS).catch(() => {});
     if (state.controls && Date.now() - state.startedAt < CONTROLS_MAX_AGE_MS) return state.controls;
   }
   throw new AppError(ErrorCode.CONTROLS_UNAVAILABLE, "Token and application controls cannot be read; try again.", 5);

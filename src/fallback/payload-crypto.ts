@@ -6,6 +6,7 @@
  */
 import { openWith, sealWith } from "../lib/aead";
 import { toBase64Url } from "../lib/encoding";
+import { joinShared } from "../lib/shared-promise";
 
 const enc = new TextEncoder();
 const INDEX_INFO = enc.encode("qr-fallback/pending-index/v1");
@@ -26,7 +27,7 @@ export function pendingKeys(serverSecret: string): Promise<PendingKeys> {
     keyCache.clear();
     keyCache.set(serverSecret, keys);
   }
-  return keys;
+  return joinShared(keys, 5_000);
 }
 
 async function importPendingKeys(serverSecret: string): Promise<PendingKeys> {

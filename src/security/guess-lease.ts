@@ -1,5 +1,6 @@
 import type { CodeClass, Config } from "../config";
 import { AppError, ErrorCode } from "../http/errors";
+import { joinShared } from "../lib/shared-promise";
 import type { AttackState, BudgetSettings, GuessBudget, Lease } from "./guess-budget";
 
 /**
@@ -17,6 +18,8 @@ const REFILL_BELOW = 4;
  * isolate that dies are never handed back: they stay counted (attack mode comes early, never late).
  */
 const LEASE_MS = 10_000;
+/** A lookup waits this long at most for a lease another request asked for (then fails closed). */
+const KEEPER_WAIT_MS = 5_000;
 /** Refusals in attack mode are reported at most this often per isolate and class (they prolong it). */
 const REFUSAL_REPORT_MS = 10_000;
 /** The create path re-asks the attack state when what this isolate knows is older than this. */
@@ -163,7 +166,7 @@ export async function holdGuess(
     }
     let granted: number;
     try {
-      granted = await refill(ns, settings, cls);
+      granted = await joinShared(refill(ns, settings, cls), KEEPER_WAIT_MS);
     } catch {
       throw new AppError(
         ErrorCode.GUESS_BUDGET_UNAVAILABLE,
@@ -193,7 +196,7 @@ export async function issueLongCodes(ns: BudgetNamespace, now = Date.now()): Pro
         share.refresh = null;
       });
     try {
-      await share.refresh;
+      await joinShared(share.refresh, KEEPER_WAIT_MS);
     } catch {
       return true;
     }
