@@ -49,18 +49,18 @@ function unmapped(ip: ParsedIp): ParsedIp {
   return ip;
 }
 
-/** The client a limit counts: the IPv4 address, or the IPv6 /64. Unparsable addresses share one key. */
-export function clientKeyOf(raw: string | null | undefined): string {
+/**
+ * The keys limits count under, from one parse: the client (IPv4 address, or IPv6 /64) and its
+ * network, with its own larger limits (IPv4 /24, IPv6 /48). Unparsable addresses share one key.
+ */
+export function clientKeysOf(raw: string | null | undefined): { client: string; network: string } {
   const ip = parseIp(raw);
-  if (!ip) return "unknown";
+  if (!ip) return { client: "unknown", network: "unknown" };
   const u = unmapped(ip);
-  return u.v === 4 ? u.octets.join(".") : `${u.groups.slice(0, 4).join(":")}::/64`;
+  return u.v === 4
+    ? { client: u.octets.join("."), network: `${u.octets.slice(0, 3).join(".")}.0/24` }
+    : { client: `${u.groups.slice(0, 4).join(":")}::/64`, network: `${u.groups.slice(0, 3).join(":")}::/48` };
 }
 
-/** The client's network, with its own larger limits: IPv4 /24, IPv6 /48. */
-export function networkKeyOf(raw: string | null | undefined): string {
-  const ip = parseIp(raw);
-  if (!ip) return "unknown";
-  const u = unmapped(ip);
-  return u.v === 4 ? `${u.octets.slice(0, 3).join(".")}.0/24` : `${u.groups.slice(0, 3).join(":")}::/48`;
-}
+export const clientKeyOf = (raw: string | null | undefined): string => clientKeysOf(raw).client;
+export const networkKeyOf = (raw: string | null | undefined): string => clientKeysOf(raw).network;

@@ -3,7 +3,7 @@ import { log } from "../../common/log";
 import type { AppEnv } from "../http/context";
 import { AppError, ErrorCode } from "../http/errors";
 import { batcherPerBinding, CountBatcher } from "../lib/count-batcher";
-import { clientKeyOf, networkKeyOf } from "../lib/ip";
+import { clientKeysOf } from "../lib/ip";
 import type { ClientLedger, LedgerCaps } from "./client-ledger";
 
 /** The Rate Limiting bindings count per period of this many seconds (see wrangler.toml). */
@@ -17,8 +17,7 @@ export interface LookupClient {
 }
 
 export function lookupClientOf(req: Request): LookupClient {
-  const ip = req.headers.get("cf-connecting-ip");
-  return { client: clientKeyOf(ip), network: networkKeyOf(ip) };
+  return clientKeysOf(req.headers.get("cf-connecting-ip"));
 }
 
 /**
