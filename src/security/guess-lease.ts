@@ -10,8 +10,14 @@ import type { AttackState, BudgetSettings, GuessBudget, Lease } from "./guess-bu
  * lookup waits for the Durable Object only when its isolate has none left). A lease that cannot be
  * had fails closed: the code is not evaluated.
  */
-const LEASE_WANT = 16;
-const REFILL_BELOW = 4;
+/**
+ * Units asked for at a time. The keeper grants at most a sixteenth of what is left, so with the
+ * shipped budget (300 a minute) a lease is 18 units or fewer whatever this says; the cap matters for
+ * large budgets (the long class, 500,000 a minute), where a keeper call per 64 guesses instead of per
+ * 16 is what keeps a flood of evaluated guesses off the keeper. A refill starts at a quarter left.
+ */
+const LEASE_WANT = 64;
+const REFILL_BELOW = 16;
 /**
  * A lease is good for this long; its unused units (and units given back after it lapsed) are handed
  * back to the keeper with the next lease request, so budget is spent only by wrong codes. Units of an
