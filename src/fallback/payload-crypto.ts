@@ -17,17 +17,29 @@ export interface PendingKeys {
   payloadRoot: CryptoKey;
 }
 
-const keyCache = new Map<string, Promise<PendingKeys>>();
+const keyCache = new Map<string, { keys?: PendingKeys; importing: Promise<PendingKeys> }>();
 
-/** Imported once per isolate and secret: key import is the slow part of every lookup. */
-export function pendingKeys(serverSecret: string): Promise<PendingKeys> {
-  let keys = keyCache.get(serverSecret);
-  if (!keys) {
-    keys = importPendingKeys(serverSecret);
+/**
+ * Imported once per isolate and secret: key import is the slow part of every lookup. Once imported
+ * the keys are handed out as they are; only the first requests, while the import is under way,
+ * join it (src/lib/shared-promise.ts).
+ */
+export async function pendingKeys(serverSecret: string): Promise<PendingKeys> {
+  let entry = keyCache.get(serverSecret);
+  if (!entry) {
+    const importing = importPendingKeys(serverSecret);
+    const created: { keys?: PendingKeys; importing: Promise<PendingKeys> } = { importing };
+    importing.then(
+      (keys) => {
+        created.keys = keys;
+      },
+      () => keyCache.delete(serverSecret), // a failed import is tried again by the next request
+    );
     keyCache.clear();
-    keyCache.set(serverSecret, keys);
+    keyCache.set(serverSecret, created);
+    entry = created;
   }
-  return joinShared(keys, 5_000);
+  return entry.keys ?? joinShared(entry.importing, 5_000);
 }
 
 async function importPendingKeys(serverSecret: string): Promise<PendingKeys> {
