@@ -18,8 +18,6 @@ import { readControls, type StoredSettings } from "./control-store";
 
 export const CONTROLS_REFRESH_MS = 5_000;
 export const CONTROLS_MAX_AGE_MS = 9_000;
-/** A request waits this long at most for a read another request started (then 503). */
-const READ_WAIT_MS = 5_000;
 
 export interface Controls {
   revokedTokenIds: ReadonlySet<string>;
@@ -66,7 +64,7 @@ export async function controlsOf(db: D1Database, waitUntil: (p: Promise<unknown>
   }
   // A read started before an invalidation is superseded and lands nothing: then read once more.
   for (let attempt = 0; attempt < 2; attempt++) {
-    await joinShared(read(db, state), READ_WAIT_MS).catch(() => {});
+    await joinShared(read(db, state)).catch(() => {});
     if (state.controls && Date.now() - state.startedAt < CONTROLS_MAX_AGE_MS) return state.controls;
   }
   throw new AppError(ErrorCode.CONTROLS_UNAVAILABLE, "Token and application controls cannot be read; try again.", 5);

@@ -39,7 +39,7 @@ export async function pendingKeys(serverSecret: string): Promise<PendingKeys> {
     keyCache.set(serverSecret, created);
     entry = created;
   }
-  return entry.keys ?? joinShared(entry.importing, 5_000);
+  return entry.keys ?? joinShared(entry.importing);
 }
 
 async function importPendingKeys(serverSecret: string): Promise<PendingKeys> {

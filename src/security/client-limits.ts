@@ -59,13 +59,13 @@ export const limitLookups = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
+/** What a failure hand-off needs: the caps (the ledger applies them) and the linger (LEDGER_BATCH_MS). */
+export type FailureReportSettings = LedgerCaps & { batchMs: number };
+
 /**
  * Counts a failed lookup of a well-formed code in the client's network ledger, batched per network
  * and LEDGER_BATCH_MS (src/lib/count-batcher.ts), and learns the blocks the ledger answers with.
  */
-/** What a failure hand-off needs: the caps (the ledger applies them) and the linger (LEDGER_BATCH_MS). */
-export type FailureReportSettings = LedgerCaps & { batchMs: number };
-
 const failuresOf = batcherPerBinding(
   (ns: DurableObjectNamespace<ClientLedger>) =>
     new CountBatcher<FailureReportSettings>(

@@ -10,6 +10,7 @@ import type { AttackState, BudgetSettings, GuessBudget, Lease } from "./guess-bu
  * lookup waits for the Durable Object only when its isolate has none left). A lease that cannot be
  * had fails closed: the code is not evaluated.
  */
+
 /**
  * Units asked for at a time. The keeper grants at most a sixteenth of what is left, so with the
  * shipped budget (300 a minute) a lease is 18 units or fewer whatever this says; the cap matters for
@@ -24,8 +25,6 @@ const REFILL_BELOW = 16;
  * isolate that dies are never handed back: they stay counted (attack mode comes early, never late).
  */
 const LEASE_MS = 10_000;
-/** A lookup waits this long at most for a lease another request asked for (then fails closed). */
-const KEEPER_WAIT_MS = 5_000;
 /** Refusals in attack mode are reported at most this often per isolate and class (they prolong it). */
 const REFUSAL_REPORT_MS = 10_000;
 /** The create path re-asks the attack state when what this isolate knows is older than this. */
@@ -172,7 +171,7 @@ export async function holdGuess(
     }
     let granted: number;
     try {
-      granted = await joinShared(refill(ns, settings, cls), KEEPER_WAIT_MS);
+      granted = await joinShared(refill(ns, settings, cls));
     } catch {
       throw new AppError(
         ErrorCode.GUESS_BUDGET_UNAVAILABLE,
@@ -202,7 +201,7 @@ export async function issueLongCodes(ns: BudgetNamespace, now = Date.now()): Pro
         share.refresh = null;
       });
     try {
-      await joinShared(share.refresh, KEEPER_WAIT_MS);
+      await joinShared(share.refresh);
     } catch {
       return true;
     }
