@@ -7,7 +7,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { root } from "../scripts/wrangler.mjs";
+import { root, STATE_DIR } from "../scripts/wrangler.mjs";
 
 const PORT = Number(process.env.E2E_PORT ?? 8795);
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -151,6 +151,42 @@ async function walkThrough() {
     token(["revoke", id]);
     assert(!token(["list"]).some((l) => l.startsWith(id)), "revoked token gone from the list");
   });
+  await check(
+    "npm run token waits out a control database another process is writing (as dev's Worker may)",
+    async () => {
+      const holder = await holdControlDbWriteLock(1500);
+      const made = token(["create", "--app", "LockedApp", "--label", "e2e locked"]).at(-1);
+      assert(/^qrf_/.test(made), `token created despite the lock: ${made}`);
+      assert((await holder.done) === 0, "the lock was held and released");
+      assert(
+        token(["list"]).some((l) => l.includes("LockedApp")),
+        "listed",
+      );
+    },
+  );
+}
+
+/**
+ * Holds the local control database's write lock for `ms` from another process (python3's sqlite3, on
+ * the machine as Node's build tooling), the way a Worker of `npm run dev` writing it does; resolves
+ * once the lock is held, with `done` settling to that process's exit code.
+ */
+async function holdControlDbWriteLock(ms) {
+  const script = `
+import glob, sqlite3, sys, time
+for f in glob.glob(sys.argv[1] + "/*.sqlite"):
+    c = sqlite3.connect(f, isolation_level=None)
+    if c.execute("SELECT 1 FROM sqlite_master WHERE name = 'api_tokens'").fetchone():
+        c.execute("BEGIN IMMEDIATE"); print("locked", flush=True); time.sleep(float(sys.argv[2])); c.execute("COMMIT"); sys.exit(0)
+sys.exit(3)`;
+  const dir = path.join(STATE_DIR, "v3", "d1", "miniflare-D1DatabaseObject");
+  const child = spawn("python3", ["-c", script, dir, String(ms / 1000)], { stdio: ["ignore", "pipe", "inherit"] });
+  const done = new Promise((resolve) => child.on("exit", resolve));
+  await new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => String(d).includes("locked") && resolve());
+    done.then((code) => reject(new Error(`could not lock the control database (exit ${code})`)));
+  });
+  return { done };
 }
 
 /** The operator console (/console) on a phone-sized screen: an admin turns an application's fallback off. */

@@ -11,11 +11,25 @@ export const STATE_DIR = path.join(root, ".wrangler", "state");
 export const wranglerBin = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
+/**
+ * A local store's SQLite file is shared with a running `npm run dev` (its workerd holds the same
+ * D1/KV databases open, with no busy timeout), so a CLI write can find it locked for a moment.
+ * SQLite refuses such a statement whole, so trying it again is safe.
+ */
+const LOCKED = /SQLITE_BUSY|database is locked/;
+const LOCKED_RETRIES = 8;
+
 /** Runs wrangler to completion; returns stdout, throws with stderr on failure. */
 export function wrangler(args, { quiet = true } = {}) {
-  const result = spawnSync(process.execPath, [wranglerBin, ...args], { cwd: root, env, encoding: "utf8" });
+  let result;
+  for (let attempt = 0; ; attempt++) {
+    result = spawnSync(process.execPath, [wranglerBin, ...args], { cwd: root, env, encoding: "utf8" });
+    if (result.status === 0 || attempt === LOCKED_RETRIES || !LOCKED.test(`${result.stderr}${result.stdout}`)) break;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100 * 2 ** Math.min(attempt, 4)); // 0.1-1.6 s
+  }
   if (result.status !== 0) {
-    throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${result.stderr || result.stdout}`);
+    // With --json wrangler reports the error on stdout and only its warnings on stderr: show both.
+    throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${result.stderr}${result.stdout}`);
   }
   if (!quiet) process.stdout.write(result.stdout);
   return result.stdout;
