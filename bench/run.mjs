@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // `npm run bench`: the Workers' deploy bundles run through Miniflare's API (bench/lib/instances.mjs),
 // driven by autocannon (bench/lib/load.mjs), every figure a ratio against a reference measured in the
-// same run (bench/lib/scenarios.mjs), each with a budget (bench/lib/budgets.mjs). Exits 1 when a
-// budget is missed. BENCH_ONLY=hit,miss,create,pending,search,consumer runs a part.
+// same run (bench/lib/scenarios.mjs), then the edge latency model (bench/lib/edge.mjs), each with a
+// budget (bench/lib/budgets.mjs). Exits 1 when a budget is missed.
+// BENCH_ONLY=hit,miss,create,pending,search,consumer,edge runs a part.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { writeResults } from "./lib/budgets.mjs";
+import { edgeModel } from "./lib/edge.mjs";
 import { buildWorkers, putToken, startReference, startService, stopAll } from "./lib/instances.mjs";
 import { AMOUNT, CONNECTIONS, load } from "./lib/load.mjs";
 import {
@@ -29,9 +31,23 @@ const lap = (label) => {
   lapAt = Date.now();
 };
 
-const built = buildWorkers(workdir);
 const results = {};
+const throughput = ["hit", "miss", "create", "pending", "search", "consumer"].some(wanted);
 try {
+  if (throughput) await throughputAndScale();
+} finally {
+  await stopAll();
+  rmSync(workdir, { recursive: true, force: true });
+}
+// Last, with every other instance stopped: the model times single requests.
+if (wanted("edge")) {
+  results.edgeModel = await edgeModel();
+  lap("edge model");
+}
+process.exit(writeResults(results).length ? 1 : 0);
+
+async function throughputAndScale() {
+  const built = buildWorkers(workdir);
   await import("../scripts/vendor-assets.mjs");
   const service = await startService("service", built);
   const reference = await startReference(built);
@@ -62,8 +78,4 @@ try {
   lap("throughput pairs");
   if (wanted("consumer")) results.consumer = await consumerWrites({ reference });
   results.bundle = bundleSize(workdir);
-} finally {
-  await stopAll();
-  rmSync(workdir, { recursive: true, force: true });
 }
-process.exit(writeResults(results).length ? 1 : 0);

@@ -1,6 +1,8 @@
-// The references for the benchmark: raw Worker routes that make the binding calls the spec requires
-// of each answer (`*-calls`: what the throughput budgets compare against) and the bare one-call
-// routes printed for context. No router, no validation, no crypto.
+// The references for the benchmark: raw Worker routes that do what the spec requires of each answer
+// (`*-calls`: what the throughput budgets compare against): its binding calls, and the §5 crypto
+// done the plainest way (one HMAC-SHA-256 for the KV key, one HKDF derivation and one AES-256-GCM
+// seal or open per code). `?crypto=off` leaves the crypto out (printed as context), as do the bare
+// one-call routes. No router, no validation.
 import { DurableObject } from "cloudflare:workers";
 
 import type { QueuedAuditEvent } from "../../common/audit-contract";
@@ -108,25 +110,96 @@ function answerAsService(body: unknown, status = 200): Response {
   });
 }
 
+/**
+ * SPEC §5 at its plainest: the KV key is base64url(HMAC-SHA-256(index key, code)); the value is
+ * iv ‖ AES-256-GCM(HKDF(secret, code), entry), bound to the key. Keys are imported once per isolate.
+ * `crypto=off` (context only) keys the entry by the code itself and stores it in clear.
+ */
+const enc = new TextEncoder();
+const BENCH_SECRET = enc.encode("bench-reference-secret-0123456789abcdef");
+let keys: { index: CryptoKey; root: CryptoKey } | undefined;
+async function keysOf() {
+  if (!keys) {
+    const root = await crypto.subtle.importKey("raw", BENCH_SECRET, "HKDF", false, ["deriveKey"]);
+    const index = await crypto.subtle.importKey("raw", BENCH_SECRET, { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+    ]);
+    keys = { index, root };
+  }
+  return keys;
+}
+async function indexIdOf(code: string, withCrypto: boolean): Promise<string> {
+  if (!withCrypto) return code;
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", (await keysOf()).index, enc.encode(code)));
+  return btoa(String.fromCharCode(...mac))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
+}
+async function payloadKeyOf(code: string): Promise<CryptoKey> {
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(), info: enc.encode(`payload/${code}`) },
+    (await keysOf()).root,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+}
+interface Entry {
+  qrCode: string;
+  expiresAt: number;
+}
+async function sealEntry(code: string, indexId: string, entry: Entry, withCrypto: boolean): Promise<ArrayBuffer> {
+  const plain = enc.encode(JSON.stringify(entry));
+  if (!withCrypto) return plain.buffer as ArrayBuffer;
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ct = new Uint8Array(
+    await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: enc.encode(indexId) },
+      await payloadKeyOf(code),
+      plain,
+    ),
+  );
+  const out = new Uint8Array(12 + ct.byteLength);
+  out.set(iv);
+  out.set(ct, 12);
+  return out.buffer;
+}
+async function openEntry(code: string, indexId: string, sealed: ArrayBuffer, withCrypto: boolean): Promise<Entry> {
+  if (!withCrypto) return JSON.parse(new TextDecoder().decode(sealed));
+  const plain = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: new Uint8Array(sealed, 0, 12), additionalData: enc.encode(indexId) },
+    await payloadKeyOf(code),
+    new Uint8Array(sealed, 12),
+  );
+  return JSON.parse(new TextDecoder().decode(plain));
+}
+const qrEntry = (ttlMs: number): Entry => ({ qrCode: "x".repeat(250), expiresAt: Date.now() + ttlMs });
+
 export default {
   async fetch(request: Request, env: BaselineEnv, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
+    const withCrypto = url.searchParams.get("crypto") !== "off";
     switch (url.pathname) {
-      // What a lookup hit must do: both rate limits, the read, the claim's single redemption (before
-      // answering); the entry's deletion and the audit hand-off after the answer.
+      // What a lookup hit must do: both rate limits, the code's KV key, the read, the payload's
+      // opening and expiry check, the claim's single redemption (before answering); the entry's
+      // deletion and the audit hand-off after the answer.
       case "/lookup-hit-calls": {
         const { activationCode } = (await request.json()) as { activationCode: string };
         await Promise.all([
           env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" }),
           env.NETWORK_LOOKUP_LIMITER.limit({ key: networkOf(request) }),
         ]);
-        const key = pendingKey(activationCode);
-        const value = await env.QR_KV.get(key, "arrayBuffer");
-        if (!value || !(await claimsOf(env, activationCode).redeem(activationCode)))
+        const indexId = await indexIdOf(activationCode, withCrypto);
+        const key = pendingKey(indexId);
+        const sealed = await env.QR_KV.get(key, "arrayBuffer");
+        if (!sealed) return json({ error: "not found" }, 400);
+        const entry = await openEntry(activationCode, indexId, sealed, withCrypto);
+        if (entry.expiresAt <= Date.now() || !(await claimsOf(env, indexId).redeem(indexId)))
           return json({ error: "not found" }, 400);
         ctx.waitUntil(env.QR_KV.delete(key));
         ctx.waitUntil(env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" }));
-        return answerAsService({ qrCode: new TextDecoder().decode(value) });
+        return answerAsService({ qrCode: entry.qrCode });
       }
       // Context only (the bench before 0.3 budgeted against it): limit, read, consume, audit.
       case "/lookup-hit": {
@@ -145,7 +218,7 @@ export default {
         const value = await env.QR_KV.get(pendingKey(activationCode));
         return json({ error: value ? "found" : "not found" }, 400);
       }
-      // What a lookup miss must do: both rate limits and the read before answering; the network's
+      // What a lookup miss must do: both rate limits, the code's KV key and the read before answering; the network's
       // failure count and the audit hand-off after it. Answered as the service answers.
       case "/lookup-miss-calls": {
         const { activationCode } = (await request.json()) as { activationCode: string };
@@ -153,7 +226,7 @@ export default {
           env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" }),
           env.NETWORK_LOOKUP_LIMITER.limit({ key: networkOf(request) }),
         ]);
-        const value = await env.QR_KV.get(pendingKey(activationCode));
+        const value = await env.QR_KV.get(pendingKey(await indexIdOf(activationCode, withCrypto)));
         ctx.waitUntil(env.LEDGER.get(env.LEDGER.idFromName(networkOf(request))).count("client"));
         ctx.waitUntil(env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" }));
         const message = value ? "found" : "No pending QR code matches this activation code.";
@@ -162,16 +235,23 @@ export default {
           400,
         );
       }
-      // What a create must do: the token's rate limit, the code's claim, the payload's write before
+      // What a create must do: the token's rate limit, the code's KV key and claim, the sealed payload's write before
       // answering; the audit hand-off after it. Answered as the service answers.
       case "/create-calls": {
         await request.json(); // a create reads its request (an unread body stalls the connection)
         await env.CREATE_LIMITER.limit({ key: "token" });
         const code = Math.random().toString(36).slice(2, 8);
-        await claimsOf(env, code).reserve(code);
-        await env.QR_KV.put(pendingKey(code), "x".repeat(400), { expirationTtl: 180 });
+        const indexId = await indexIdOf(code, withCrypto);
+        await claimsOf(env, indexId).reserve(indexId);
+        const entry = qrEntry(180_000);
+        const sealed = await sealEntry(code, indexId, entry, withCrypto);
+        await env.QR_KV.put(pendingKey(indexId), sealed, { expirationTtl: 180 });
         ctx.waitUntil(env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" }));
-        return answerAsService({ qrCode: "x".repeat(250), expirationTime: Date.now(), qrFallbackActivationCode: code });
+        return answerAsService({
+          qrCode: entry.qrCode,
+          expirationTime: entry.expiresAt,
+          qrFallbackActivationCode: code,
+        });
       }
       // Context only: a bare KV write with a TTL.
       case "/create": {
@@ -180,11 +260,17 @@ export default {
         await env.QR_KV.put(pendingKey(code), "x".repeat(400), { expirationTtl: 180 });
         return json({ qrCode: "x", qrFallbackActivationCode: code });
       }
-      // Seeds entries (and their claims) for the lookup-hit routes.
+      // Seeds entries (and their claims) for the lookup-hit routes, sealed unless `crypto=off`.
       case "/seed": {
         const codes = (await request.json()) as string[];
-        await Promise.all(codes.map((c) => env.QR_KV.put(pendingKey(c), "x".repeat(400), { expirationTtl: 3600 })));
-        await Promise.all(codes.map((c) => claimsOf(env, c).reserve(c)));
+        await Promise.all(
+          codes.map(async (c) => {
+            const indexId = await indexIdOf(c, withCrypto);
+            const sealed = await sealEntry(c, indexId, qrEntry(3_600_000), withCrypto);
+            await env.QR_KV.put(pendingKey(indexId), sealed, { expirationTtl: 3600 });
+            await claimsOf(env, indexId).reserve(indexId);
+          }),
+        );
         return json({ seeded: codes.length });
       }
       // Consumer write strategies, timed inside workerd (the clock advances across D1 I/O).

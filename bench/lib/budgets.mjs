@@ -10,16 +10,20 @@ export function budget(name, figure, limit, ok, detail) {
   console.log(`${ok ? "  ok  " : "  FAIL"} ${name}: ${figure} (budget ${limit})${detail ? ` ${detail}` : ""}`);
 }
 
-/** Writes the results (keeping the edge model's figures from `npm run bench:edge`); returns the misses. */
-export function writeResults(results) {
+/**
+ * Writes the results; `edgeModel` goes at the top level (issue #14's shape). A run without the model
+ * (BENCH_ONLY) keeps the previous run's, and says so. Returns the missed budgets.
+ */
+export function writeResults({ edgeModel, ...results }) {
   const file = path.join(root, "bench/results/latest.json");
   mkdirSync(path.dirname(file), { recursive: true });
   const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  const model = edgeModel ?? previous.edgeModel;
   const out = {
     at: new Date().toISOString(),
     results,
     budgets,
-    ...(previous.edgeModel ? { edgeModel: previous.edgeModel } : {}),
+    ...(model ? { edgeModel: model, edgeModelAt: edgeModel ? new Date().toISOString() : previous.edgeModelAt } : {}),
   };
   writeFileSync(file, JSON.stringify(out, null, 2));
   const failed = budgets.filter((b) => !b.ok);

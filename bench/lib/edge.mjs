@@ -1,0 +1,179 @@
+// The edge latency model (issue #14): the service (bench/edge/service-edge.ts: the real Worker, every
+// binding delayed as on Cloudflare's network: bench/edge/latency.ts) and a reference that makes only
+// the calls each answer must wait for (bench/edge/reference-edge.ts), both through Miniflare's API (no
+// wrangler dev proxy), one request at a time: p50 and p99 of a lookup hit, a lookup miss and a
+// create. Budget: service p50 / reference p50 <= 1.10 each. Part of `npm run bench`; alone:
+// `npm run bench:edge`.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import { tokenKey } from "../../common/kv-keys.js";
+import { root } from "../../scripts/wrangler.mjs";
+import { budget } from "./budgets.mjs";
+import { applyMigrations, mainWorkerOptions } from "./instances.mjs";
+
+const N = Number(process.env.BENCH_EDGE_REQUESTS ?? 100);
+const BUDGET = 1.1;
+
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+const stats = (values) => ({ p50Ms: +percentile(values, 50).toFixed(1), p99Ms: +percentile(values, 99).toFixed(1) });
+const code = () => Array.from(randomBytes(6), (b) => "abcdefghijklmnopqrstuvwxyz"[b % 26]).join("");
+const ip = (i) => `10.${(i >> 8) & 255}.${i & 255}.7`;
+
+// Requests are spaced so one request's background work (waitUntil: the ledger's Durable Object write, the
+// audit send), which on Cloudflare runs on other machines, does not land on the next request's CPU
+// here (BENCHMARKS.md shows both). BENCH_EDGE_GAP_MS=0: back to back.
+const GAP_MS = Number(process.env.BENCH_EDGE_GAP_MS ?? 150);
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function bundle(dir, entry, name) {
+  const outfile = path.join(dir, `${name}.mjs`);
+  await build({
+    entryPoints: [path.join(root, entry)],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    external: ["cloudflare:*", "node:*"],
+    outfile,
+    logLevel: "error",
+  });
+  return outfile;
+}
+
+/** Runs the model; records its three budgets and returns the `edgeModel` figures. */
+export async function edgeModel() {
+  const dir = mkdtempSync(path.join(tmpdir(), "qrf-edge-"));
+  try {
+    return await measureAll(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measureAll(dir) {
+  const unlimited = { simple: { limit: 1_000_000_000, period: 60 } };
+  const mf = new Miniflare({
+    workers: [
+      // The real Worker's bindings from wrangler.toml (as the bench runs it), its entry wrapping them
+      // in the latency model; no static-assets Worker here (no page is measured).
+      {
+        ...mainWorkerOptions(await bundle(dir, "bench/edge/service-edge.ts", "service"), { serviceBindings: {} }),
+        name: "service",
+        routes: ["service.local/*"],
+      },
+      {
+        name: "reference",
+        modules: true,
+        modulesRoot: dir,
+        scriptPath: await bundle(dir, "bench/edge/reference-edge.ts", "reference"),
+        compatibilityDate: "2026-04-01",
+        kvNamespaces: ["QR_KV"],
+        ratelimits: { LOOKUP_LIMITER: unlimited, CREATE_LIMITER: unlimited },
+        durableObjects: { CLAIMS: { className: "Claims", useSQLite: true } },
+        routes: ["reference.local/*"],
+      },
+    ],
+  });
+
+  // The control database's schema (migrations/), as `npm run deploy` applies it.
+  await applyMigrations(await mf.getD1Database("CONTROL_DB", "service"), path.join(root, "migrations"));
+
+  const token = `qrf_edge_${randomBytes(16).toString("hex")}`;
+  const hash = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))).toString("hex");
+  const record = { rpAppId: "EdgeApp", admin: false, label: "edge model", createdAt: Date.now() };
+  await (await mf.getKVNamespace("QR_KV", "service")).put(tokenKey(hash), JSON.stringify(record), { metadata: record });
+
+  async function timed(url, body, headers = {}) {
+    const started = performance.now();
+    const res = await mf.dispatchFetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+    const json = await res.json();
+    return { ms: performance.now() - started, status: res.status, json };
+  }
+
+  async function measure(run) {
+    const times = [];
+    for (let i = 0; i < 5; i++) await run(-1 - i); // warm the isolate and the objects
+    for (let i = 0; i < N; i++) {
+      times.push((await run(i)).ms);
+      if (GAP_MS) await pause(GAP_MS);
+    }
+    return stats(times);
+  }
+
+  const service = {};
+  const reference = {};
+  const issued = [];
+  service.create = await measure(async (i) => {
+    const r = await timed(
+      "http://service.local/rp/versioned/client/qr/create",
+      { includeQRFallbackCode: true },
+      {
+        authorization: `Bearer ${token}`,
+      },
+    );
+    if (r.status !== 200) throw new Error(`create ${r.status} ${JSON.stringify(r.json)}`);
+    if (i >= 0) issued.push(r.json.qrFallbackActivationCode);
+    return r;
+  });
+  service.lookupHit = await measure(async (i) => {
+    const c =
+      i >= 0
+        ? issued[i]
+        : (
+            await timed(
+              "http://service.local/rp/versioned/client/qr/create",
+              { includeQRFallbackCode: true },
+              { authorization: `Bearer ${token}` },
+            )
+          ).json.qrFallbackActivationCode;
+    const r = await timed(
+      "http://service.local/rp/versioned/device/pendingqr",
+      { activationCode: c },
+      { "cf-connecting-ip": ip(i + 10) },
+    );
+    if (r.status !== 200) throw new Error(`hit ${r.status} ${JSON.stringify(r.json)}`);
+    return r;
+  });
+  service.lookupMiss = await measure((i) =>
+    timed(
+      "http://service.local/rp/versioned/device/pendingqr",
+      { activationCode: code() },
+      { "cf-connecting-ip": ip(i + 5000) },
+    ),
+  );
+  const refCodes = [];
+  reference.create = await measure(async (i) => {
+    const c = code() + i;
+    if (i >= 0) refCodes.push(c);
+    return timed("http://reference.local/create", { code: c });
+  });
+  reference.lookupHit = await measure((i) =>
+    timed("http://reference.local/hit", { code: i >= 0 ? refCodes[i] : `warm${i}` }, { "cf-connecting-ip": ip(i) }),
+  );
+  reference.lookupMiss = await measure((i) =>
+    timed("http://reference.local/miss", { code: `none${code()}` }, { "cf-connecting-ip": ip(i) }),
+  );
+  await mf.dispose();
+  const edgeModel = {};
+  console.log(`\nedge latency model: ${N} sequential requests per figure, ${GAP_MS} ms apart (bench/edge/latency.ts)`);
+  for (const key of ["lookupHit", "lookupMiss", "create"]) {
+    const ratio = +(service[key].p50Ms / reference[key].p50Ms).toFixed(3);
+    edgeModel[key] = { service: service[key], reference: reference[key], ratio };
+    console.log(
+      `  ${key}: service p50 ${service[key].p50Ms} ms, p99 ${service[key].p99Ms} ms; reference p50 ${reference[key].p50Ms} ms, p99 ${reference[key].p99Ms} ms`,
+    );
+    budget(`edge model ${key}: service / reference p50`, ratio, `<= ${BUDGET}`, ratio <= BUDGET);
+  }
+  return edgeModel;
+}

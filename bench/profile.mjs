@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// `npm run bench:profile -- hit|miss|create`: a V8 sampling profile of the service (unminified
+// bundle, Miniflare's API, as the bench runs it) under one load run, printed as the functions with
+// the most self time. Where the bench says the service spends more than its reference, this says on
+// what. BENCH_REQUESTS sets the run's size; PROFILE_TOP the number of rows.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import WebSocket from "ws";
+import { buildWorkers, putToken, startService, stopAll } from "./lib/instances.mjs";
+import { createCodes, jsonHeaders, load } from "./lib/load.mjs";
+
+const which = process.argv[2] ?? "hit";
+const PORT = Number(process.env.BENCH_INSPECTOR ?? 9329);
+const TOP = Number(process.env.PROFILE_TOP ?? 40);
+const AMOUNT = Number(process.env.BENCH_REQUESTS ?? 4000);
+process.env.BENCH_PROFILE = "1";
+process.env.BENCH_INSPECTOR = String(PORT);
+
+/** One Chrome DevTools Protocol session on the main Worker's isolate. */
+async function devtools() {
+  const targets = await (await fetch(`http://127.0.0.1:${PORT}/json/list`)).json();
+  const target = targets.find((t) => t.title === "qr-fallback" || t.id === "core:user:qr-fallback") ?? targets[0];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+  let id = 0;
+  const pending = new Map();
+  ws.on("message", (data) => {
+    const msg = JSON.parse(String(data));
+    if (msg.id && pending.has(msg.id)) {
+      pending.get(msg.id)(msg);
+      pending.delete(msg.id);
+    }
+  });
+  const send = (method, params = {}) =>
+    new Promise((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  return { send, close: () => ws.close(), title: target.title };
+}
+
+/** Self time per function (name and bundle position), largest first. */
+function selfTimes(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const hits = new Map();
+  for (const sample of profile.samples) hits.set(sample, (hits.get(sample) ?? 0) + 1);
+  const rows = new Map();
+  for (const [nodeId, count] of hits) {
+    const { callFrame } = byId.get(nodeId);
+    const where = callFrame.url ? `${path.basename(callFrame.url)}:${callFrame.lineNumber + 1}` : "";
+    const key = `${callFrame.functionName || "(anonymous)"} ${where}`;
+    rows.set(key, (rows.get(key) ?? 0) + count);
+  }
+  const total = profile.samples.length;
+  return { total, rows: [...rows].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n, (100 * n) / total]) };
+}
+
+const workdir = mkdtempSync(path.join(tmpdir(), "qrf-profile-"));
+try {
+  const built = buildWorkers(workdir);
+  const service = await startService("service", built);
+  const token = await putToken(service, "BenchApp", ["qr:create", "audit:read"]);
+  const run = async (amount) => {
+    if (which === "hit") {
+      const codes = await createCodes(service, token, amount);
+      return () =>
+        load(service, "/rp/versioned/device/pendingqr", {
+          bodies: codes.map((c) => JSON.stringify({ activationCode: c })),
+          amount,
+          status: 200,
+        });
+    }
+    if (which === "miss")
+      return () =>
+        load(service, "/rp/versioned/device/pendingqr", { body: '{"activationCode":"zzzzzz"}', amount, status: 400 });
+    return () =>
+      load(service, "/rp/versioned/client/qr/create", {
+        body: '{"includeQRFallbackCode":true}',
+        headers: { ...jsonHeaders, authorization: `Bearer ${token}` },
+        amount,
+        status: 200,
+      });
+  };
+  await (await run(1000))(); // warm
+  const measured = await run(AMOUNT);
+  const session = await devtools();
+  await session.send("Profiler.enable");
+  await session.send("Profiler.setSamplingInterval", { interval: 100 });
+  await session.send("Profiler.start");
+  const result = await measured();
+  const { result: stopped } = await session.send("Profiler.stop");
+  session.close();
+  const { total, rows } = selfTimes(stopped.profile);
+  console.log(
+    `${which}: ${result.rps.toFixed(0)} req/s, CPU ${result.cpuPerRequestMs?.toFixed(2)} ms/request (profiled: the profiler's own cost is in it); isolate ${session.title}, ${total} samples`,
+  );
+  for (const [name, n, pct] of rows.slice(0, TOP))
+    console.log(`${pct.toFixed(1).padStart(5)}%  ${String(n).padStart(6)}  ${name}`);
+} finally {
+  await stopAll();
+  rmSync(workdir, { recursive: true, force: true });
+}
