@@ -20,6 +20,9 @@ interface BaselineEnv {
   LEDGER: DurableObjectNamespace<Ledger>;
 }
 
+/** As the bench runs the service (QR_TTL_SECONDS): no claim expires while the bench runs. */
+const CODE_TTL_SECONDS = 600;
+
 /**
  * A code's single-use claim (what CodeClaims must do at least): one SQLite row per code, expiring
  * with it, and an alarm that deletes expired claims (claims must not outlive their codes).
@@ -34,7 +37,7 @@ export class Claims extends DurableObject {
     );
   }
   async reserve(id: string): Promise<boolean> {
-    const expiresAt = Date.now() + 180_000;
+    const expiresAt = Date.now() + CODE_TTL_SECONDS * 1000;
     const won =
       this.sql.exec("INSERT INTO claims VALUES (?, ?, 0) ON CONFLICT DO NOTHING RETURNING id", id, expiresAt).toArray()
         .length === 1;
@@ -243,9 +246,9 @@ export default {
         const code = Math.random().toString(36).slice(2, 8);
         const indexId = await indexIdOf(code, withCrypto);
         await claimsOf(env, indexId).reserve(indexId);
-        const entry = qrEntry(180_000);
+        const entry = qrEntry(CODE_TTL_SECONDS * 1000);
         const sealed = await sealEntry(code, indexId, entry, withCrypto);
-        await env.QR_KV.put(pendingKey(indexId), sealed, { expirationTtl: 180 });
+        await env.QR_KV.put(pendingKey(indexId), sealed, { expirationTtl: CODE_TTL_SECONDS });
         ctx.waitUntil(env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" }));
         return answerAsService({
           qrCode: entry.qrCode,
@@ -257,7 +260,7 @@ export default {
       case "/create": {
         await request.json();
         const code = Math.random().toString(36).slice(2, 8);
-        await env.QR_KV.put(pendingKey(code), "x".repeat(400), { expirationTtl: 180 });
+        await env.QR_KV.put(pendingKey(code), "x".repeat(400), { expirationTtl: CODE_TTL_SECONDS });
         return json({ qrCode: "x", qrFallbackActivationCode: code });
       }
       // Seeds entries (and their claims) for the lookup-hit routes, sealed unless `crypto=off`.
