@@ -1,26 +1,30 @@
 #!/usr/bin/env node
-// `npm run bench:profile -- hit|miss|create`: a V8 sampling profile of the service (unminified
-// bundle, Miniflare's API, as the bench runs it) under one load run, printed as the functions with
-// the most self time. Where the bench says the service spends more than its reference, this says on
-// what. BENCH_REQUESTS sets the run's size; PROFILE_TOP the number of rows.
+// `npm run bench:profile -- hit|miss|create [reference]`: a V8 sampling profile of the service (or,
+// with `reference`, of the bench's reference Worker), unminified, through Miniflare's API as the
+// bench runs it, under one load run, printed as the functions with the most self time. Where the
+// bench says the service spends more than its reference, this says on what. BENCH_REQUESTS sets the
+// run's size; PROFILE_TOP the number of rows.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { buildWorkers, putToken, startService, stopAll } from "./lib/instances.mjs";
+import { buildWorkers, putToken, startReference, startService, stopAll } from "./lib/instances.mjs";
 import { createCodes, jsonHeaders, load } from "./lib/load.mjs";
 
 const which = process.argv[2] ?? "hit";
+const ofReference = process.argv[3] === "reference";
 const PORT = Number(process.env.BENCH_INSPECTOR ?? 9329);
 const TOP = Number(process.env.PROFILE_TOP ?? 40);
 const AMOUNT = Number(process.env.BENCH_REQUESTS ?? 4000);
+const INTERVAL_US = 100;
 process.env.BENCH_PROFILE = "1";
 process.env.BENCH_INSPECTOR = String(PORT);
 
 /** One Chrome DevTools Protocol session on the main Worker's isolate. */
 async function devtools() {
   const targets = await (await fetch(`http://127.0.0.1:${PORT}/json/list`)).json();
-  const target = targets.find((t) => t.title === "qr-fallback" || t.id === "core:user:qr-fallback") ?? targets[0];
+  const name = ofReference ? "qr-fallback-bench-baseline" : "qr-fallback";
+  const target = targets.find((t) => t.title.endsWith(`core:user:${name}`)) ?? targets[0];
   const ws = new WebSocket(target.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
   let id = 0;
@@ -53,15 +57,18 @@ function selfTimes(profile) {
     rows.set(key, (rows.get(key) ?? 0) + count);
   }
   const total = profile.samples.length;
-  return { total, rows: [...rows].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n, (100 * n) / total]) };
+  const idle = rows.get("(idle) ") ?? 0;
+  return {
+    total,
+    busyMs: ((total - idle) * INTERVAL_US) / 1000,
+    rows: [...rows].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n, (100 * n) / total]),
+  };
 }
 
-const workdir = mkdtempSync(path.join(tmpdir(), "qrf-profile-"));
-try {
-  const built = buildWorkers(workdir);
-  const service = await startService("service", built);
+/** The bench's own runs of the service (scenarios.mjs), one load run of `amount` requests each. */
+async function serviceRun(service) {
   const token = await putToken(service, "BenchApp", ["qr:create", "audit:read"]);
-  const run = async (amount) => {
+  return async (amount) => {
     if (which === "hit") {
       const codes = await createCodes(service, token, amount);
       return () =>
@@ -82,18 +89,47 @@ try {
         status: 200,
       });
   };
+}
+
+/** The same runs of the reference's budgeted routes. */
+function referenceRun(reference) {
+  return async (amount) => {
+    if (which === "hit") {
+      const codes = Array.from({ length: amount }, (_, i) => `p${i}${Math.random().toString(36).slice(2, 8)}`);
+      for (let i = 0; i < codes.length; i += 500) {
+        const res = await fetch(`${reference.url}/seed`, {
+          method: "POST",
+          body: JSON.stringify(codes.slice(i, i + 500)),
+        });
+        await res.arrayBuffer();
+      }
+      const bodies = codes.map((c) => JSON.stringify({ activationCode: c }));
+      return () => load(reference, "/lookup-hit-calls", { bodies, amount, status: 200 });
+    }
+    if (which === "miss")
+      return () => load(reference, "/lookup-miss-calls", { body: '{"activationCode":"zzzzzz"}', amount, status: 400 });
+    return () => load(reference, "/create-calls", { body: "{}", amount, status: 200 });
+  };
+}
+
+const workdir = mkdtempSync(path.join(tmpdir(), "qrf-profile-"));
+try {
+  const built = buildWorkers(workdir);
+  const run = ofReference
+    ? referenceRun(await startReference(built))
+    : await serviceRun(await startService("service", built));
   await (await run(1000))(); // warm
   const measured = await run(AMOUNT);
   const session = await devtools();
   await session.send("Profiler.enable");
-  await session.send("Profiler.setSamplingInterval", { interval: 100 });
+  await session.send("Profiler.setSamplingInterval", { interval: INTERVAL_US });
   await session.send("Profiler.start");
   const result = await measured();
   const { result: stopped } = await session.send("Profiler.stop");
   session.close();
-  const { total, rows } = selfTimes(stopped.profile);
+  const { total, busyMs, rows } = selfTimes(stopped.profile);
   console.log(
-    `${which}: ${result.rps.toFixed(0)} req/s, CPU ${result.cpuPerRequestMs?.toFixed(2)} ms/request (profiled: the profiler's own cost is in it); isolate ${session.title}, ${total} samples`,
+    `${ofReference ? "reference " : ""}${which}: ${result.rps.toFixed(0)} req/s, CPU ${result.cpuPerRequestMs?.toFixed(2)} ms/request (profiled: the profiler's own cost is in it); isolate ${session.title}, ${total} samples, busy ${(busyMs / AMOUNT).toFixed(3)} ms/request in it`,
   );
   for (const [name, n, pct] of rows.slice(0, TOP))
     console.log(`${pct.toFixed(1).padStart(5)}%  ${String(n).padStart(6)}  ${name}`);

@@ -42,17 +42,23 @@ function machineJiffies() {
   return { busy: values.reduce((a, b) => a + b, 0) - idle, total: values.reduce((a, b) => a + b, 0) };
 }
 
+/** The longest quiesce() wait of this run, printed with the pairs: how much work lingers between runs. */
+export const quiet = { longestWaitMs: 0 };
+
 /**
- * Waits (at most 5 s) until the machine is quiet: work left over from the previous run (a consumer
- * writing a backlog of audit events) would otherwise land on the next run's side of a comparison.
+ * Waits until the machine is quiet (two 250 ms windows in a row under 5 % busy; at most 15 s): work
+ * left over from the previous run (a consumer writing a backlog of audit events, a Durable Object's
+ * writes) would otherwise land on the next run's side of a comparison.
  */
 export async function quiesce() {
   if (!HAS_PROC) return;
-  const until = Date.now() + 5_000;
-  while (Date.now() < until) {
+  const started = Date.now();
+  let calm = 0;
+  while (Date.now() - started < 15_000 && calm < 2) {
     const a = machineJiffies();
     await new Promise((resolve) => setTimeout(resolve, 250));
     const b = machineJiffies();
-    if ((b.busy - a.busy) / Math.max(1, b.total - a.total) < 0.1) return;
+    calm = (b.busy - a.busy) / Math.max(1, b.total - a.total) < 0.05 ? calm + 1 : 0;
   }
+  quiet.longestWaitMs = Math.max(quiet.longestWaitMs, Date.now() - started);
 }

@@ -31,6 +31,9 @@ const ip = (i) => `10.${(i >> 8) & 255}.${i & 255}.7`;
 // here (BENCHMARKS.md shows both). BENCH_EDGE_GAP_MS=0: back to back.
 const GAP_MS = Number(process.env.BENCH_EDGE_GAP_MS ?? 150);
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// BENCH_EDGE_AUDIT=on-path: the service answers only after its audit send, as 0.1 did (the "before"
+// of moving the hand-off off the answer's path; bench/edge/service-edge.ts).
+const AUDIT_ON_PATH = process.env.BENCH_EDGE_AUDIT === "on-path";
 
 async function bundle(dir, entry, name) {
   const outfile = path.join(dir, `${name}.mjs`);
@@ -64,7 +67,10 @@ async function measureAll(dir) {
       // The real Worker's bindings from wrangler.toml (as the bench runs it), its entry wrapping them
       // in the latency model; no static-assets Worker here (no page is measured).
       {
-        ...mainWorkerOptions(await bundle(dir, "bench/edge/service-edge.ts", "service"), { serviceBindings: {} }),
+        ...mainWorkerOptions(await bundle(dir, "bench/edge/service-edge.ts", "service"), {
+          serviceBindings: {},
+          bindings: AUDIT_ON_PATH ? { BENCH_EDGE_AUDIT: "on-path" } : {},
+        }),
         name: "service",
         routes: ["service.local/*"],
       },
@@ -166,7 +172,9 @@ async function measureAll(dir) {
   );
   await mf.dispose();
   const edgeModel = {};
-  console.log(`\nedge latency model: ${N} sequential requests per figure, ${GAP_MS} ms apart (bench/edge/latency.ts)`);
+  console.log(
+    `\nedge latency model: ${N} sequential requests per figure, ${GAP_MS} ms apart (bench/edge/latency.ts)${AUDIT_ON_PATH ? "; the service's audit send on the answer's path (0.1)" : ""}`,
+  );
   for (const key of ["lookupHit", "lookupMiss", "create"]) {
     const ratio = +(service[key].p50Ms / reference[key].p50Ms).toFixed(3);
     edgeModel[key] = { service: service[key], reference: reference[key], ratio };

@@ -2,6 +2,7 @@
 import path from "node:path";
 import { root, wrangler } from "../../scripts/wrangler.mjs";
 import { budget } from "./budgets.mjs";
+import { quiet } from "./cpu.mjs";
 import { AMOUNT, best, createCodes, fastest, jsonHeaders, load, ms } from "./load.mjs";
 
 /** Rounds of each throughput pair (the median of their ratios is budgeted); the scale figures take 3 at least. */
@@ -42,6 +43,7 @@ async function pair(name, runService, runReference, context, minRatio) {
   const s = [];
   const r = [];
   const shown = {};
+  quiet.longestWaitMs = 0;
   for (let round = 0; round < ROUNDS; round++) {
     process.stderr.write(`  [${name}] round ${round + 1}\n`);
     if (round % 2 === 0) {
@@ -64,7 +66,7 @@ async function pair(name, runService, runReference, context, minRatio) {
     `  reference: best ${br.rps.toFixed(0)} req/s, p50 ${br.p50} ms, p99 ${br.p99} ms, CPU ${ms(br.cpuPerRequestMs)}/request`,
   );
   log(
-    `  rounds (service / reference): ${ratios.map((x) => x.toFixed(3)).join(", ")}; best / best ${(bs.rps / br.rps).toFixed(3)}`,
+    `  rounds (service / reference): ${ratios.map((x) => x.toFixed(3)).join(", ")}; best / best ${(bs.rps / br.rps).toFixed(3)}; longest wait for a quiet machine ${(quiet.longestWaitMs / 1000).toFixed(1)} s`,
   );
   for (const [label, run] of Object.entries(shown)) {
     log(
