@@ -1,8 +1,10 @@
 // The references for the benchmark: raw Worker routes that do what the spec requires of each answer
-// (`*-calls`: what the throughput budgets compare against): its binding calls, and the §5 crypto
-// done the plainest way (one HMAC-SHA-256 for the KV key, one HKDF derivation and one AES-256-GCM
-// seal or open per code). `?crypto=off` leaves the crypto out (printed as context), as do the bare
-// one-call routes. No router, no validation.
+// (`*-calls`: what the throughput budgets compare against): its binding calls, and the computation
+// it requires done the plainest way: the §5 crypto (one HMAC-SHA-256 for the KV key, one HKDF
+// derivation and one AES-256-GCM seal or open per code), and on a create the token's SHA-256 (§7),
+// a CSPRNG code by rejection sampling (§4) and the QR payload with its 256-bit pin. `?calls-only`
+// leaves that computation out (printed as context), as do the bare one-call routes. No router, no
+// validation.
 import { DurableObject } from "cloudflare:workers";
 
 import type { QueuedAuditEvent } from "../../common/audit-contract";
@@ -116,7 +118,7 @@ function answerAsService(body: unknown, status = 200): Response {
 /**
  * SPEC §5 at its plainest: the KV key is base64url(HMAC-SHA-256(index key, code)); the value is
  * iv ‖ AES-256-GCM(HKDF(secret, code), entry), bound to the key. Keys are imported once per isolate.
- * `crypto=off` (context only) keys the entry by the code itself and stores it in clear.
+ * `calls-only` (context only) keys the entry by the code itself and stores it in clear.
  */
 const enc = new TextEncoder();
 const BENCH_SECRET = enc.encode("bench-reference-secret-0123456789abcdef");
@@ -179,10 +181,42 @@ async function openEntry(code: string, indexId: string, sealed: ArrayBuffer, wit
 }
 const qrEntry = (ttlMs: number): Entry => ({ qrCode: "x".repeat(250), expiresAt: Date.now() + ttlMs });
 
+/** Token records by SHA-256, in isolate memory as the service caches them (the bench's token is unknown here). */
+const tokens = new Map<string, string>();
+const hex = (bytes: ArrayBuffer | Uint8Array) =>
+  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+const sha256Hex = async (text: string) => hex(await crypto.subtle.digest("SHA-256", enc.encode(text)));
+
+/** SPEC §4: six letters from the CSPRNG, each exactly uniform (bytes at or over 234 are redrawn). */
+function drawCode(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz";
+  let code = "";
+  while (code.length < 6) {
+    for (const byte of crypto.getRandomValues(new Uint8Array(12))) {
+      if (byte < 234 && code.length < 6) code += alphabet[byte % 26];
+    }
+  }
+  return code;
+}
+
+/** The registration QR's text (the vendor's shape): a session id, a 256-bit pin, the code. */
+function registrationQr(activationCode: string, expiresAt: number): string {
+  return JSON.stringify({
+    version: 1,
+    type: "REGISTRATION",
+    rpAppId: "BenchApp",
+    rpUrl: "https://qr.example.com",
+    sessionId: crypto.randomUUID(),
+    pin: hex(crypto.getRandomValues(new Uint8Array(32))),
+    expiresAt,
+    activationCode,
+  });
+}
+
 export default {
   async fetch(request: Request, env: BaselineEnv, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
-    const withCrypto = url.searchParams.get("crypto") !== "off";
+    const withCrypto = !url.searchParams.has("calls-only");
     switch (url.pathname) {
       // What a lookup hit must do: both rate limits, the code's KV key, the read, the payload's
       // opening and expiry check, the claim's single redemption (before answering); the entry's
@@ -238,22 +272,28 @@ export default {
           400,
         );
       }
-      // What a create must do: the token's rate limit, the code's KV key and claim, the sealed payload's write before
-      // answering; the audit hand-off after it. Answered as the service answers.
+      // What a create must do: the token's hash (§7) and rate limit, a CSPRNG code (§4), its KV key
+      // and claim, the QR payload with its pin, the sealed payload's write before answering; the
+      // audit hand-off after it. Answered as the service answers.
       case "/create-calls": {
         await request.json(); // a create reads its request (an unread body stalls the connection)
-        await env.CREATE_LIMITER.limit({ key: "token" });
-        const code = Math.random().toString(36).slice(2, 8);
+        const token = (request.headers.get("authorization") ?? "").slice("Bearer ".length);
+        const tokenId = withCrypto ? (tokens.get(await sha256Hex(token)) ?? "unknown") : "token";
+        await env.CREATE_LIMITER.limit({ key: `token:${tokenId}` });
+        const code = withCrypto ? drawCode() : Math.random().toString(36).slice(2, 8);
         const indexId = await indexIdOf(code, withCrypto);
         await claimsOf(env, indexId).reserve(indexId);
-        const entry = qrEntry(CODE_TTL_SECONDS * 1000);
+        const expiresAt = Date.now() + CODE_TTL_SECONDS * 1000;
+        const qrCode = withCrypto ? registrationQr(code, expiresAt) : "x".repeat(250);
+        const entry = { qrCode, expiresAt, fallbackId: crypto.randomUUID() };
         const sealed = await sealEntry(code, indexId, entry, withCrypto);
         await env.QR_KV.put(pendingKey(indexId), sealed, { expirationTtl: CODE_TTL_SECONDS });
         ctx.waitUntil(env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" }));
         return answerAsService({
-          qrCode: entry.qrCode,
-          expirationTime: entry.expiresAt,
+          qrCode,
+          expirationTime: expiresAt,
           qrFallbackActivationCode: code,
+          activationCode: code,
         });
       }
       // Context only: a bare KV write with a TTL.
@@ -263,7 +303,7 @@ export default {
         await env.QR_KV.put(pendingKey(code), "x".repeat(400), { expirationTtl: CODE_TTL_SECONDS });
         return json({ qrCode: "x", qrFallbackActivationCode: code });
       }
-      // Seeds entries (and their claims) for the lookup-hit routes, sealed unless `crypto=off`.
+      // Seeds entries (and their claims) for the lookup-hit routes, sealed unless `calls-only`.
       case "/seed": {
         const codes = (await request.json()) as string[];
         await Promise.all(

@@ -33,8 +33,8 @@ const median = (values) => {
 
 /**
  * A throughput pair: the service against the reference that does what the spec requires of that
- * answer, with two context figures of one run each after the rounds: the same reference without the
- * §5 crypto, and a bare one-call route. Each round runs the two sides back to back (alternating
+ * answer, with two context figures of one run each after the rounds: the same reference with the
+ * binding calls only (no crypto, CSPRNG or payload), and a bare one-call route. Each round runs the two sides back to back (alternating
  * which goes first), so both see the machine in the same state; the budgeted figure is the median
  * of the rounds' ratios. This machine's speed drifts by ±20 % over minutes (the same bare route:
  * 730-950 req/s in one session), far more than within one round.
@@ -88,7 +88,7 @@ async function pair(name, runService, runReference, context, minRatio) {
   };
 }
 
-const NO_CRYPTO = "reference without the §5 crypto";
+const CALLS_ONLY = "reference with the binding calls only";
 const BARE = "bare one-call Worker";
 
 export async function throughputPairs({ service, reference, token }, wanted) {
@@ -106,7 +106,7 @@ export async function throughputPairs({ service, reference, token }, wanted) {
     return codes.map((c) => JSON.stringify({ activationCode: c }));
   };
   const fresh = (n) => Array.from({ length: n }, (_, i) => `h${i}${Math.random().toString(36).slice(2, 8)}`);
-  const off = "?crypto=off";
+  const off = "?calls-only";
   if (wanted("hit")) {
     out.lookupHit = await pair(
       "lookup hit",
@@ -120,7 +120,7 @@ export async function throughputPairs({ service, reference, token }, wanted) {
       },
       async () => load(reference, "/lookup-hit-calls", { bodies: await seedReference(fresh(AMOUNT)), status: 200 }),
       {
-        [NO_CRYPTO]: async () =>
+        [CALLS_ONLY]: async () =>
           load(reference, `/lookup-hit-calls${off}`, { bodies: await seedReference(fresh(AMOUNT), off), status: 200 }),
         [BARE]: async () => load(reference, "/lookup-hit", { bodies: await seedReference(fresh(AMOUNT), off) }),
       },
@@ -134,24 +134,26 @@ export async function throughputPairs({ service, reference, token }, wanted) {
       () => load(service, "/rp/versioned/device/pendingqr", { body: miss, status: 400 }),
       () => load(reference, "/lookup-miss-calls", { body: miss, status: 400 }),
       {
-        [NO_CRYPTO]: () => load(reference, `/lookup-miss-calls${off}`, { body: miss, status: 400 }),
+        [CALLS_ONLY]: () => load(reference, `/lookup-miss-calls${off}`, { body: miss, status: 400 }),
         [BARE]: () => load(reference, "/lookup-miss", { body: miss }),
       },
       0.9,
     );
   }
+  // Both sides get the same request: the reference hashes the token as the service does (SPEC §7).
+  const createHeaders = { ...jsonHeaders, authorization: `Bearer ${token}` };
   if (wanted("create")) {
     out.create = await pair(
       "create with fallback code",
       () =>
         load(service, "/rp/versioned/client/qr/create", {
           body: '{"includeQRFallbackCode":true}',
-          headers: { ...jsonHeaders, authorization: `Bearer ${token}` },
+          headers: createHeaders,
           status: 200,
         }),
-      () => load(reference, "/create-calls", { body: "{}", status: 200 }),
+      () => load(reference, "/create-calls", { body: "{}", headers: createHeaders, status: 200 }),
       {
-        [NO_CRYPTO]: () => load(reference, `/create-calls${off}`, { body: "{}", status: 200 }),
+        [CALLS_ONLY]: () => load(reference, `/create-calls${off}`, { body: "{}", headers: createHeaders, status: 200 }),
         [BARE]: () => load(reference, "/create", { body: "{}" }),
       },
       0.9,
@@ -271,17 +273,27 @@ export async function searchScale({ service, trailTwin, adminToken }, trail) {
   return out;
 }
 
-/** The consumer's write: one batched D1 statement per queue batch against one insert per message. */
+/**
+ * The consumer's write: one batched D1 statement per queue batch against one insert per message.
+ * The batched side writes 10,000 events (20 batches, about 0.15 s, left the figure to the clock's
+ * and the machine's noise: 7.7-13.3 between runs), the one-by-one side 2,000; best of three each,
+ * alternating.
+ */
 export async function consumerWrites({ reference }) {
   log("\naudit consumer writes");
-  const run = async (mode) =>
-    (await (await fetch(`${reference.url}/consumer-writes?mode=${mode}&batches=20&batchSize=100`)).json())
+  const run = async (mode, batches) =>
+    (await (await fetch(`${reference.url}/consumer-writes?mode=${mode}&batches=${batches}&batchSize=100`)).json())
       .eventsPerSecond;
-  const batched = Math.max(await run("batch"), await run("batch"));
-  const single = Math.max(await run("single"), await run("single"));
-  log(`  batched: ${batched.toFixed(0)} events/s; one insert per message: ${single.toFixed(0)} events/s`);
-  budget("consumer batched / one-by-one events/s", (batched / single).toFixed(2), ">= 10", batched / single >= 10);
-  return { batched, single };
+  const batched = [];
+  const single = [];
+  for (let i = 0; i < 3; i++) {
+    batched.push(await run("batch", 100));
+    single.push(await run("single", 20));
+  }
+  const [b, s] = [Math.max(...batched), Math.max(...single)];
+  log(`  batched: ${b.toFixed(0)} events/s; one insert per message: ${s.toFixed(0)} events/s`);
+  budget("consumer batched / one-by-one events/s", (b / s).toFixed(2), ">= 10", b / s >= 10);
+  return { batched: b, single: s };
 }
 
 export function bundleSize(workdir) {
