@@ -12,7 +12,8 @@ export function budget(name, figure, limit, ok, detail) {
 
 /**
  * Writes the results; `edgeModel` goes at the top level (issue #14's shape). A run without the model
- * (BENCH_ONLY) keeps the previous run's, and says so. Returns the missed budgets.
+ * (BENCH_ONLY) keeps the previous run's, with `edgeModelAt` saying when it was measured. Returns the
+ * missed budgets.
  */
 export function writeResults({ edgeModel, ...results }) {
   const file = path.join(root, "bench/results/latest.json");
