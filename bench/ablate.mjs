@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `node bench/ablate.mjs <variant tree> [hit|create]`: this tree's service (A) against the same service
+// `node bench/ablate.mjs <variant tree> [hit|miss|create]`: this tree's service (A) against the same service
 // built from another tree (B: a copy of this one with one change, its node_modules linked here), both
 // through Miniflare's API as the bench runs them, five alternating load runs each; prints the median
 // CPU per request of each and the per-round throughput ratios. How a part's cost is measured:
@@ -8,31 +8,19 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildWorkers, putToken, startService, stopAll } from "./lib/instances.mjs";
-import { AMOUNT, createCodes, jsonHeaders, load } from "./lib/load.mjs";
+import { serviceRuns } from "./lib/runs.mjs";
 
 const [variantTree, which = "hit"] = process.argv.slice(2);
-if (!variantTree) throw new Error("usage: node bench/ablate.mjs <variant tree> [hit|create]");
+if (!variantTree) throw new Error("usage: node bench/ablate.mjs <variant tree> [hit|miss|create]");
 const variant = await import(path.resolve(variantTree, "bench/lib/instances.mjs"));
 const A = await startService("A", buildWorkers(mkdtempSync(path.join(tmpdir(), "qrf-ablate-a-"))));
 const B = await variant.startService("B", variant.buildWorkers(mkdtempSync(path.join(tmpdir(), "qrf-ablate-b-"))));
-const tokens = new Map([
-  [A, await putToken(A, "BenchApp", ["qr:create"])],
-  [B, await variant.putToken(B, "BenchApp", ["qr:create"])],
+const runsOf = new Map([
+  [A, serviceRuns(A, await putToken(A, "BenchApp", ["qr:create"]))],
+  [B, serviceRuns(B, await variant.putToken(B, "BenchApp", ["qr:create"]))],
 ]);
-
-async function run(instance) {
-  const token = tokens.get(instance);
-  if (which === "hit") {
-    const codes = await createCodes(instance, token, AMOUNT);
-    const bodies = codes.map((c) => JSON.stringify({ activationCode: c }));
-    return load(instance, "/rp/versioned/device/pendingqr", { bodies, status: 200 });
-  }
-  return load(instance, "/rp/versioned/client/qr/create", {
-    body: '{"includeQRFallbackCode":true}',
-    headers: { ...jsonHeaders, authorization: `Bearer ${token}` },
-    status: 200,
-  });
-}
+/** One measured run of `which` (this tree's definition of the run, for both sides). */
+const run = async (instance) => (await runsOf.get(instance)[which]())();
 
 try {
   await run(A);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { buildWorkers, putToken, startReference, startService, stopAll } from "./lib/instances.mjs";
-import { createCodes, jsonHeaders, load } from "./lib/load.mjs";
+import { referenceRuns, serviceRuns } from "./lib/runs.mjs";
 
 const which = process.argv[2] ?? "hit";
 const ofReference = process.argv[3] === "reference";
@@ -69,61 +69,15 @@ function selfTimes(profile) {
   };
 }
 
-/** The bench's own runs of the service (scenarios.mjs), one load run of `amount` requests each. */
-async function serviceRun(service) {
-  const token = await putToken(service, "BenchApp", ["qr:create", "audit:read"]);
-  return async (amount) => {
-    if (which === "hit") {
-      const codes = await createCodes(service, token, amount);
-      return () =>
-        load(service, "/rp/versioned/device/pendingqr", {
-          bodies: codes.map((c) => JSON.stringify({ activationCode: c })),
-          amount,
-          status: 200,
-        });
-    }
-    if (which === "miss")
-      return () =>
-        load(service, "/rp/versioned/device/pendingqr", { body: '{"activationCode":"zzzzzz"}', amount, status: 400 });
-    return () =>
-      load(service, "/rp/versioned/client/qr/create", {
-        body: '{"includeQRFallbackCode":true}',
-        headers: { ...jsonHeaders, authorization: `Bearer ${token}` },
-        amount,
-        status: 200,
-      });
-  };
-}
-
-/** The same runs of the reference's budgeted routes. */
-function referenceRun(reference) {
-  return async (amount) => {
-    if (which === "hit") {
-      const codes = Array.from({ length: amount }, (_, i) => `p${i}${Math.random().toString(36).slice(2, 8)}`);
-      for (let i = 0; i < codes.length; i += 500) {
-        const res = await fetch(`${reference.url}/seed`, {
-          method: "POST",
-          body: JSON.stringify(codes.slice(i, i + 500)),
-        });
-        await res.arrayBuffer();
-      }
-      const bodies = codes.map((c) => JSON.stringify({ activationCode: c }));
-      return () => load(reference, "/lookup-hit-calls", { bodies, amount, status: 200 });
-    }
-    if (which === "miss")
-      return () => load(reference, "/lookup-miss-calls", { body: '{"activationCode":"zzzzzz"}', amount, status: 400 });
-    return () => load(reference, "/create-calls", { body: "{}", amount, status: 200 });
-  };
-}
-
 const workdir = mkdtempSync(path.join(tmpdir(), "qrf-profile-"));
 try {
   const built = buildWorkers(workdir);
-  const run = ofReference
-    ? referenceRun(await startReference(built))
-    : await serviceRun(await startService("service", built));
-  await (await run(1000))(); // warm
-  const measured = await run(AMOUNT);
+  const instance = ofReference ? await startReference(built) : await startService("service", built);
+  // The reference ignores the token's value (it only hashes it); the service needs it stored.
+  const token = ofReference ? "qrf_profile" : await putToken(instance, "BenchApp", ["qr:create"]);
+  const runs = (ofReference ? referenceRuns : serviceRuns)(instance, token);
+  await (await runs[which](1000))(); // warm
+  const measured = await runs[which](AMOUNT);
   const sessions = await devtools();
   for (const session of sessions) {
     await session.send("Profiler.enable");

@@ -255,8 +255,9 @@ export default {
         const value = await env.QR_KV.get(pendingKey(activationCode));
         return json({ error: value ? "found" : "not found" }, 400);
       }
-      // What a lookup miss must do: both rate limits, the code's KV key and the read before answering; the network's
-      // failure count and the audit hand-off after it. Answered as the service answers.
+      // What a lookup miss must do: both rate limits, the code's KV key and the read before
+      // answering; the network's failure count and the audit hand-off after it. Answered as the
+      // service answers.
       case "/lookup-miss-calls": {
         const { activationCode } = (await request.json()) as { activationCode: string };
         await Promise.all([

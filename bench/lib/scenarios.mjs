@@ -4,6 +4,7 @@ import { root, wrangler } from "../../scripts/wrangler.mjs";
 import { budget } from "./budgets.mjs";
 import { quiet } from "./cpu.mjs";
 import { AMOUNT, best, createCodes, fastest, jsonHeaders, load, ms } from "./load.mjs";
+import { bareRuns, referenceRuns, serviceRuns } from "./runs.mjs";
 
 /** Rounds of each throughput pair (the median of their ratios is budgeted); the scale figures take 3 at least. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -93,72 +94,26 @@ const BARE = "bare one-call Worker";
 
 export async function throughputPairs({ service, reference, token }, wanted) {
   const out = {};
-  const seedReference = async (codes, query = "") => {
-    for (let i = 0; i < codes.length; i += 500) {
-      const res = await fetch(`${reference.url}/seed${query}`, {
-        method: "POST",
-        headers: jsonHeaders,
-        body: JSON.stringify(codes.slice(i, i + 500)),
-      });
-      if (!res.ok) throw new Error(`reference seeding answered ${res.status}`);
-      await res.arrayBuffer();
-    }
-    return codes.map((c) => JSON.stringify({ activationCode: c }));
-  };
-  const fresh = (n) => Array.from({ length: n }, (_, i) => `h${i}${Math.random().toString(36).slice(2, 8)}`);
-  const off = "?calls-only";
-  if (wanted("hit")) {
-    out.lookupHit = await pair(
-      "lookup hit",
+  const ours = serviceRuns(service, token);
+  const theirs = referenceRuns(reference, token);
+  const callsOnly = referenceRuns(reference, token, "?calls-only");
+  const bare = bareRuns(reference);
+  const once = async (prepare) => (await prepare())();
+  const measure = (name, key) =>
+    pair(
+      name,
       async () => {
-        const codes = await createCodes(service, token, AMOUNT);
-        await settle(service); // the creates' own audit events are not the lookups' cost
-        return load(service, "/rp/versioned/device/pendingqr", {
-          bodies: codes.map((c) => JSON.stringify({ activationCode: c })),
-          status: 200,
-        });
+        const run = await ours[key]();
+        if (key === "hit") await settle(service); // the creates' own audit events are not the lookups' cost
+        return run();
       },
-      async () => load(reference, "/lookup-hit-calls", { bodies: await seedReference(fresh(AMOUNT)), status: 200 }),
-      {
-        [CALLS_ONLY]: async () =>
-          load(reference, `/lookup-hit-calls${off}`, { bodies: await seedReference(fresh(AMOUNT), off), status: 200 }),
-        [BARE]: async () => load(reference, "/lookup-hit", { bodies: await seedReference(fresh(AMOUNT), off) }),
-      },
+      () => once(theirs[key]),
+      { [CALLS_ONLY]: () => once(callsOnly[key]), [BARE]: () => once(bare[key]) },
       0.9,
     );
-  }
-  const miss = '{"activationCode":"zzzzzz"}';
-  if (wanted("miss")) {
-    out.lookupMiss = await pair(
-      "lookup miss",
-      () => load(service, "/rp/versioned/device/pendingqr", { body: miss, status: 400 }),
-      () => load(reference, "/lookup-miss-calls", { body: miss, status: 400 }),
-      {
-        [CALLS_ONLY]: () => load(reference, `/lookup-miss-calls${off}`, { body: miss, status: 400 }),
-        [BARE]: () => load(reference, "/lookup-miss", { body: miss }),
-      },
-      0.9,
-    );
-  }
-  // Both sides get the same request: the reference hashes the token as the service does (SPEC §7).
-  const createHeaders = { ...jsonHeaders, authorization: `Bearer ${token}` };
-  if (wanted("create")) {
-    out.create = await pair(
-      "create with fallback code",
-      () =>
-        load(service, "/rp/versioned/client/qr/create", {
-          body: '{"includeQRFallbackCode":true}',
-          headers: createHeaders,
-          status: 200,
-        }),
-      () => load(reference, "/create-calls", { body: "{}", headers: createHeaders, status: 200 }),
-      {
-        [CALLS_ONLY]: () => load(reference, `/create-calls${off}`, { body: "{}", headers: createHeaders, status: 200 }),
-        [BARE]: () => load(reference, "/create", { body: "{}" }),
-      },
-      0.9,
-    );
-  }
+  if (wanted("hit")) out.lookupHit = await measure("lookup hit", "hit");
+  if (wanted("miss")) out.lookupMiss = await measure("lookup miss", "miss");
+  if (wanted("create")) out.create = await measure("create with fallback code", "create");
   return out;
 }
 
