@@ -87,9 +87,15 @@ export const SEND_TIMEOUT_MS = 5_000;
 
 /** The send, or a rejection after `ms`: one promise and one timer, no race (it runs for every lookup and create). */
 function sendWithin(queue: Queue, event: QueuedAuditEvent, ms: number): Promise<void> {
+  let sent: Promise<unknown>;
+  try {
+    sent = queue.send(event, { contentType: "json" });
+  } catch (err) {
+    return Promise.reject(err); // a send that throws at once sets no timer
+  }
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`queue send took over ${ms} ms`)), ms);
-    queue.send(event, { contentType: "json" }).then(
+    sent.then(
       () => {
         clearTimeout(timer);
         resolve();
