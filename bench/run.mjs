@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: the Workers' deploy bundles run through Miniflare's API (bench/lib/instances.mjs),
-// driven by autocannon (bench/lib/load.mjs), every figure a ratio against a reference measured in the
-// same run (bench/lib/scenarios.mjs), then the edge latency model (bench/lib/edge.mjs), each with a
+// every figure a ratio against a reference measured in the same run (bench/lib/scenarios.mjs): the
+// throughput pairs in interleaved slices (bench/lib/slices.mjs), the scale figures with autocannon
+// (bench/lib/load.mjs), then the edge latency model (bench/lib/edge.mjs), each with a
 // budget (bench/lib/budgets.mjs). Exits 1 when a budget is missed.
 // BENCH_ONLY=hit,miss,create,pending,search,consumer,edge runs a part.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -19,6 +20,7 @@ import {
   searchScale,
   throughputPairs,
 } from "./lib/scenarios.mjs";
+import { SLICE_SIZE, SLICES } from "./lib/slices.mjs";
 
 const ONLY = process.env.BENCH_ONLY?.split(",") ?? null;
 const wanted = (name) => !ONLY || ONLY.includes(name);
@@ -53,7 +55,9 @@ async function throughputAndScale() {
   const reference = await startReference(built);
   const token = await putToken(service, "BenchApp", ["qr:create", "audit:read"]);
   const adminToken = await putToken(service, null, ["admin"]);
-  console.log(`qr-fallback bench: ${AMOUNT} requests x ${CONNECTIONS} connections per run, Miniflare API`);
+  console.log(
+    `qr-fallback bench, Miniflare API, ${CONNECTIONS} connections: throughput pairs in ${SLICES} interleaved slices of ${SLICE_SIZE} requests per side, scale figures ${AMOUNT} requests per run`,
+  );
   // Warm both (first requests compile and open storage), then check the references answer alike.
   await load(service, "/rp/versioned/device/pendingqr", { body: '{"activationCode":"warmup"}', amount: 500 });
   await load(reference, "/lookup-miss-calls", { body: '{"activationCode":"warmup"}', amount: 500 });

@@ -179,7 +179,6 @@ async function openEntry(code: string, indexId: string, sealed: ArrayBuffer, wit
   );
   return JSON.parse(new TextDecoder().decode(plain));
 }
-const qrEntry = (ttlMs: number): Entry => ({ qrCode: "x".repeat(250), expiresAt: Date.now() + ttlMs });
 
 /** Token records by SHA-256, in isolate memory as the service caches them (the bench's token is unknown here). */
 const tokens = new Map<string, string>();
@@ -281,9 +280,13 @@ export default {
         const token = (request.headers.get("authorization") ?? "").slice("Bearer ".length);
         const tokenId = withCrypto ? (tokens.get(await sha256Hex(token)) ?? "unknown") : "token";
         await env.CREATE_LIMITER.limit({ key: `token:${tokenId}` });
-        const code = withCrypto ? drawCode() : Math.random().toString(36).slice(2, 8);
-        const indexId = await indexIdOf(code, withCrypto);
-        await claimsOf(env, indexId).reserve(indexId);
+        // A code a live claim holds is drawn again, as the service does (two live codes never share a value).
+        let code: string;
+        let indexId: string;
+        do {
+          code = withCrypto ? drawCode() : Math.random().toString(36).slice(2, 8);
+          indexId = await indexIdOf(code, withCrypto);
+        } while (!(await claimsOf(env, indexId).reserve(indexId)));
         const expiresAt = Date.now() + CODE_TTL_SECONDS * 1000;
         const qrCode = withCrypto ? registrationQr(code, expiresAt) : "x".repeat(250);
         const entry = { qrCode, expiresAt, fallbackId: crypto.randomUUID() };
@@ -303,19 +306,6 @@ export default {
         const code = Math.random().toString(36).slice(2, 8);
         await env.QR_KV.put(pendingKey(code), "x".repeat(400), { expirationTtl: CODE_TTL_SECONDS });
         return json({ qrCode: "x", qrFallbackActivationCode: code });
-      }
-      // Seeds entries (and their claims) for the lookup-hit routes, sealed unless `calls-only`.
-      case "/seed": {
-        const codes = (await request.json()) as string[];
-        await Promise.all(
-          codes.map(async (c) => {
-            const indexId = await indexIdOf(c, withCrypto);
-            const sealed = await sealEntry(c, indexId, qrEntry(3_600_000), withCrypto);
-            await env.QR_KV.put(pendingKey(indexId), sealed, { expirationTtl: 3600 });
-            await claimsOf(env, indexId).reserve(indexId);
-          }),
-        );
-        return json({ seeded: codes.length });
       }
       // Consumer write strategies, timed inside workerd (the clock advances across D1 I/O).
       case "/consumer-writes": {

@@ -71,13 +71,16 @@ export const best = (runs) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
 export const fastest = (runs) => runs.reduce((a, b) => (b.mean < a.mean ? b : a));
 export const ms = (v) => (v === null ? "n/a" : `${v.toFixed(2)} ms`);
 
-/** Registration QRs with fallback codes, 50 at a time; returns the codes. */
-export async function createCodes(instance, token, n) {
+/**
+ * Registration QRs with fallback codes, 50 at a time, from `path` (the service's create, or the
+ * reference's); returns `n` codes.
+ */
+export async function createCodes(instance, token, n, path = "/rp/versioned/client/qr/create") {
   const codes = [];
-  for (let i = 0; i < n; i += 50) {
+  while (codes.length < n) {
     const got = await Promise.all(
-      Array.from({ length: Math.min(50, n - i) }, async () => {
-        const res = await fetch(`${instance.url}/rp/versioned/client/qr/create`, {
+      Array.from({ length: Math.min(50, n - codes.length) }, async () => {
+        const res = await fetch(`${instance.url}${path}`, {
           method: "POST",
           headers: { ...jsonHeaders, authorization: `Bearer ${token}` },
           body: JSON.stringify({ includeQRFallbackCode: true }),

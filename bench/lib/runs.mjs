@@ -1,87 +1,70 @@
-// The measured runs, defined once for the bench (scenarios.mjs), the profiler (profile.mjs) and the
-// ablation harness (ablate.mjs). Each `prepare*` does a run's setup (codes to look up, seeded
-// entries) and returns the load run itself, so a caller can wait, settle or start a profiler in
-// between. Every answer's status is checked (a run answered with errors is not a figure).
-import { AMOUNT, createCodes, jsonHeaders, load } from "./load.mjs";
+// The measured sides, defined once for the bench (scenarios.mjs), the profiler (profile.mjs) and the
+// ablation harness (ablate.mjs). A side is `{ instance, label, prepare(count) }`: `prepare` does the
+// setup (codes to look up) and returns `count` requests, each with the status its answer must have
+// (a run answered with errors is not a figure). bench/lib/slices.mjs runs them, and waits until
+// what the setup left behind (the creates' audit events) is done before it measures.
+import { createCodes, jsonHeaders } from "./load.mjs";
 
+const LOOKUP = "/rp/versioned/device/pendingqr";
 const MISS_BODY = '{"activationCode":"zzzzzz"}';
-const lookupBodies = (codes) => codes.map((c) => JSON.stringify({ activationCode: c }));
 /** Both sides of a create get the same request: the reference hashes the token too (SPEC §7). */
 const createHeaders = (token) => ({ ...jsonHeaders, authorization: `Bearer ${token}` });
+const lookups = (path, codes, status) =>
+  codes.map((code) => ({ path, headers: jsonHeaders, body: JSON.stringify({ activationCode: code }), status }));
+const repeat = (count, request) => Array.from({ length: count }, () => request);
 
-/** The service's runs with an API token (`qr:create`) of its own. */
-export function serviceRuns(service, token) {
+/** The service's sides with an API token (`qr:create`) of its own. */
+export function serviceSides(service, token) {
+  const side = (prepare) => ({ instance: service, label: "service", prepare });
   return {
-    hit: async (amount = AMOUNT) => {
-      const bodies = lookupBodies(await createCodes(service, token, amount));
-      return () => load(service, "/rp/versioned/device/pendingqr", { bodies, amount, status: 200 });
-    },
-    miss:
-      async (amount = AMOUNT) =>
-      () =>
-        load(service, "/rp/versioned/device/pendingqr", { body: MISS_BODY, amount, status: 400 }),
-    create:
-      async (amount = AMOUNT) =>
-      () =>
-        load(service, "/rp/versioned/client/qr/create", {
-          body: '{"includeQRFallbackCode":true}',
-          headers: createHeaders(token),
-          amount,
-          status: 200,
-        }),
+    hit: side(async (count) => {
+      return lookups(LOOKUP, await createCodes(service, token, count), 200);
+    }),
+    miss: side(async (count) => repeat(count, { path: LOOKUP, headers: jsonHeaders, body: MISS_BODY, status: 400 })),
+    create: side(async (count) =>
+      repeat(count, {
+        path: "/rp/versioned/client/qr/create",
+        headers: createHeaders(token),
+        body: '{"includeQRFallbackCode":true}',
+        status: 200,
+      }),
+    ),
   };
-}
-
-/** Fresh codes in the reference's KV with their claims, sealed unless `query` is `?calls-only`. */
-async function seedReference(reference, amount, query) {
-  const codes = Array.from({ length: amount }, (_, i) => `h${i}${Math.random().toString(36).slice(2, 8)}`);
-  for (let i = 0; i < codes.length; i += 500) {
-    const res = await fetch(`${reference.url}/seed${query}`, {
-      method: "POST",
-      headers: jsonHeaders,
-      body: JSON.stringify(codes.slice(i, i + 500)),
-    });
-    if (!res.ok) throw new Error(`reference seeding answered ${res.status}`);
-    await res.arrayBuffer();
-  }
-  return lookupBodies(codes);
 }
 
 /**
  * The reference's budgeted routes (bench/baseline); `query` "?calls-only" runs them with the binding
- * calls only (context). `bare` are the one-call routes of earlier versions (context).
+ * calls only (context).
  */
-export function referenceRuns(reference, token, query = "") {
+export function referenceSides(reference, token, query = "") {
+  const side = (prepare) => ({ instance: reference, label: `reference${query}`, prepare });
   return {
-    hit: async (amount = AMOUNT) => {
-      const bodies = await seedReference(reference, amount, query);
-      return () => load(reference, `/lookup-hit-calls${query}`, { bodies, amount, status: 200 });
-    },
-    miss:
-      async (amount = AMOUNT) =>
-      () =>
-        load(reference, `/lookup-miss-calls${query}`, { body: MISS_BODY, amount, status: 400 }),
-    create:
-      async (amount = AMOUNT) =>
-      () =>
-        load(reference, `/create-calls${query}`, { body: "{}", headers: createHeaders(token), amount, status: 200 }),
+    // Its codes come from its own create, as the service's do.
+    hit: side(async (count) => {
+      return lookups(
+        `/lookup-hit-calls${query}`,
+        await createCodes(reference, token, count, `/create-calls${query}`),
+        200,
+      );
+    }),
+    miss: side(async (count) =>
+      repeat(count, { path: `/lookup-miss-calls${query}`, headers: jsonHeaders, body: MISS_BODY, status: 400 }),
+    ),
+    create: side(async (count) =>
+      repeat(count, { path: `/create-calls${query}`, headers: createHeaders(token), body: "{}", status: 200 }),
+    ),
   };
 }
 
-/** The bare one-call routes (context only; they check no status). */
-export function bareRuns(reference) {
+/** The bare one-call routes of earlier versions (context only; they check no status). */
+export function bareSides(reference, token) {
+  const side = (prepare) => ({ instance: reference, label: "bare one-call Worker", prepare });
   return {
-    hit: async (amount = AMOUNT) => {
-      const bodies = await seedReference(reference, amount, "?calls-only");
-      return () => load(reference, "/lookup-hit", { bodies, amount });
-    },
-    miss:
-      async (amount = AMOUNT) =>
-      () =>
-        load(reference, "/lookup-miss", { body: MISS_BODY, amount }),
-    create:
-      async (amount = AMOUNT) =>
-      () =>
-        load(reference, "/create", { body: "{}", amount }),
+    // The calls-only create stores its code under its own name, which is what the bare lookup reads.
+    hit: side(async (count) => {
+      return lookups("/lookup-hit", await createCodes(reference, token, count, "/create-calls?calls-only"));
+    }),
+    miss: side(async (count) => repeat(count, { path: "/lookup-miss", headers: jsonHeaders, body: MISS_BODY })),
+    create: side(async (count) => repeat(count, { path: "/create", headers: jsonHeaders, body: "{}" })),
   };
 }

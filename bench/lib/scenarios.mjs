@@ -2,11 +2,11 @@
 import path from "node:path";
 import { root, wrangler } from "../../scripts/wrangler.mjs";
 import { budget } from "./budgets.mjs";
-import { quiet } from "./cpu.mjs";
-import { AMOUNT, best, createCodes, fastest, jsonHeaders, load, ms } from "./load.mjs";
-import { bareRuns, referenceRuns, serviceRuns } from "./runs.mjs";
+import { AMOUNT, createCodes, fastest, jsonHeaders, load } from "./load.mjs";
+import { bareSides, referenceSides, serviceSides } from "./runs.mjs";
+import { interleave } from "./slices.mjs";
 
-/** Rounds of each throughput pair (the median of their ratios is budgeted); the scale figures take 3 at least. */
+/** Rounds of the scale figures (3 at least). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const log = (...a) => console.log(...a);
 
@@ -26,107 +26,67 @@ export async function checkReferenceHeaders(service, reference) {
     throw new Error(`the reference answers with ${theirs}, the service with ${ours}: update bench/baseline`);
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
+/** Slices of each context figure (printed, not budgeted). */
+const CONTEXT_SLICES = Number(process.env.BENCH_CONTEXT_SLICES ?? 3);
+const perRequest = (v) => (v === null ? "n/a" : `${v.toFixed(3)} ms`);
 
 /**
  * A throughput pair: the service against the reference that does what the spec requires of that
- * answer, with two context figures of one run each after the rounds: the same reference with the
- * binding calls only (no crypto, CSPRNG or payload), and a bare one-call route. Each round runs the two sides back to back (alternating
- * which goes first), so both see the machine in the same state; the budgeted figure is the median
- * of the rounds' ratios. This machine's speed drifts by ±20 % over minutes (the same bare route:
- * 730-950 req/s in one session), far more than within one round.
+ * answer, in interleaved slices (bench/lib/slices.mjs), with two context figures after it, each
+ * interleaved with the reference: the same reference with the binding calls only (no crypto, CSPRNG
+ * or payload), and a bare one-call route.
  */
-async function pair(name, runService, runReference, context, minRatio) {
-  const s = [];
-  const r = [];
+async function pair(name, ours, theirs, context, minRatio) {
+  process.stderr.write(`  [${name}]\n`);
+  const m = await interleave(ours, theirs);
   const shown = {};
-  quiet.longestWaitMs = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    process.stderr.write(`  [${name}] round ${round + 1}\n`);
-    if (round % 2 === 0) {
-      r.push(await runReference());
-      s.push(await runService());
-    } else {
-      s.push(await runService());
-      r.push(await runReference());
-    }
+  for (const [label, side] of Object.entries(context)) {
+    const c = await interleave(theirs, side, { slices: CONTEXT_SLICES });
+    shown[label] = { rps: c.b.rps, serviceOverIt: m.ratio * c.ratio };
   }
-  for (const [label, run] of Object.entries(context)) shown[label] = await run(); // one run each, warm by now
-  const ratios = s.map((run, i) => run.rps / r[i].rps);
-  const ratio = median(ratios);
-  const [bs, br] = [best(s), best(r)];
+  const [lo, hi] = m.interval;
   log(`\n${name}`);
-  log(
-    `  service  : best ${bs.rps.toFixed(0)} req/s, p50 ${bs.p50} ms, p99 ${bs.p99} ms, CPU ${ms(bs.cpuPerRequestMs)}/request (non-2xx ${bs.non2xx}, errors ${bs.errors})`,
-  );
-  log(
-    `  reference: best ${br.rps.toFixed(0)} req/s, p50 ${br.p50} ms, p99 ${br.p99} ms, CPU ${ms(br.cpuPerRequestMs)}/request`,
-  );
-  log(
-    `  rounds (service / reference): ${ratios.map((x) => x.toFixed(3)).join(", ")}; best / best ${(bs.rps / br.rps).toFixed(3)}; longest wait for a quiet machine ${(quiet.longestWaitMs / 1000).toFixed(1)} s`,
-  );
-  for (const [label, run] of Object.entries(shown)) {
+  for (const [who, side] of [
+    ["service  ", m.a],
+    ["reference", m.b],
+  ]) {
     log(
-      `  ${label} (context): ${run.rps.toFixed(0)} req/s, CPU ${ms(run.cpuPerRequestMs)}/request; service best / it ${(bs.rps / run.rps).toFixed(3)}`,
+      `  ${who}: ${side.rps.toFixed(0)} req/s, p50 ${side.p50Ms} ms, p99 ${side.p99Ms} ms, CPU ${perRequest(side.cpuPerRequestMs)}/request (${side.requests} requests)`,
     );
   }
-  budget(
-    `${name}: service / reference throughput (median of ${ROUNDS} rounds)`,
-    ratio.toFixed(3),
-    `>= ${minRatio}`,
-    ratio >= minRatio,
+  log(
+    `  ${m.slices} slices of ${m.size} per side; throughput ratio 95 % interval ${lo.toFixed(3)}-${hi.toFixed(3)}; CPU per request reference / service ${m.cpuRatio?.toFixed(3) ?? "n/a"}`,
   );
-  return {
-    service: bs,
-    reference: br,
-    rounds: s.map((run, i) => ({ serviceRps: run.rps, referenceRps: r[i].rps, ratio: ratios[i] })),
-    context: shown,
-    ratio,
-  };
+  for (const [label, run] of Object.entries(shown)) {
+    log(`  ${label} (context): ${run.rps.toFixed(0)} req/s; service / it ${run.serviceOverIt.toFixed(3)}`);
+  }
+  budget(
+    `${name}: service / reference throughput (${m.slices} interleaved slices)`,
+    m.ratio.toFixed(3),
+    `>= ${minRatio}`,
+    m.ratio >= minRatio,
+  );
+  return { service: m.a, reference: m.b, ratio: m.ratio, interval: m.interval, cpuRatio: m.cpuRatio, context: shown };
 }
-
-const CALLS_ONLY = "reference with the binding calls only";
-const BARE = "bare one-call Worker";
 
 export async function throughputPairs({ service, reference, token }, wanted) {
   const out = {};
-  const ours = serviceRuns(service, token);
-  const theirs = referenceRuns(reference, token);
-  const callsOnly = referenceRuns(reference, token, "?calls-only");
-  const bare = bareRuns(reference);
-  const once = async (prepare) => (await prepare())();
+  const ours = serviceSides(service, token);
+  const theirs = referenceSides(reference, token);
+  const callsOnly = referenceSides(reference, token, "?calls-only");
+  const bare = bareSides(reference, token);
   const measure = (name, key) =>
     pair(
       name,
-      async () => {
-        const run = await ours[key]();
-        if (key === "hit") await settle(service); // the creates' own audit events are not the lookups' cost
-        return run();
-      },
-      () => once(theirs[key]),
-      { [CALLS_ONLY]: () => once(callsOnly[key]), [BARE]: () => once(bare[key]) },
+      ours[key],
+      theirs[key],
+      { "reference with the binding calls only": callsOnly[key], "bare one-call Worker": bare[key] },
       0.9,
     );
   if (wanted("hit")) out.lookupHit = await measure("lookup hit", "hit");
   if (wanted("miss")) out.lookupMiss = await measure("lookup miss", "miss");
   if (wanted("create")) out.create = await measure("create with fallback code", "create");
   return out;
-}
-
-/** Waits (at most 15 s) until the instance's audit trail stops growing: its consumer is done. */
-async function settle(instance) {
-  const count = async () => (await instance.auditDb.prepare("SELECT count(*) AS n FROM audit_events").first()).n;
-  const until = Date.now() + 15_000;
-  for (let before = await count(); Date.now() < until; ) {
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const now = await count();
-    if (now === before) return;
-    before = now;
-  }
 }
 
 /** Lookup latency with 100k pending entries against the service as started (10 real codes). */

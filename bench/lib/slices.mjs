@@ -1,0 +1,185 @@
+// Interleaved slices: the two sides of a comparison take turns in short slices (200 requests each
+// by default) for the whole measurement, alternating which goes first, so both see the same
+// moments of the machine. This VM's speed moves by tens of percent within seconds: runs of a few
+// thousand requests back to back put the same code 10-20 % apart (BENCHMARKS.md, the A/A rows).
+// Requests go over kept-alive node:http connections (no client start-up per slice, no whole-second
+// end as autocannon's), and each workerd process's CPU is read from /proc in nanoseconds.
+import { readdirSync, readFileSync } from "node:fs";
+import http from "node:http";
+import { quiesce } from "./cpu.mjs";
+import { CONNECTIONS } from "./load.mjs";
+
+export const SLICES = Number(process.env.BENCH_SLICES ?? 40);
+export const SLICE_SIZE = Number(process.env.BENCH_SLICE ?? 200);
+const WARM_SLICES = 2;
+const PREPARE_BLOCK = 400;
+
+/** CPU time (ns) every thread of a process has used so far (/proc/<pid>/task/<tid>/schedstat), or null. */
+export function processCpuNs(pid) {
+  if (!pid) return null;
+  let total = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // the thread ended while we read
+      }
+    }
+  } catch {
+    return null;
+  }
+  return total;
+}
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until a process is idle: its consumer's last batch (delivered up to 1 s after its last
+ * message) and its `waitUntil` work are done. At most 10 s.
+ */
+async function idle(pid) {
+  await pause(1_200);
+  for (let until = Date.now() + 10_000, calm = 0; calm < 2 && Date.now() < until; ) {
+    const before = processCpuNs(pid);
+    await pause(250);
+    calm = (processCpuNs(pid) ?? 0) - (before ?? 0) < 5e6 ? calm + 1 : 0; // under 2 % of a core
+  }
+}
+
+/** A kept-alive client of one instance. `run(requests)` sends them, `connections` at a time; returns each one's latency. */
+export function client(instance, connections = CONNECTIONS) {
+  const url = new URL(instance.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const send = ({ method = "POST", path, headers, body = "", status }) =>
+    new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method,
+          path,
+          headers: { ...headers, "content-length": Buffer.byteLength(body) },
+          agent,
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () =>
+            status && res.statusCode !== status
+              ? reject(new Error(`${instance.label} ${method} ${path}: answered ${res.statusCode}, expected ${status}`))
+              : resolve(),
+          );
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  return {
+    async run(requests) {
+      const latencies = new Float64Array(requests.length);
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: connections }, async () => {
+          while (next < requests.length) {
+            const i = next++;
+            const at = performance.now();
+            await send(requests[i]);
+            latencies[i] = performance.now() - at;
+          }
+        }),
+      );
+      return { ms: performance.now() - started, latencies };
+    },
+    close: () => agent.destroy(),
+  };
+}
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+/** One side's pooled figures: throughput over all its slices, CPU per request, latency percentiles. */
+function pooled(runs, cpuNs, perSlice) {
+  const requests = runs.length * perSlice;
+  const ms = runs.reduce((sum, r) => sum + r.ms, 0);
+  const all = Float64Array.from(runs.flatMap((r) => [...r.latencies])).sort();
+  return {
+    rps: (requests * 1000) / ms,
+    cpuPerRequestMs: cpuNs === null ? null : cpuNs / 1e6 / requests,
+    p50Ms: +percentile(all, 0.5).toFixed(2),
+    p99Ms: +percentile(all, 0.99).toFixed(2),
+    requests,
+  };
+}
+
+/**
+ * 95 % interval of the pooled throughput ratio a / b, by resampling the slice pairs (slice i of
+ * each side ran next to the other's): how far the figure could move on the same machine.
+ */
+function interval(aRuns, bRuns) {
+  let seed = 0x9e3779b9;
+  const random = () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const ratios = [];
+  for (let k = 0; k < 1000; k++) {
+    let [a, b] = [0, 0];
+    for (let j = 0; j < aRuns.length; j++) {
+      const i = Math.floor(random() * aRuns.length);
+      a += aRuns[i].ms;
+      b += bRuns[i].ms;
+    }
+    ratios.push(b / a); // equal requests per slice: throughput a / b = time b / time a
+  }
+  ratios.sort((x, y) => x - y);
+  return [ratios[25], ratios[974]];
+}
+
+/**
+ * Measures side `a` against side `b` (each `{ instance, label, prepare(count) }`, `prepare` returning
+ * that many requests, done before any timing): two warm slices each, then `slices` slices each in
+ * turns. Throughput = requests / time spent in that side's slices; CPU = everything its process did
+ * from the first measured slice until it is idle after the last (its audit consumer's writes and
+ * `waitUntil` work included), per request.
+ */
+export async function interleave(a, b, { slices = SLICES, size = SLICE_SIZE, connections = CONNECTIONS } = {}) {
+  const total = (slices + WARM_SLICES) * size;
+  const sides = [a, b];
+  // Prepared in turns too: a hit's codes (and the claim objects they woke) are then as old on both
+  // sides. Prepared one side after the other, one side's claim objects had been idle long enough to
+  // be evicted when its lookups began, while the other's were still in memory.
+  const work = [[], []];
+  for (let done = 0; done < total; done += PREPARE_BLOCK) {
+    for (const s of [0, 1]) work[s].push(...(await sides[s].prepare(Math.min(PREPARE_BLOCK, total - done))));
+  }
+  for (const side of sides) await idle(side.instance.pid); // what preparing left (its audit events) is not measured
+  await quiesce();
+  const clients = sides.map((side) => client(side.instance, connections));
+  try {
+    const slice = (s, i) => work[s].slice(i * size, (i + 1) * size);
+    for (let i = 0; i < WARM_SLICES; i++) for (const s of [0, 1]) await clients[s].run(slice(s, i));
+    // Two routes of one process: its CPU cannot be split between them.
+    const pid = (side) => (a.instance === b.instance ? null : side.instance.pid);
+    const cpuBefore = sides.map((side) => processCpuNs(pid(side)));
+    const runs = [[], []];
+    for (let i = WARM_SLICES; i < slices + WARM_SLICES; i++) {
+      for (const s of i % 2 ? [1, 0] : [0, 1]) runs[s].push(await clients[s].run(slice(s, i)));
+    }
+    for (const side of sides) await idle(side.instance.pid);
+    const cpu = sides.map((side, s) => {
+      const after = processCpuNs(pid(side));
+      return after === null || cpuBefore[s] === null ? null : after - cpuBefore[s];
+    });
+    const [pa, pb] = [pooled(runs[0], cpu[0], size), pooled(runs[1], cpu[1], size)];
+    return {
+      a: pa,
+      b: pb,
+      ratio: pa.rps / pb.rps,
+      cpuRatio: pa.cpuPerRequestMs && pb.cpuPerRequestMs ? pb.cpuPerRequestMs / pa.cpuPerRequestMs : null,
+      interval: interval(runs[0], runs[1]),
+      slices,
+      size,
+    };
+  } finally {
+    for (const c of clients) c.close();
+  }
+}
