@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: the Workers' deploy bundles run through Miniflare's API (bench/lib/instances.mjs),
 // every figure a ratio against a reference measured in the same run (bench/lib/scenarios.mjs): the
-// throughput pairs in interleaved slices (bench/lib/slices.mjs), the scale figures with autocannon
-// (bench/lib/load.mjs), then the edge latency model (bench/lib/edge.mjs), each with a
-// budget (bench/lib/budgets.mjs). Exits 1 when a budget is missed.
+// throughput pairs and the scale figures alike in interleaved slices (bench/lib/slices.mjs), then the
+// edge latency model (bench/lib/edge.mjs), each with a budget (bench/lib/budgets.mjs). Exits 1 when a budget is missed.
 // BENCH_ONLY=hit,miss,create,pending,search,consumer,edge runs a part.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +10,8 @@ import path from "node:path";
 import { writeResults } from "./lib/budgets.mjs";
 import { edgeModel } from "./lib/edge.mjs";
 import { buildWorkers, putToken, startReference, startService, stopAll } from "./lib/instances.mjs";
-import { AMOUNT, CONNECTIONS, load } from "./lib/load.mjs";
+import { CONNECTIONS, jsonHeaders } from "./lib/load.mjs";
+import { LOOKUP } from "./lib/runs.mjs";
 import {
   bundleSize,
   checkReferenceHeaders,
@@ -20,7 +20,7 @@ import {
   searchScale,
   throughputPairs,
 } from "./lib/scenarios.mjs";
-import { SLICE_SIZE, SLICES } from "./lib/slices.mjs";
+import { client, SLICE_SIZE, SLICES } from "./lib/slices.mjs";
 
 const ONLY = process.env.BENCH_ONLY?.split(",") ?? null;
 const wanted = (name) => !ONLY || ONLY.includes(name);
@@ -56,11 +56,19 @@ async function throughputAndScale() {
   const token = await putToken(service, "BenchApp", ["qr:create", "audit:read"]);
   const adminToken = await putToken(service, null, ["admin"]);
   console.log(
-    `qr-fallback bench, Miniflare API, ${CONNECTIONS} connections: throughput pairs in ${SLICES} interleaved slices of ${SLICE_SIZE} requests per side, scale figures ${AMOUNT} requests per run`,
+    `qr-fallback bench, Miniflare API: every comparison in interleaved slices; throughput pairs ${SLICES} slices of ${SLICE_SIZE} requests per side, ${CONNECTIONS} connections`,
   );
   // Warm both (first requests compile and open storage), then check the references answer alike.
-  await load(service, "/rp/versioned/device/pendingqr", { body: '{"activationCode":"warmup"}', amount: 500 });
-  await load(reference, "/lookup-miss-calls", { body: '{"activationCode":"warmup"}', amount: 500 });
+  for (const [instance, path] of [
+    [service, LOOKUP],
+    [reference, "/lookup-miss-calls"],
+  ]) {
+    const warm = client(instance);
+    await warm.run(
+      Array.from({ length: 500 }, () => ({ path, headers: jsonHeaders, body: '{"activationCode":"warmup"}' })),
+    );
+    warm.close();
+  }
   await checkReferenceHeaders(service, reference);
   lap("setup");
   // Scale first, while the service is still small: each twin sees one growth only.

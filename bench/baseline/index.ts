@@ -344,7 +344,7 @@ function fakeEvent(): QueuedAuditEvent {
     eventTimeInUTC: Date.now(),
     tenantId: "bench",
     remoteIP: "203.0.113.0",
-    userAgent: "autocannon",
+    userAgent: "qr-fallback-bench",
     traceId: crypto.randomUUID(),
     rpAppId: "BenchApp",
     isSuccessful: false,

@@ -1,5 +1,5 @@
-// CPU accounting from /proc (Linux; null elsewhere): the CPU a Miniflare instance's workerd process
-// uses per request is a cost that, unlike throughput, does not depend on what else the two cores do.
+// The machine from /proc (Linux; nothing elsewhere): the workerd processes this bench started, and
+// whether the machine is quiet enough to measure.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 export const HAS_PROC = existsSync("/proc/self/stat");
@@ -21,18 +21,6 @@ export function workerdPids() {
     }
   }
   return out;
-}
-
-/** User + system CPU (ms) a process has used so far, or null. */
-export function cpuMs(pid) {
-  if (!HAS_PROC || !pid) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ is 100 on Linux
-  } catch {
-    return null;
-  }
 }
 
 function machineJiffies() {

@@ -5,7 +5,7 @@
 // what the setup left behind (the creates' audit events) is done before it measures.
 import { createCodes, jsonHeaders } from "./load.mjs";
 
-const LOOKUP = "/rp/versioned/device/pendingqr";
+export const LOOKUP = "/rp/versioned/device/pendingqr";
 const MISS_BODY = '{"activationCode":"zzzzzz"}';
 /** Both sides of a create get the same request: the reference hashes the token too (SPEC §7). */
 const createHeaders = (token) => ({ ...jsonHeaders, authorization: `Bearer ${token}` });

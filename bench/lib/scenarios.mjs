@@ -2,12 +2,10 @@
 import path from "node:path";
 import { root, wrangler } from "../../scripts/wrangler.mjs";
 import { budget } from "./budgets.mjs";
-import { AMOUNT, createCodes, fastest, jsonHeaders, load } from "./load.mjs";
-import { bareSides, referenceSides, serviceSides } from "./runs.mjs";
+import { createCodes, jsonHeaders } from "./load.mjs";
+import { bareSides, LOOKUP, referenceSides, serviceSides } from "./runs.mjs";
 import { interleave } from "./slices.mjs";
 
-/** Rounds of the scale figures (3 at least). */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const log = (...a) => console.log(...a);
 
 /** The references answer with the service's response headers (bench/baseline/index.ts): checked. */
@@ -89,7 +87,15 @@ export async function throughputPairs({ service, reference, token }, wanted) {
   return out;
 }
 
-/** Lookup latency with 100k pending entries against the service as started (10 real codes). */
+/** Slices of each scale figure's comparison (mean latency, 4 connections: a moderate load). */
+const SCALE_SLICES = Number(process.env.BENCH_SCALE_SLICES ?? 20);
+const sameRequest = (instance, label, request) => ({
+  instance,
+  label,
+  prepare: async (count) => Array.from({ length: count }, () => request),
+});
+
+/** Lookup latency with 100k pending entries against the service as started (10 real codes), in interleaved slices. */
 export async function pendingScale({ service, pendingTwin, token }, fill) {
   log("\nlookup latency vs pending codes");
   for (let done = 0; done < fill; done += 2000) {
@@ -100,26 +106,20 @@ export async function pendingScale({ service, pendingTwin, token }, fill) {
     await res.arrayBuffer();
   }
   await createCodes(service, token, 10);
-  const missLookup = (instance) =>
-    load(instance, "/rp/versioned/device/pendingqr", {
-      body: '{"activationCode":"yyyyyy"}',
-      status: 400,
+  const miss = { path: LOOKUP, headers: jsonHeaders, body: '{"activationCode":"yyyyyy"}', status: 400 };
+  const m = await interleave(
+    sameRequest(pendingTwin, `${fill} pending`, miss),
+    sameRequest(service, "10 pending", miss),
+    {
+      slices: SCALE_SLICES,
+      size: 100,
       connections: 4,
-      amount: Math.min(AMOUNT, 1500),
-    });
-  await missLookup(pendingTwin); // warm-up
-  const few = [];
-  const many = [];
-  for (let r = 0; r < Math.max(ROUNDS, 3); r++) {
-    few.push(await missLookup(service));
-    many.push(await missLookup(pendingTwin));
-  }
-  const [f, m] = [fastest(few), fastest(many)];
-  // Mean latency: autocannon's percentiles are whole milliseconds, too coarse for a 10% budget.
-  const ratio = m.mean / f.mean;
-  log(`  10 pending: mean ${f.mean.toFixed(2)} ms; ${fill} pending: mean ${m.mean.toFixed(2)} ms`);
+    },
+  );
+  const ratio = m.a.meanMs / m.b.meanMs;
+  log(`  10 pending: mean ${m.b.meanMs.toFixed(2)} ms; ${fill} pending: mean ${m.a.meanMs.toFixed(2)} ms`);
   budget(`lookup mean latency with ${fill} pending / with 10`, ratio.toFixed(3), "<= 1.10", ratio <= 1.1);
-  return { few: f, many: m, ratio };
+  return { few: m.b, many: m.a, ratio };
 }
 
 const W0 = 1_000_000_000_000; // a window far from real traffic: [W0, W0 + 60 s)
@@ -146,36 +146,29 @@ export async function searchScale({ service, trailTwin, adminToken }, trail) {
   log("\naudit search page time vs trail size");
   await insertEvents(trailTwin.auditDb, trail, W0 + 3_600_000, trail * 10, "BenchApp");
   for (const instance of [service, trailTwin]) await insertEvents(instance.auditDb, 1000, W0, 60_000, "BenchApp");
-  const searchPage = (instance, page) =>
-    load(
-      instance,
-      `/cc/api/versioned/audit/search?startTSUTC=${W0}&endTSUTC=${W0 + 60_000}&pageSize=100&pageNumber=${page}`,
-      {
-        method: "GET",
-        headers: { authorization: `Bearer ${adminToken}` },
-        status: 200,
-        amount: 300,
-        connections: 4,
-      },
-    );
   const out = {};
   for (const [which, page] of [
     ["first", 1],
     ["deep", 10],
   ]) {
-    await searchPage(service, page);
-    await searchPage(trailTwin, page);
-    const small = [];
-    const large = [];
-    for (let r = 0; r < Math.max(ROUNDS, 3); r++) {
-      small.push(await searchPage(service, page));
-      large.push(await searchPage(trailTwin, page));
-    }
-    const [s, l] = [fastest(small), fastest(large)];
-    if (s.non2xx || l.non2xx) throw new Error(`search answered non-2xx (${s.non2xx}, ${l.non2xx})`);
-    const ratio = l.mean / s.mean;
+    const request = {
+      method: "GET",
+      path: `/cc/api/versioned/audit/search?startTSUTC=${W0}&endTSUTC=${W0 + 60_000}&pageSize=100&pageNumber=${page}`,
+      headers: { authorization: `Bearer ${adminToken}` },
+      status: 200,
+    };
+    const m = await interleave(
+      sameRequest(trailTwin, "large trail", request),
+      sameRequest(service, "small trail", request),
+      {
+        slices: SCALE_SLICES,
+        size: 25,
+        connections: 4,
+      },
+    );
+    const ratio = m.a.meanMs / m.b.meanMs;
     log(
-      `  ${which} page: small trail mean ${s.mean.toFixed(2)} ms; with ${trail} more events mean ${l.mean.toFixed(2)} ms`,
+      `  ${which} page: small trail mean ${m.b.meanMs.toFixed(2)} ms; with ${trail} more events mean ${m.a.meanMs.toFixed(2)} ms`,
     );
     budget(
       `search ${which} page mean latency, ${trail} / 1k events in the trail`,
@@ -183,7 +176,7 @@ export async function searchScale({ service, trailTwin, adminToken }, trail) {
       "<= 1.5",
       ratio <= 1.5,
     );
-    out[which] = { small: s, large: l, ratio };
+    out[which] = { small: m.b, large: m.a, ratio };
   }
   return out;
 }

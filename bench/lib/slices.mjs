@@ -103,6 +103,7 @@ function pooled(runs, cpuNs, perSlice) {
   const all = Float64Array.from(runs.flatMap((r) => [...r.latencies])).sort();
   return {
     rps: (requests * 1000) / ms,
+    meanMs: all.reduce((sum, v) => sum + v, 0) / all.length,
     cpuPerRequestMs: cpuNs === null ? null : cpuNs / 1e6 / requests,
     p50Ms: +percentile(all, 0.5).toFixed(2),
     p99Ms: +percentile(all, 0.99).toFixed(2),
