@@ -146,8 +146,8 @@ export async function interleave(a, b, { slices = SLICES, size = SLICE_SIZE, con
   const total = (slices + WARM_SLICES) * size;
   const sides = [a, b];
   // Prepared in turns too: a hit's codes (and the claim objects they woke) are then as old on both
-  // sides. Prepared one side after the other, one side's claim objects had been idle long enough to
-  // be evicted when its lookups began, while the other's were still in memory.
+  // sides. One side after the other, the first side's claim objects could sit idle past workerd's
+  // eviction time before its lookups began, while the other's were still in memory.
   const work = [[], []];
   for (let done = 0; done < total; done += PREPARE_BLOCK) {
     for (const s of [0, 1]) work[s].push(...(await sides[s].prepare(Math.min(PREPARE_BLOCK, total - done))));
