@@ -11,24 +11,28 @@ const MISS_BODY = '{"activationCode":"zzzzzz"}';
 const createHeaders = (token) => ({ ...jsonHeaders, authorization: `Bearer ${token}` });
 const lookups = (path, codes, status) =>
   codes.map((code) => ({ path, headers: jsonHeaders, body: JSON.stringify({ activationCode: code }), status }));
-const repeat = (count, request) => Array.from({ length: count }, () => request);
+/** A side that needs no setup: the same request `count` times. */
+export const repeatedSide = (instance, label, request) => ({
+  instance,
+  label,
+  prepare: async (count) => Array.from({ length: count }, () => request),
+});
 
 /** The service's sides with an API token (`qr:create`) of its own. */
 export function serviceSides(service, token) {
-  const side = (prepare) => ({ instance: service, label: "service", prepare });
   return {
-    hit: side(async (count) => {
-      return lookups(LOOKUP, await createCodes(service, token, count), 200);
+    hit: {
+      instance: service,
+      label: "service",
+      prepare: async (count) => lookups(LOOKUP, await createCodes(service, token, count), 200),
+    },
+    miss: repeatedSide(service, "service", { path: LOOKUP, headers: jsonHeaders, body: MISS_BODY, status: 400 }),
+    create: repeatedSide(service, "service", {
+      path: "/rp/versioned/client/qr/create",
+      headers: createHeaders(token),
+      body: '{"includeQRFallbackCode":true}',
+      status: 200,
     }),
-    miss: side(async (count) => repeat(count, { path: LOOKUP, headers: jsonHeaders, body: MISS_BODY, status: 400 })),
-    create: side(async (count) =>
-      repeat(count, {
-        path: "/rp/versioned/client/qr/create",
-        headers: createHeaders(token),
-        body: '{"includeQRFallbackCode":true}',
-        status: 200,
-      }),
-    ),
   };
 }
 
@@ -37,34 +41,42 @@ export function serviceSides(service, token) {
  * calls only (context).
  */
 export function referenceSides(reference, token, query = "") {
-  const side = (prepare) => ({ instance: reference, label: `reference${query}`, prepare });
+  const label = `reference${query}`;
   return {
     // Its codes come from its own create, as the service's do.
-    hit: side(async (count) => {
-      return lookups(
-        `/lookup-hit-calls${query}`,
-        await createCodes(reference, token, count, `/create-calls${query}`),
-        200,
-      );
+    hit: {
+      instance: reference,
+      label,
+      prepare: async (count) =>
+        lookups(`/lookup-hit-calls${query}`, await createCodes(reference, token, count, `/create-calls${query}`), 200),
+    },
+    miss: repeatedSide(reference, label, {
+      path: `/lookup-miss-calls${query}`,
+      headers: jsonHeaders,
+      body: MISS_BODY,
+      status: 400,
     }),
-    miss: side(async (count) =>
-      repeat(count, { path: `/lookup-miss-calls${query}`, headers: jsonHeaders, body: MISS_BODY, status: 400 }),
-    ),
-    create: side(async (count) =>
-      repeat(count, { path: `/create-calls${query}`, headers: createHeaders(token), body: "{}", status: 200 }),
-    ),
+    create: repeatedSide(reference, label, {
+      path: `/create-calls${query}`,
+      headers: createHeaders(token),
+      body: "{}",
+      status: 200,
+    }),
   };
 }
 
 /** The bare one-call routes of earlier versions (context only; they check no status). */
 export function bareSides(reference, token) {
-  const side = (prepare) => ({ instance: reference, label: "bare one-call Worker", prepare });
+  const label = "bare one-call Worker";
   return {
     // The calls-only create stores its code under its own name, which is what the bare lookup reads.
-    hit: side(async (count) => {
-      return lookups("/lookup-hit", await createCodes(reference, token, count, "/create-calls?calls-only"));
-    }),
-    miss: side(async (count) => repeat(count, { path: "/lookup-miss", headers: jsonHeaders, body: MISS_BODY })),
-    create: side(async (count) => repeat(count, { path: "/create", headers: jsonHeaders, body: "{}" })),
+    hit: {
+      instance: reference,
+      label,
+      prepare: async (count) =>
+        lookups("/lookup-hit", await createCodes(reference, token, count, "/create-calls?calls-only")),
+    },
+    miss: repeatedSide(reference, label, { path: "/lookup-miss", headers: jsonHeaders, body: MISS_BODY }),
+    create: repeatedSide(reference, label, { path: "/create", headers: jsonHeaders, body: "{}" }),
   };
 }

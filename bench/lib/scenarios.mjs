@@ -3,7 +3,7 @@ import path from "node:path";
 import { root, wrangler } from "../../scripts/wrangler.mjs";
 import { budget } from "./budgets.mjs";
 import { createCodes, jsonHeaders } from "./load.mjs";
-import { bareSides, LOOKUP, referenceSides, serviceSides } from "./runs.mjs";
+import { bareSides, LOOKUP, referenceSides, repeatedSide, serviceSides } from "./runs.mjs";
 import { interleave } from "./slices.mjs";
 
 const log = (...a) => console.log(...a);
@@ -89,11 +89,6 @@ export async function throughputPairs({ service, reference, token }, wanted) {
 
 /** Slices of each scale figure's comparison (mean latency, 4 connections: a moderate load). */
 const SCALE_SLICES = Number(process.env.BENCH_SCALE_SLICES ?? 20);
-const sameRequest = (instance, label, request) => ({
-  instance,
-  label,
-  prepare: async (count) => Array.from({ length: count }, () => request),
-});
 
 /** Lookup latency with 100k pending entries against the service as started (10 real codes), in interleaved slices. */
 export async function pendingScale({ service, pendingTwin, token }, fill) {
@@ -108,8 +103,8 @@ export async function pendingScale({ service, pendingTwin, token }, fill) {
   await createCodes(service, token, 10);
   const miss = { path: LOOKUP, headers: jsonHeaders, body: '{"activationCode":"yyyyyy"}', status: 400 };
   const m = await interleave(
-    sameRequest(pendingTwin, `${fill} pending`, miss),
-    sameRequest(service, "10 pending", miss),
+    repeatedSide(pendingTwin, `${fill} pending`, miss),
+    repeatedSide(service, "10 pending", miss),
     {
       slices: SCALE_SLICES,
       size: 100,
@@ -158,8 +153,8 @@ export async function searchScale({ service, trailTwin, adminToken }, trail) {
       status: 200,
     };
     const m = await interleave(
-      sameRequest(trailTwin, "large trail", request),
-      sameRequest(service, "small trail", request),
+      repeatedSide(trailTwin, "large trail", request),
+      repeatedSide(service, "small trail", request),
       {
         slices: SCALE_SLICES,
         size: 25,
