@@ -30,23 +30,56 @@ function machineJiffies() {
   return { busy: values.reduce((a, b) => a + b, 0) - idle, total: values.reduce((a, b) => a + b, 0) };
 }
 
-/** The longest quiesce() wait of this run, printed with the pairs: how much work lingers between runs. */
-export const quiet = { longestWaitMs: 0 };
+/** CPU time (ns) every thread of a process has used so far (/proc/<pid>/task/<tid>/schedstat), or null. */
+export function processCpuNs(pid) {
+  if (!HAS_PROC || !pid) return null;
+  let total = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // the thread ended while we read
+      }
+    }
+  } catch {
+    return null;
+  }
+  return total;
+}
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits (at most `limitMs`) for two 250 ms windows in a row in which `isCalm(before, after)` holds for `sample()`. */
+async function calmWindows(sample, isCalm, limitMs) {
+  const until = Date.now() + limitMs;
+  for (let calm = 0; calm < 2 && Date.now() < until; ) {
+    const before = sample();
+    await pause(250);
+    calm = isCalm(before, sample()) ? calm + 1 : 0;
+  }
+}
 
 /**
- * Waits until the machine is quiet (two 250 ms windows in a row under 5 % busy; at most 15 s): work
- * left over from the previous run (a consumer writing a backlog of audit events, a Durable Object's
- * writes) would otherwise land on the next run's side of a comparison.
+ * Waits until the machine is quiet (under 5 % busy; at most 15 s): work left over from the previous
+ * run (a consumer writing a backlog of audit events, a Durable Object's writes) would otherwise land
+ * on the next run's side of a comparison.
  */
 export async function quiesce() {
   if (!HAS_PROC) return;
-  const started = Date.now();
-  let calm = 0;
-  while (Date.now() - started < 15_000 && calm < 2) {
-    const a = machineJiffies();
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const b = machineJiffies();
-    calm = (b.busy - a.busy) / Math.max(1, b.total - a.total) < 0.05 ? calm + 1 : 0;
-  }
-  quiet.longestWaitMs = Math.max(quiet.longestWaitMs, Date.now() - started);
+  await calmWindows(machineJiffies, (a, b) => (b.busy - a.busy) / Math.max(1, b.total - a.total) < 0.05, 15_000);
+}
+
+/**
+ * Waits until one process is idle (under 2 % of a core; at most 10 s): its consumer's last batch
+ * (delivered up to 1 s after its last message) and its `waitUntil` work are done.
+ */
+export async function idle(pid) {
+  if (!HAS_PROC || !pid) return;
+  await pause(1_200);
+  await calmWindows(
+    () => processCpuNs(pid) ?? 0,
+    (a, b) => b - a < 5e6,
+    10_000,
+  );
 }

@@ -6,7 +6,7 @@
 import { createCodes, jsonHeaders } from "./load.mjs";
 
 export const LOOKUP = "/rp/versioned/device/pendingqr";
-const MISS_BODY = '{"activationCode":"zzzzzz"}';
+export const MISS_BODY = '{"activationCode":"zzzzzz"}';
 /** Both sides of a create get the same request: the reference hashes the token too (SPEC §7). */
 const createHeaders = (token) => ({ ...jsonHeaders, authorization: `Bearer ${token}` });
 const lookups = (path, codes, status) =>

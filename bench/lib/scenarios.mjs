@@ -3,7 +3,7 @@ import path from "node:path";
 import { root, wrangler } from "../../scripts/wrangler.mjs";
 import { budget } from "./budgets.mjs";
 import { createCodes, jsonHeaders } from "./load.mjs";
-import { bareSides, LOOKUP, referenceSides, repeatedSide, serviceSides } from "./runs.mjs";
+import { bareSides, LOOKUP, MISS_BODY, referenceSides, repeatedSide, serviceSides } from "./runs.mjs";
 import { interleave } from "./slices.mjs";
 
 const log = (...a) => console.log(...a);
@@ -11,14 +11,14 @@ const log = (...a) => console.log(...a);
 /** The references answer with the service's response headers (bench/baseline/index.ts): checked. */
 export async function checkReferenceHeaders(service, reference) {
   const names = async (url) => {
-    const res = await fetch(url, { method: "POST", headers: jsonHeaders, body: '{"activationCode":"zzzzzz"}' });
+    const res = await fetch(url, { method: "POST", headers: jsonHeaders, body: MISS_BODY });
     await res.arrayBuffer();
     return [...res.headers.keys()]
       .filter((h) => !["content-length", "date"].includes(h))
       .sort()
       .join(", ");
   };
-  const ours = await names(`${service.url}/rp/versioned/device/pendingqr`);
+  const ours = await names(`${service.url}${LOOKUP}`);
   const theirs = await names(`${reference.url}/lookup-miss-calls`);
   if (ours !== theirs)
     throw new Error(`the reference answers with ${theirs}, the service with ${ours}: update bench/baseline`);

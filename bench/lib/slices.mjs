@@ -3,49 +3,15 @@
 // moments of the machine. This VM's speed moves by tens of percent within seconds: runs of a few
 // thousand requests back to back put the same code 10-20 % apart (BENCHMARKS.md, the A/A rows).
 // Requests go over kept-alive node:http connections (no client start-up per slice, no whole-second
-// end as autocannon's), and each workerd process's CPU is read from /proc in nanoseconds.
-import { readdirSync, readFileSync } from "node:fs";
+// end as autocannon's), and each workerd process's CPU is read from /proc in nanoseconds (cpu.mjs).
 import http from "node:http";
-import { quiesce } from "./cpu.mjs";
+import { idle, processCpuNs, quiesce } from "./cpu.mjs";
 import { CONNECTIONS } from "./load.mjs";
 
 export const SLICES = Number(process.env.BENCH_SLICES ?? 40);
 export const SLICE_SIZE = Number(process.env.BENCH_SLICE ?? 200);
 const WARM_SLICES = 2;
 const PREPARE_BLOCK = 400;
-
-/** CPU time (ns) every thread of a process has used so far (/proc/<pid>/task/<tid>/schedstat), or null. */
-export function processCpuNs(pid) {
-  if (!pid) return null;
-  let total = 0;
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-      } catch {
-        // the thread ended while we read
-      }
-    }
-  } catch {
-    return null;
-  }
-  return total;
-}
-
-const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Waits until a process is idle: its consumer's last batch (delivered up to 1 s after its last
- * message) and its `waitUntil` work are done. At most 10 s.
- */
-async function idle(pid) {
-  await pause(1_200);
-  for (let until = Date.now() + 10_000, calm = 0; calm < 2 && Date.now() < until; ) {
-    const before = processCpuNs(pid);
-    await pause(250);
-    calm = (processCpuNs(pid) ?? 0) - (before ?? 0) < 5e6 ? calm + 1 : 0; // under 2 % of a core
-  }
-}
 
 /** A kept-alive client of one instance. `run(requests)` sends them, `connections` at a time; returns each one's latency. */
 export function client(instance, connections = CONNECTIONS) {
@@ -113,7 +79,8 @@ function pooled(runs, cpuNs, perSlice) {
 
 /**
  * 95 % interval of the pooled throughput ratio a / b, by resampling the slice pairs (slice i of
- * each side ran next to the other's): how far the figure could move on the same machine.
+ * each side ran next to the other's): how far the machine's moves from slice to slice could shift
+ * it. What differs between two processes for a whole run is not in it (BENCHMARKS.md, the A/A rows).
  */
 function interval(aRuns, bRuns) {
   let seed = 0x9e3779b9;
