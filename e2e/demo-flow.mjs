@@ -12,6 +12,9 @@ import { root, STATE_DIR } from "../scripts/wrangler.mjs";
 const PORT = Number(process.env.E2E_PORT ?? 8795);
 const BASE = `http://127.0.0.1:${PORT}`;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** The local stores `npm run token` writes, each one SQLite file that dev's workerd holds open too. */
+const CONTROL_DB_DIR = path.join(STATE_DIR, "v3", "d1", "miniflare-D1DatabaseObject");
+const KV_DIR = path.join(STATE_DIR, "v3", "kv", "miniflare-KVNamespaceObject");
 let passed = 0;
 let failed = 0;
 
@@ -154,7 +157,7 @@ async function walkThrough() {
   await check(
     "npm run token waits out a control database another process is writing (as dev's Worker may)",
     async () => {
-      const holder = await holdControlDbWriteLock(1500);
+      const holder = await holdWriteLock(CONTROL_DB_DIR, "api_tokens", 1500);
       const made = token(["create", "--app", "LockedApp", "--label", "e2e locked"]).at(-1);
       assert(/^qrf_/.test(made), `token created despite the lock: ${made}`);
       assert((await holder.done) === 0, "the lock was held and released");
@@ -164,27 +167,42 @@ async function walkThrough() {
       );
     },
   );
+  await check("npm run token waits out a KV store another process is writing (local KV answers 500)", async () => {
+    // Held past the registry insert (one wrangler run, 1-2 s), so the KV put meets the lock.
+    const holder = await holdWriteLock(KV_DIR, "_mf_entries", 5000);
+    const made = token(["create", "--app", "LockedKvApp", "--label", "e2e locked kv"]).at(-1);
+    assert(/^qrf_/.test(made), `token created despite the lock: ${made}`);
+    assert((await holder.done) === 0, "the lock was held and released");
+    const ok = await fetch(`${BASE}/rp/versioned/client/qr/create`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${made}`, "Content-Type": "application/json" },
+      body: JSON.stringify({}),
+    });
+    assert(ok.status === 200, `the token's KV record was written: create answered ${ok.status}`);
+  });
 }
 
 /**
- * Holds the local control database's write lock for `ms` from another process (python3's sqlite3, on
- * the machine as Node's build tooling), the way a Worker of `npm run dev` writing it does; resolves
- * once the lock is held, with `done` settling to that process's exit code.
+ * Holds the write lock of the local SQLite store in `dir` that has `table` for `ms`, from another
+ * process (python3's sqlite3, on the machine as Node's build tooling), the way a Worker of
+ * `npm run dev` writing it does; resolves once the lock is held, with `done` settling to that
+ * process's exit code.
  */
-async function holdControlDbWriteLock(ms) {
+async function holdWriteLock(dir, table, ms) {
   const script = `
 import glob, sqlite3, sys, time
 for f in glob.glob(sys.argv[1] + "/*.sqlite"):
     c = sqlite3.connect(f, isolation_level=None)
-    if c.execute("SELECT 1 FROM sqlite_master WHERE name = 'api_tokens'").fetchone():
-        c.execute("BEGIN IMMEDIATE"); print("locked", flush=True); time.sleep(float(sys.argv[2])); c.execute("COMMIT"); sys.exit(0)
+    if c.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (sys.argv[2],)).fetchone():
+        c.execute("BEGIN IMMEDIATE"); print("locked", flush=True); time.sleep(float(sys.argv[3])); c.execute("COMMIT"); sys.exit(0)
 sys.exit(3)`;
-  const dir = path.join(STATE_DIR, "v3", "d1", "miniflare-D1DatabaseObject");
-  const child = spawn("python3", ["-c", script, dir, String(ms / 1000)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn("python3", ["-c", script, dir, table, String(ms / 1000)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const done = new Promise((resolve) => child.on("exit", resolve));
   await new Promise((resolve, reject) => {
     child.stdout.on("data", (d) => String(d).includes("locked") && resolve());
-    done.then((code) => reject(new Error(`could not lock the control database (exit ${code})`)));
+    done.then((code) => reject(new Error(`could not lock ${table} in ${dir} (exit ${code})`)));
   });
   return { done };
 }

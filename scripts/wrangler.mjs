@@ -14,9 +14,10 @@ const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 /**
  * A local store's SQLite file is shared with a running `npm run dev` (its workerd holds the same
  * D1/KV databases open, with no busy timeout), so a CLI write can find it locked for a moment.
- * SQLite refuses such a statement whole, so trying it again is safe.
+ * SQLite refuses such a statement whole, so trying it again is safe. D1 names the lock; local KV
+ * only answers 500 (`KV PUT failed: 500`), and every `wrangler kv` command we run is idempotent.
  */
-const LOCKED = /SQLITE_BUSY|database is locked/;
+const LOCKED = /SQLITE_BUSY|database is locked|KV [A-Z]+ failed: 500/;
 const LOCKED_RETRIES = 8;
 
 /** Runs wrangler to completion; returns stdout, throws with stderr on failure. */
