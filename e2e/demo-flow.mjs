@@ -77,6 +77,29 @@ const token = (args) =>
   execFileSync(process.execPath, ["scripts/token.mjs", ...args], { cwd: root, encoding: "utf8" })
     .trim()
     .split("\n");
+/**
+ * `npm run token` with `args` while `holder` (holdWriteLock) keeps a store locked: the lock is let
+ * go once the CLI says it met it (or has ended), so the CLI always writes against a held lock.
+ * Resolves to its exit code, its stdout lines, and whether it met the lock.
+ */
+function tokenPastLock(args, holder) {
+  const cli = spawn(process.execPath, ["scripts/token.mjs", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  cli.stdout.on("data", (d) => {
+    stdout += d;
+  });
+  cli.stderr.on("data", (d) => {
+    stderr += d;
+    if (/locked by another process/.test(stderr)) holder.release();
+  });
+  return new Promise((resolve) =>
+    cli.on("exit", (status) => {
+      holder.release();
+      resolve({ status, stderr, lines: stdout.trim().split("\n"), metLock: /locked by another process/.test(stderr) });
+    }),
+  );
+}
 
 /** Every file under a folder, for a byte search of what must never be stored in clear. */
 function filesUnder(dir) {
@@ -157,8 +180,11 @@ async function walkThrough() {
   await check(
     "npm run token waits out a control database another process is writing (as dev's Worker may)",
     async () => {
-      const holder = await holdWriteLock(CONTROL_DB_DIR, "api_tokens", 1500);
-      const made = token(["create", "--app", "LockedApp", "--label", "e2e locked"]).at(-1);
+      const holder = await holdWriteLock(CONTROL_DB_DIR, "api_tokens");
+      const run = await tokenPastLock(["create", "--app", "LockedApp", "--label", "e2e locked"], holder);
+      const made = run.lines.at(-1);
+      assert(run.status === 0, `npm run token failed under the lock:\n${run.stderr}`);
+      assert(run.metLock, "the CLI met the lock and said it was trying again");
       assert(/^qrf_/.test(made), `token created despite the lock: ${made}`);
       assert((await holder.done) === 0, "the lock was held and released");
       assert(
@@ -168,9 +194,11 @@ async function walkThrough() {
     },
   );
   await check("npm run token waits out a KV store another process is writing (local KV answers 500)", async () => {
-    // Held past the registry insert (one wrangler run, 1-2 s), so the KV put meets the lock.
-    const holder = await holdWriteLock(KV_DIR, "_mf_entries", 5000);
-    const made = token(["create", "--app", "LockedKvApp", "--label", "e2e locked kv"]).at(-1);
+    const holder = await holdWriteLock(KV_DIR, "_mf_entries");
+    const run = await tokenPastLock(["create", "--app", "LockedKvApp", "--label", "e2e locked kv"], holder);
+    const made = run.lines.at(-1);
+    assert(run.status === 0, `npm run token failed under the lock:\n${run.stderr}`);
+    assert(run.metLock, "the CLI met the lock and said it was trying again");
     assert(/^qrf_/.test(made), `token created despite the lock: ${made}`);
     assert((await holder.done) === 0, "the lock was held and released");
     const ok = await fetch(`${BASE}/rp/versioned/client/qr/create`, {
@@ -183,35 +211,35 @@ async function walkThrough() {
 }
 
 /**
- * Holds the write lock of the local SQLite store in `dir` that has `table` for `ms`, from another
- * process (python3's sqlite3, on the machine as Node's build tooling), the way a Worker of
- * `npm run dev` writing it does; resolves once the lock is held, with `done` settling to that
- * process's exit code.
+ * Holds the write lock of the local SQLite store in `dir` that has `table`, from another process
+ * (python3's sqlite3, on the machine as Node's build tooling), the way a Worker of `npm run dev`
+ * writing it does, until `release()` (or 60 s); resolves once the lock is held, with `done`
+ * settling to that process's exit code.
  */
-async function holdWriteLock(dir, table, ms) {
+async function holdWriteLock(dir, table) {
   const script = `
-import glob, sqlite3, sys, time
+import glob, select, sqlite3, sys
 for f in glob.glob(sys.argv[1] + "/*.sqlite"):
     c = sqlite3.connect(f, isolation_level=None)
     if c.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (sys.argv[2],)).fetchone():
-        c.execute("BEGIN IMMEDIATE"); print("locked", flush=True); time.sleep(float(sys.argv[3])); c.execute("COMMIT"); sys.exit(0)
+        c.execute("BEGIN IMMEDIATE"); print("locked", flush=True); select.select([sys.stdin], [], [], 60); c.execute("COMMIT"); sys.exit(0)
 sys.exit(3)`;
-  const child = spawn("python3", ["-c", script, dir, table, String(ms / 1000)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn("python3", ["-c", script, dir, table], { stdio: ["pipe", "pipe", "inherit"] });
   const done = new Promise((resolve) => child.on("exit", resolve));
   await new Promise((resolve, reject) => {
     child.stdout.on("data", (d) => String(d).includes("locked") && resolve());
     done.then((code) => reject(new Error(`could not lock ${table} in ${dir} (exit ${code})`)));
   });
-  return { done };
+  return { done, release: () => child.stdin.end() };
 }
 
 /** The operator console (/console) on a phone-sized screen: an admin turns an application's fallback off. */
 async function consoleFlow(browser) {
   console.log("operator console in headless Chromium");
   const admin = token(["create", "--admin", "--label", "e2e console"]).at(-1);
-  const workstation = token(["create", "--app", "ConsoleApp", "--scope", "qr:create", "--label", "e2e"]).at(-1);
+  // An application of this run's own: a run that failed half-way may have left another switched off.
+  const app = `ConsoleApp${Date.now().toString(36)}`;
+  const workstation = token(["create", "--app", app, "--scope", "qr:create", "--label", "e2e"]).at(-1);
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
   const page = await context.newPage();
   const violations = [];
@@ -227,7 +255,7 @@ async function consoleFlow(browser) {
       headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
       body: JSON.stringify({ includeQRFallbackCode: true }),
     });
-  const appRow = '#apps tr[data-app="ConsoleApp"]';
+  const appRow = `#apps tr[data-app="${app}"]`;
 
   await check("console: an admin token connects; applications, tokens, hooks and attack mode are shown", async () => {
     await page.goto(`${BASE}/console/`);
@@ -239,11 +267,11 @@ async function consoleFlow(browser) {
     assert((await page.locator("#tokens tr").count()) >= 2, "tokens listed");
   });
   await check(
-    "console: switching ConsoleApp off refuses its fallback codes, and the change is in the trail",
+    "console: switching an application off refuses its fallback codes, and the change is in the trail",
     async () => {
       assert((await create(workstation)).status === 200, "fallback codes served before");
       await page.uncheck(`${appRow} input[type=checkbox]`);
-      await page.waitForSelector('#trail tr[data-event="QR_FALLBACK_SETTINGS_CHANGED"][data-app="ConsoleApp"]', {
+      await page.waitForSelector(`#trail tr[data-event="QR_FALLBACK_SETTINGS_CHANGED"][data-app="${app}"]`, {
         timeout: 20_000,
       });
       const refused = await create(workstation);
@@ -259,7 +287,7 @@ async function consoleFlow(browser) {
     },
   );
   await check("console: a token created there is shown once and, revoked there, refused", async () => {
-    await page.fill("#token-app", "ConsoleApp");
+    await page.fill("#token-app", app);
     await page.click("#new-token button[type=submit]");
     await page.waitForSelector("#token-once:not([hidden])");
     const made = (await page.textContent("#token-value"))?.trim() ?? "";

@@ -26,6 +26,9 @@ export function wrangler(args, { quiet = true } = {}) {
   for (let attempt = 0; ; attempt++) {
     result = spawnSync(process.execPath, [wranglerBin, ...args], { cwd: root, env, encoding: "utf8" });
     if (result.status === 0 || attempt === LOCKED_RETRIES || !LOCKED.test(`${result.stderr}${result.stdout}`)) break;
+    process.stderr.write(
+      `wrangler ${args.slice(0, 3).join(" ")}: the local store is locked by another process (npm run dev?); trying again (${attempt + 1} of ${LOCKED_RETRIES})\n`,
+    );
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100 * 2 ** Math.min(attempt, 4)); // 0.1-1.6 s
   }
   if (result.status !== 0) {
