@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// `node bench/stalls.mjs hit|miss|create [reference]`: one straight run (BENCH_REQUESTS, 6,000 by
+// default, over the bench's 10 connections) of the service's side, or the reference's, through
+// Miniflare's API as the bench runs them; prints how much of the connections' time went to answers
+// slower than STALL_MS (100 ms), overall and per 1,000 requests. Such answers come in groups of one
+// per connection: the whole workerd process stopped serving for a moment. Where a ratio of the
+// bench moves more than its interval says, this shows how much of the run was such moments
+// (BENCHMARKS.md, "Where a hit's local time goes").
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { buildWorkers, putToken, startReference, startService, stopAll } from "./lib/instances.mjs";
+import { referenceSides, serviceSides } from "./lib/runs.mjs";
+import { client } from "./lib/slices.mjs";
+
+const which = process.argv[2] ?? "hit";
+const ofReference = process.argv[3] === "reference";
+const AMOUNT = Number(process.env.BENCH_REQUESTS ?? 6000);
+const STALL_MS = Number(process.env.STALL_MS ?? 100);
+const BLOCK = 1000;
+
+const workdir = mkdtempSync(path.join(tmpdir(), "qrf-stalls-"));
+try {
+  const built = buildWorkers(workdir);
+  const instance = ofReference ? await startReference(built) : await startService("service", built);
+  const token = ofReference ? "qrf_stalls" : await putToken(instance, "BenchApp", ["qr:create"]);
+  const side = (ofReference ? referenceSides : serviceSides)(instance, token)[which];
+  const connection = client(instance);
+  const { ms, latencies } = await connection.run(await side.prepare(AMOUNT));
+  connection.close();
+  const share = (from, to) => {
+    let slow = 0;
+    let all = 0;
+    for (let i = from; i < to; i++) {
+      all += latencies[i];
+      if (latencies[i] > STALL_MS) slow += latencies[i];
+    }
+    return slow / all;
+  };
+  const sorted = Float64Array.from(latencies).sort();
+  const blocks = [];
+  for (let from = 0; from < AMOUNT; from += BLOCK) blocks.push(share(from, Math.min(AMOUNT, from + BLOCK)));
+  const pct = (x) => `${(100 * x).toFixed(0)} %`;
+  console.log(
+    `${ofReference ? "reference " : ""}${which}: ${((AMOUNT * 1000) / ms).toFixed(0)} req/s, p50 ${sorted[Math.floor(AMOUNT / 2)].toFixed(1)} ms, p99 ${sorted[Math.floor(AMOUNT * 0.99)].toFixed(1)} ms; ${latencies.filter((x) => x > STALL_MS).length} answers slower than ${STALL_MS} ms, ${pct(share(0, AMOUNT))} of the connections' time`,
+  );
+  console.log(`  per ${BLOCK} requests: ${blocks.map(pct).join(", ")}`);
+} finally {
+  await stopAll();
+  rmSync(workdir, { recursive: true, force: true });
+}
