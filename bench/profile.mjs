@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { processCpuNs } from "./lib/cpu.mjs";
-import { buildWorkers, putToken, startReference, startService, stopAll } from "./lib/instances.mjs";
-import { referenceSides, serviceSides } from "./lib/runs.mjs";
+import { buildWorkers, stopAll } from "./lib/instances.mjs";
+import { startOneSide } from "./lib/runs.mjs";
 import { client } from "./lib/slices.mjs";
 
 const which = process.argv[2] ?? "hit";
@@ -74,10 +74,8 @@ function selfTimes(profile) {
 const workdir = mkdtempSync(path.join(tmpdir(), "qrf-profile-"));
 try {
   const built = buildWorkers(workdir);
-  const instance = ofReference ? await startReference(built) : await startService("service", built);
-  // The reference ignores the token's value (it only hashes it); the service needs it stored.
-  const token = ofReference ? "qrf_profile" : await putToken(instance, "BenchApp", ["qr:create"]);
-  const side = (ofReference ? referenceSides : serviceSides)(instance, token)[which];
+  const side = await startOneSide(built, which, ofReference);
+  const { instance } = side;
   const connection = client(instance);
   await connection.run(await side.prepare(1000)); // warm
   const requests = await side.prepare(AMOUNT);

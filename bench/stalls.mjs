@@ -9,8 +9,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { buildWorkers, putToken, startReference, startService, stopAll } from "./lib/instances.mjs";
-import { referenceSides, serviceSides } from "./lib/runs.mjs";
+import { buildWorkers, stopAll } from "./lib/instances.mjs";
+import { startOneSide } from "./lib/runs.mjs";
 import { client } from "./lib/slices.mjs";
 
 const which = process.argv[2] ?? "hit";
@@ -22,9 +22,8 @@ const BLOCK = 1000;
 const workdir = mkdtempSync(path.join(tmpdir(), "qrf-stalls-"));
 try {
   const built = buildWorkers(workdir);
-  const instance = ofReference ? await startReference(built) : await startService("service", built);
-  const token = ofReference ? "qrf_stalls" : await putToken(instance, "BenchApp", ["qr:create"]);
-  const side = (ofReference ? referenceSides : serviceSides)(instance, token)[which];
+  const side = await startOneSide(built, which, ofReference);
+  const { instance } = side;
   const connection = client(instance);
   const { ms, latencies } = await connection.run(await side.prepare(AMOUNT));
   connection.close();

@@ -78,27 +78,34 @@ const token = (args) =>
     .trim()
     .split("\n");
 /**
- * `npm run token` with `args` while `holder` (holdWriteLock) keeps a store locked: the lock is let
- * go once the CLI says it met it (or has ended), so the CLI always writes against a held lock.
- * Resolves to its exit code, its stdout lines, and whether it met the lock.
+ * `npm run token -- create --app <app>` while another process holds the write lock of the store in
+ * `dir` that has `table` (holdWriteLock). The lock is let go once the CLI says it met it (or has
+ * ended), so the CLI always writes against a held lock; it must then succeed. Returns the token.
  */
-function tokenPastLock(args, holder) {
-  const cli = spawn(process.execPath, ["scripts/token.mjs", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+async function createTokenPastLock(dir, table, app) {
+  const holder = await holdWriteLock(dir, table);
+  const cli = spawn(process.execPath, ["scripts/token.mjs", "create", "--app", app, "--label", "e2e locked"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
+  const metLock = () => /locked by another process/.test(stderr);
   cli.stdout.on("data", (d) => {
     stdout += d;
   });
   cli.stderr.on("data", (d) => {
     stderr += d;
-    if (/locked by another process/.test(stderr)) holder.release();
+    if (metLock()) holder.release();
   });
-  return new Promise((resolve) =>
-    cli.on("exit", (status) => {
-      holder.release();
-      resolve({ status, stderr, lines: stdout.trim().split("\n"), metLock: /locked by another process/.test(stderr) });
-    }),
-  );
+  const status = await new Promise((resolve) => cli.on("exit", resolve));
+  holder.release();
+  assert(status === 0, `npm run token failed under the lock:\n${stderr}`);
+  assert(metLock(), "the CLI met the lock and said it was trying again");
+  assert((await holder.done) === 0, "the lock was held and released");
+  const made = stdout.trim().split("\n").at(-1);
+  assert(/^qrf_/.test(made), `token created despite the lock: ${made}`);
+  return made;
 }
 
 /** Every file under a folder, for a byte search of what must never be stored in clear. */
@@ -180,13 +187,7 @@ async function walkThrough() {
   await check(
     "npm run token waits out a control database another process is writing (as dev's Worker may)",
     async () => {
-      const holder = await holdWriteLock(CONTROL_DB_DIR, "api_tokens");
-      const run = await tokenPastLock(["create", "--app", "LockedApp", "--label", "e2e locked"], holder);
-      const made = run.lines.at(-1);
-      assert(run.status === 0, `npm run token failed under the lock:\n${run.stderr}`);
-      assert(run.metLock, "the CLI met the lock and said it was trying again");
-      assert(/^qrf_/.test(made), `token created despite the lock: ${made}`);
-      assert((await holder.done) === 0, "the lock was held and released");
+      await createTokenPastLock(CONTROL_DB_DIR, "api_tokens", "LockedApp");
       assert(
         token(["list"]).some((l) => l.includes("LockedApp")),
         "listed",
@@ -194,13 +195,7 @@ async function walkThrough() {
     },
   );
   await check("npm run token waits out a KV store another process is writing (local KV answers 500)", async () => {
-    const holder = await holdWriteLock(KV_DIR, "_mf_entries");
-    const run = await tokenPastLock(["create", "--app", "LockedKvApp", "--label", "e2e locked kv"], holder);
-    const made = run.lines.at(-1);
-    assert(run.status === 0, `npm run token failed under the lock:\n${run.stderr}`);
-    assert(run.metLock, "the CLI met the lock and said it was trying again");
-    assert(/^qrf_/.test(made), `token created despite the lock: ${made}`);
-    assert((await holder.done) === 0, "the lock was held and released");
+    const made = await createTokenPastLock(KV_DIR, "_mf_entries", "LockedKvApp");
     const ok = await fetch(`${BASE}/rp/versioned/client/qr/create`, {
       method: "POST",
       headers: { Authorization: `Bearer ${made}`, "Content-Type": "application/json" },

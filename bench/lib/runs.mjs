@@ -1,8 +1,9 @@
 // The measured sides, defined once for the bench (scenarios.mjs), the profiler (profile.mjs) and the
-// ablation harness (ablate.mjs). A side is `{ instance, label, prepare(count) }`: `prepare` does the
+// ablation harness (ablate.mjs), and the stall count (stalls.mjs). A side is `{ instance, label, prepare(count) }`: `prepare` does the
 // setup (codes to look up) and returns `count` requests, each with the status its answer must have
 // (a run answered with errors is not a figure). bench/lib/slices.mjs runs them, and waits until
 // what the setup left behind (the creates' audit events) is done before it measures.
+import { putToken, startReference, startService } from "./instances.mjs";
 import { createCodes, jsonHeaders } from "./load.mjs";
 
 export const LOOKUP = "/rp/versioned/device/pendingqr";
@@ -79,4 +80,14 @@ export function bareSides(reference, token) {
     miss: repeatedSide(reference, label, { path: "/lookup-miss", headers: jsonHeaders, body: MISS_BODY }),
     create: repeatedSide(reference, label, { path: "/create", headers: jsonHeaders, body: "{}" }),
   };
+}
+
+/**
+ * One side on an instance of its own, from bundles `built` (buildWorkers): the service's `which`
+ * with a token stored, or the reference's (which ignores the token's value: it only hashes it).
+ */
+export async function startOneSide(built, which, ofReference) {
+  if (ofReference) return referenceSides(await startReference(built), "qrf_reference")[which];
+  const service = await startService("service", built);
+  return serviceSides(service, await putToken(service, "BenchApp", ["qr:create"]))[which];
 }
