@@ -2,10 +2,10 @@
 // `node bench/stalls.mjs hit|miss|create [reference]`: one straight run (BENCH_REQUESTS, 6,000 by
 // default, over the bench's 10 connections) of the service's side, or the reference's, through
 // Miniflare's API as the bench runs them; prints how much of the connections' time went to answers
-// slower than STALL_MS (100 ms), overall and per 1,000 requests. Such answers come in groups of one
-// per connection: the whole workerd process stopped serving for a moment. Where a ratio of the
-// bench moves more than its interval says, this shows how much of the run was such moments
-// (BENCHMARKS.md, "Where a hit's local time goes").
+// slower than STALL_MS (100 ms), overall and per 1,000 requests, and how many other answers
+// completed while a slow one was under way (the process does not stop: those requests wait on
+// something). Where a ratio of the bench moves more than its interval says, this shows how much of
+// the run such waits were (BENCHMARKS.md, "Where a hit's local time goes").
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -25,7 +25,7 @@ try {
   const side = await startOneSide(built, which, ofReference);
   const { instance } = side;
   const connection = client(instance);
-  const { ms, latencies } = await connection.run(await side.prepare(AMOUNT));
+  const { ms, latencies, sentAt } = await connection.run(await side.prepare(AMOUNT));
   connection.close();
   const share = (from, to) => {
     let slow = 0;
@@ -44,6 +44,15 @@ try {
     `${ofReference ? "reference " : ""}${which}: ${((AMOUNT * 1000) / ms).toFixed(0)} req/s, p50 ${sorted[Math.floor(AMOUNT / 2)].toFixed(1)} ms, p99 ${sorted[Math.floor(AMOUNT * 0.99)].toFixed(1)} ms; ${latencies.filter((x) => x > STALL_MS).length} answers slower than ${STALL_MS} ms, ${pct(share(0, AMOUNT))} of the connections' time`,
   );
   console.log(`  per ${BLOCK} requests: ${blocks.map(pct).join(", ")}`);
+  // For each slow answer, the others that completed while it was under way (median).
+  const completedAt = Float64Array.from(sentAt, (at, i) => at + latencies[i]).sort();
+  const between = (from, to) => completedAt.filter((t) => t > from && t < to).length;
+  const others = [];
+  for (let i = 0; i < AMOUNT; i++)
+    if (latencies[i] > STALL_MS) others.push(between(sentAt[i], sentAt[i] + latencies[i]));
+  others.sort((x, y) => x - y);
+  if (others.length > 0)
+    console.log(`  while a slow answer was under way, a median of ${others[others.length >> 1]} others completed`);
 } finally {
   await stopAll();
   rmSync(workdir, { recursive: true, force: true });

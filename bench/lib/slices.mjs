@@ -13,7 +13,10 @@ export const SLICE_SIZE = Number(process.env.BENCH_SLICE ?? 200);
 const WARM_SLICES = 2;
 const PREPARE_BLOCK = 400;
 
-/** A kept-alive client of one instance. `run(requests)` sends them, `connections` at a time; returns each one's latency. */
+/**
+ * A kept-alive client of one instance. `run(requests)` sends them, `connections` at a time; returns
+ * each one's latency and when it was sent (ms from the run's start).
+ */
 export function client(instance, connections = CONNECTIONS) {
   const url = new URL(instance.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
@@ -43,6 +46,7 @@ export function client(instance, connections = CONNECTIONS) {
   return {
     async run(requests) {
       const latencies = new Float64Array(requests.length);
+      const sentAt = new Float64Array(requests.length);
       let next = 0;
       const started = performance.now();
       await Promise.all(
@@ -50,12 +54,13 @@ export function client(instance, connections = CONNECTIONS) {
           while (next < requests.length) {
             const i = next++;
             const at = performance.now();
+            sentAt[i] = at - started;
             await send(requests[i]);
             latencies[i] = performance.now() - at;
           }
         }),
       );
-      return { ms: performance.now() - started, latencies };
+      return { ms: performance.now() - started, latencies, sentAt };
     },
     close: () => agent.destroy(),
   };
