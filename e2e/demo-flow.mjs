@@ -7,7 +7,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { root, STATE_DIR } from "../scripts/wrangler.mjs";
+import { LOCKED_NOTICE, root, STATE_DIR } from "../scripts/wrangler.mjs";
 
 const PORT = Number(process.env.E2E_PORT ?? 8795);
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -90,7 +90,7 @@ async function createTokenPastLock(dir, table, app) {
   });
   let stdout = "";
   let stderr = "";
-  const metLock = () => /locked by another process/.test(stderr);
+  const metLock = () => stderr.includes(LOCKED_NOTICE);
   cli.stdout.on("data", (d) => {
     stdout += d;
   });

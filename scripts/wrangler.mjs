@@ -19,6 +19,8 @@ const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
  */
 const LOCKED = /SQLITE_BUSY|database is locked|KV [A-Z]+ failed: 500/;
 const LOCKED_RETRIES = 8;
+/** What a retry prints on stderr (the end-to-end test looks for it). */
+export const LOCKED_NOTICE = "the local store is locked by another process (npm run dev?)";
 
 /** Runs wrangler to completion; returns stdout, throws with stderr on failure. */
 export function wrangler(args, { quiet = true } = {}) {
@@ -27,7 +29,7 @@ export function wrangler(args, { quiet = true } = {}) {
     result = spawnSync(process.execPath, [wranglerBin, ...args], { cwd: root, env, encoding: "utf8" });
     if (result.status === 0 || attempt === LOCKED_RETRIES || !LOCKED.test(`${result.stderr}${result.stdout}`)) break;
     process.stderr.write(
-      `wrangler ${args.slice(0, 3).join(" ")}: the local store is locked by another process (npm run dev?); trying again (${attempt + 1} of ${LOCKED_RETRIES})\n`,
+      `wrangler ${args.slice(0, 3).join(" ")}: ${LOCKED_NOTICE}; trying again (${attempt + 1} of ${LOCKED_RETRIES})\n`,
     );
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100 * 2 ** Math.min(attempt, 4)); // 0.1-1.6 s
   }
