@@ -3,9 +3,9 @@
 // default, over the bench's 10 connections) of the service's side, or the reference's, through
 // Miniflare's API as the bench runs them; prints how much of the connections' time went to answers
 // slower than STALL_MS (100 ms), overall and per 1,000 requests, and how many other answers
-// completed while a slow one was under way (the process does not stop: those requests wait on
-// something). Where a ratio of the bench moves more than its interval says, this shows how much of
-// the run such waits were (BENCHMARKS.md, "Where a hit's local time goes").
+// completed while a slow one was under way (the process does not stop). Those requests wait before
+// their handler starts, queued unfairly on kept-alive connections of a saturated loop: they cost no
+// throughput (bench/workerd-waits.mjs; BENCHMARKS.md, "What a hit's local time is made of").
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
