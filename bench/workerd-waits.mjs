@@ -94,7 +94,7 @@ async function run({ url }, paths, keepAlive = true) {
         const at = performance.now();
         const answer = await send(path);
         const ms = performance.now() - at;
-        if (answer.status >= 500) throw new Error(`${path}: ${answer.status}`);
+        if (answer.status !== 200) throw new Error(`${path}: answered ${answer.status}, expected 200`);
         latencies.push(ms);
         if (ms > SLOW_MS) before.push(answer.before);
       }
