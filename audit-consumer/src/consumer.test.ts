@@ -36,10 +36,11 @@ async function countRows(id: string): Promise<number> {
 }
 
 describe("audit-consumer", () => {
-  it("writes a batch and acknowledges every message", async () => {
+  it("writes a batch and acknowledges it whole, with one call", async () => {
     const events = [event(), event(), event(null)];
     const { result } = await run(events);
-    expect(result.explicitAcks).toHaveLength(3);
+    expect(result.ackAll).toBe(true);
+    expect(result.explicitAcks).toHaveLength(0);
     expect(result.retryMessages).toHaveLength(0);
     for (const e of events) expect(await countRows(e.id)).toBe(1);
     const row = await env.AUDIT_DB.prepare("SELECT loggedTimeInUTC, body FROM audit_events WHERE id = ?")
@@ -78,7 +79,7 @@ describe("audit-consumer", () => {
     const e = event();
     await run([e]);
     const again = await run([e, e]);
-    expect(again.result.explicitAcks).toHaveLength(2);
+    expect(again.result.ackAll).toBe(true);
     expect(await countRows(e.id)).toBe(1);
   });
 
@@ -86,7 +87,7 @@ describe("audit-consumer", () => {
     const good = event();
     const withPii = { ...event(), machineUserName: "alice" };
     const { batch, result } = await run([good, "not an event", { id: 1 }, withPii]);
-    expect(result.explicitAcks.sort()).toEqual(batch.messages.map((m) => m.id).sort());
+    expect(result.ackAll).toBe(true);
     expect(result.retryMessages).toHaveLength(0);
     expect(await countRows(good.id)).toBe(1);
     expect(await countRows(withPii.id)).toBe(0);
@@ -109,12 +110,28 @@ describe("audit-consumer", () => {
     });
     const events = [event(), event()];
     const { batch, result } = await run(events, { ...env, AUDIT_DB: failingDb }, 3);
+    expect(result.ackAll).toBe(false);
     expect(result.explicitAcks).toHaveLength(0);
     // (The test pool records which messages were retried, not their delay: retryDelaySeconds is tested below.)
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId).sort()).toEqual(
       batch.messages.map((m) => m.id).sort(),
     );
     for (const e of events) expect(await countRows(e.id)).toBe(0);
+  });
+
+  it("when D1 fails, retries the valid messages and still acknowledges the malformed ones", async () => {
+    const failingDb = new Proxy(env.AUDIT_DB, {
+      get(target, prop) {
+        if (prop === "batch") return () => Promise.reject(new Error("D1 unavailable"));
+        return Reflect.get(target, prop).bind(target);
+      },
+    });
+    const good = event();
+    const { batch, result } = await run([good, "not an event"], { ...env, AUDIT_DB: failingDb }, 2);
+    expect(result.ackAll).toBe(false);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual([batch.messages[0].id]);
+    expect(result.explicitAcks).toEqual([batch.messages[1].id]);
+    expect(await countRows(good.id)).toBe(0);
   });
 
   it("backs off exponentially up to five minutes", () => {
