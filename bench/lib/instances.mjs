@@ -26,7 +26,7 @@ export function edit(text, pattern, replacement, what) {
 }
 
 /** Bundles a config's Worker as `wrangler deploy` does; returns the bundle's path. */
-function bundle(config, outdir) {
+export function bundle(config, outdir) {
   wrangler(["deploy", "--dry-run", "-c", config, "--outdir", outdir]);
   const file = readdirSync(outdir).find((f) => f.endsWith(".js"));
   if (!file) throw new Error(`no bundle for ${config}`);
@@ -34,7 +34,7 @@ function bundle(config, outdir) {
 }
 
 /** Miniflare options of one Worker: its config's bindings, its deploy bundle, `overrides` on top. */
-function workerOptions(config, name, script, overrides = {}) {
+export function workerOptions(config, name, script, overrides = {}) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
   const options = {
     ...workerOptions,
@@ -92,7 +92,7 @@ export function buildWorkers(workdir) {
 
 const instances = [];
 
-async function start(label, options) {
+export async function start(label, options) {
   const before = new Set(workerdPids());
   // BENCH_INSPECTOR=<port> opens the first instance to a CPU profiler (scripts/profile not shipped).
   const inspector =
