@@ -34,7 +34,7 @@ export function bundle(config, outdir) {
 }
 
 /** Miniflare options of one Worker: its config's bindings, its deploy bundle, `overrides` on top. */
-export function workerOptions(config, name, script, overrides = {}) {
+function workerOptions(config, name, script, overrides = {}) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
   const options = {
     ...workerOptions,
