@@ -4,7 +4,7 @@ import { root, wrangler } from "../../scripts/wrangler.mjs";
 import { budget } from "./budgets.mjs";
 import { createCodes, jsonHeaders } from "./load.mjs";
 import { bareSides, LOOKUP, MISS_BODY, referenceSides, repeatedSide, serviceSides } from "./runs.mjs";
-import { interleave } from "./slices.mjs";
+import { interleave, joinDraws } from "./slices.mjs";
 
 const log = (...a) => console.log(...a);
 
@@ -29,61 +29,90 @@ const CONTEXT_SLICES = Number(process.env.BENCH_CONTEXT_SLICES ?? 3);
 const perRequest = (v) => (v === null ? "n/a" : `${v.toFixed(3)} ms`);
 
 /**
- * A throughput pair: the service against the reference that does what the spec requires of that
- * answer, in interleaved slices (bench/lib/slices.mjs), with two context figures after it, each
- * interleaved with the reference: the same reference with the binding calls only (no crypto, CSPRNG
- * or payload), and a bare one-call route.
+ * Draws of the throughput pairs. Each draw runs on a fresh pair of processes (bench/run.mjs), with
+ * the pairs' slices split between the draws: the same code's CPU per request moves by several
+ * percent between two workerd processes for a whole run (the A/A rows, BENCHMARKS.md), which
+ * slices cannot average out and draws do.
  */
-async function pair(name, ours, theirs, context, minRatio) {
-  process.stderr.write(`  [${name}]\n`);
-  const m = await interleave(ours, theirs);
-  const shown = {};
-  for (const [label, side] of Object.entries(context)) {
-    const c = await interleave(theirs, side, { slices: CONTEXT_SLICES });
-    shown[label] = { rps: c.b.rps, serviceOverIt: m.ratio * c.ratio };
-  }
-  const [lo, hi] = m.interval;
-  log(`\n${name}`);
-  for (const [who, side] of [
-    ["service  ", m.a],
-    ["reference", m.b],
-  ]) {
-    log(
-      `  ${who}: ${side.rps.toFixed(0)} req/s, p50 ${side.p50Ms} ms, p99 ${side.p99Ms} ms, CPU ${perRequest(side.cpuPerRequestMs)}/request (${side.requests} requests)`,
-    );
-  }
-  log(
-    `  ${m.slices} slices of ${m.size} per side; throughput ratio 95 % interval ${lo.toFixed(3)}-${hi.toFixed(3)}; CPU per request reference / service ${m.cpuRatio?.toFixed(3) ?? "n/a"}`,
-  );
-  for (const [label, run] of Object.entries(shown)) {
-    log(`  ${label} (context): ${run.rps.toFixed(0)} req/s; service / it ${run.serviceOverIt.toFixed(3)}`);
-  }
-  budget(
-    `${name}: service / reference throughput (${m.slices} interleaved slices)`,
-    m.ratio.toFixed(3),
-    `>= ${minRatio}`,
-    m.ratio >= minRatio,
-  );
-  return { service: m.a, reference: m.b, ratio: m.ratio, interval: m.interval, cpuRatio: m.cpuRatio, context: shown };
-}
+export const DRAWS = Number(process.env.BENCH_DRAWS ?? 2);
 
-export async function throughputPairs({ service, reference, token }, wanted) {
-  const out = {};
+const PAIRS = [
+  ["hit", "lookupHit", "lookup hit"],
+  ["miss", "lookupMiss", "lookup miss"],
+  ["create", "create", "create with fallback code"],
+];
+
+/**
+ * One draw of the throughput pairs: each wanted pair, the service against the reference that does
+ * what the spec requires of that answer, in `slices` interleaved slices (bench/lib/slices.mjs). With
+ * `withContext`, each pair's two context figures follow, each interleaved with the reference: the
+ * same reference with the binding calls only (no crypto, CSPRNG or payload), and a bare one-call route.
+ */
+export async function throughputDraw({ service, reference, token }, wanted, slices, withContext) {
   const ours = serviceSides(service, token);
   const theirs = referenceSides(reference, token);
   const callsOnly = referenceSides(reference, token, "?calls-only");
   const bare = bareSides(reference, token);
-  const measure = (name, key) =>
-    pair(
-      name,
-      ours[key],
-      theirs[key],
-      { "reference with the binding calls only": callsOnly[key], "bare one-call Worker": bare[key] },
-      0.9,
+  const out = {};
+  for (const [key, result, name] of PAIRS) {
+    if (!wanted(key)) continue;
+    process.stderr.write(`  [${name}]\n`);
+    const m = await interleave(ours[key], theirs[key], { slices });
+    const context = {};
+    if (withContext) {
+      for (const [label, side] of [
+        ["reference with the binding calls only", callsOnly[key]],
+        ["bare one-call Worker", bare[key]],
+      ])
+        context[label] = await interleave(theirs[key], side, { slices: CONTEXT_SLICES });
+    }
+    out[result] = { m, context };
+  }
+  return out;
+}
+
+/** The throughput pairs' figures and budgets (service / reference >= `minRatio`), over all draws. */
+export function reportPairs(draws, minRatio = 0.9) {
+  const out = {};
+  for (const [, result, name] of PAIRS) {
+    const parts = draws.map((d) => d[result]).filter(Boolean);
+    if (parts.length === 0) continue;
+    const m = joinDraws(parts.map((p) => p.m));
+    const shown = {};
+    for (const [label, c] of Object.entries(parts.at(-1).context))
+      shown[label] = { rps: c.b.rps, serviceOverIt: m.ratio * c.ratio };
+    const [lo, hi] = m.interval;
+    log(`\n${name}`);
+    for (const [who, side] of [
+      ["service  ", m.a],
+      ["reference", m.b],
+    ]) {
+      log(
+        `  ${who}: ${side.rps.toFixed(0)} req/s, p50 ${side.p50Ms} ms, p99 ${side.p99Ms} ms, CPU ${perRequest(side.cpuPerRequestMs)}/request (${side.requests} requests)`,
+      );
+    }
+    log(
+      `  ${m.slices} slices of ${m.size} per side in ${m.draws.length} draws (each draw's ratio: ${m.draws.map((r) => r.toFixed(3)).join(", ")}); throughput ratio 95 % interval ${lo.toFixed(3)}-${hi.toFixed(3)}; CPU per request reference / service ${m.cpuRatio?.toFixed(3) ?? "n/a"}`,
     );
-  if (wanted("hit")) out.lookupHit = await measure("lookup hit", "hit");
-  if (wanted("miss")) out.lookupMiss = await measure("lookup miss", "miss");
-  if (wanted("create")) out.create = await measure("create with fallback code", "create");
+    for (const [label, run] of Object.entries(shown)) {
+      log(`  ${label} (context): ${run.rps.toFixed(0)} req/s; service / it ${run.serviceOverIt.toFixed(3)}`);
+    }
+    budget(
+      `${name}: service / reference throughput (${m.slices} interleaved slices, ${m.draws.length} draws)`,
+      m.ratio.toFixed(3),
+      `>= ${minRatio}`,
+      m.ratio >= minRatio,
+    );
+    out[result] = {
+      service: m.a,
+      reference: m.b,
+      ratio: m.ratio,
+      interval: m.interval,
+      cpuRatio: m.cpuRatio,
+      draws: m.draws,
+      context: shown,
+    };
+  }
   return out;
 }
 

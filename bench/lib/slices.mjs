@@ -8,7 +8,7 @@ import http from "node:http";
 import { idle, processCpuNs, quiesce } from "./cpu.mjs";
 import { CONNECTIONS } from "./load.mjs";
 
-export const SLICES = Number(process.env.BENCH_SLICES ?? 40);
+export const SLICES = Number(process.env.BENCH_SLICES ?? 32);
 export const SLICE_SIZE = Number(process.env.BENCH_SLICE ?? 200);
 const WARM_SLICES = 2;
 const PREPARE_BLOCK = 400;
@@ -142,17 +142,41 @@ export async function interleave(a, b, { slices = SLICES, size = SLICE_SIZE, con
       const after = processCpuNs(pid(side));
       return after === null || cpuBefore[s] === null ? null : after - cpuBefore[s];
     });
-    const [pa, pb] = [pooled(runs[0], cpu[0], size), pooled(runs[1], cpu[1], size)];
-    return {
-      a: pa,
-      b: pb,
-      ratio: pa.rps / pb.rps,
-      cpuRatio: pa.cpuPerRequestMs && pb.cpuPerRequestMs ? pb.cpuPerRequestMs / pa.cpuPerRequestMs : null,
-      interval: interval(runs[0], runs[1]),
-      slices,
-      size,
-    };
+    return summary([{ runs, cpu }], size);
   } finally {
     for (const c of clients) c.close();
   }
+}
+
+/**
+ * One comparison's figures from the slices of one or more draws (each draw a fresh pair of
+ * processes, bench/run.mjs): every side's slices pooled, its CPU summed, the interval resampled
+ * over all slice pairs; `draws` keeps each draw's own ratio.
+ */
+function summary(draws, size) {
+  const runs = [0, 1].map((s) => draws.flatMap((d) => d.runs[s]));
+  const cpu = [0, 1].map((s) =>
+    draws.some((d) => d.cpu[s] === null) ? null : draws.reduce((t, d) => t + d.cpu[s], 0),
+  );
+  const [pa, pb] = [pooled(runs[0], cpu[0], size), pooled(runs[1], cpu[1], size)];
+  const ratioOf = (d) => d.runs[1].reduce((t, r) => t + r.ms, 0) / d.runs[0].reduce((t, r) => t + r.ms, 0);
+  return {
+    a: pa,
+    b: pb,
+    ratio: pa.rps / pb.rps,
+    cpuRatio: pa.cpuPerRequestMs && pb.cpuPerRequestMs ? pb.cpuPerRequestMs / pa.cpuPerRequestMs : null,
+    interval: interval(runs[0], runs[1]),
+    slices: runs[0].length,
+    size,
+    draws: draws.map(ratioOf),
+    raw: draws,
+  };
+}
+
+/** Joins the results of `interleave` for one comparison made in several draws. */
+export function joinDraws(results) {
+  return summary(
+    results.flatMap((m) => m.raw),
+    results[0].size,
+  );
 }
