@@ -208,8 +208,9 @@ export async function searchScale({ service, trailTwin, adminToken }, trail) {
 /**
  * The consumer's write: one batched D1 statement per queue batch against one insert per message.
  * The batched side writes 20,000 events a trial (200 batches of 100), the one-by-one side 2,000,
- * so each trial of either takes about a second; best of five each, alternating. Shorter batched
- * trials (10,000 events, about 0.5 s) and best of three put the figure at 9.8-13.2 between runs,
+ * so each trial of either takes about a second; best of five each, alternating, on a trail that
+ * starts empty (bench/run.mjs gives it a fresh reference). Shorter batched trials (10,000 events)
+ * and best of three, on the trail the pairs had filled, put the figure at 9.8-13.2 between runs,
  * around its budget of 10.
  */
 export async function consumerWrites({ reference }) {
