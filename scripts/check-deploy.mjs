@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // `npm run check:deploy` (offline): no environment of the shipped configuration can be deployed as is
 // (RP_URL unset), a localhost or http RP_URL is refused, and with a public https RP_URL the dry run of
-// every Worker of every environment passes.
+// every Worker of every environment passes. Against a stand-in for Cloudflare's API (fake-wrangler.mjs),
+// a deploy that would change CLAIM_SHARDS in a way the live deployment forbids is refused before it
+// changes anything, and the allowed moves deploy.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { root } from "./wrangler.mjs";
 
@@ -50,5 +54,108 @@ expect(
   deploy("--var", "RP_URL:https://qr.example.com"),
   true,
   /dry run complete/,
+);
+
+/** `npm run deploy` (not a dry run) against an account whose main Worker runs `live` since `agoSeconds`. */
+function deployAgainst(live, agoSeconds, ...args) {
+  const dir = mkdtempSync(path.join(tmpdir(), "qrf-deploy-"));
+  const log = path.join(dir, "changes.log");
+  writeFileSync(log, "");
+  const versions = {};
+  const deployment =
+    typeof live === "string"
+      ? live
+      : {
+          created_on: new Date(Date.now() - agoSeconds * 1000).toISOString(),
+          versions: live.map((claimShards, i) => {
+            versions[`v${i}`] = [
+              { type: "plain_text", name: "QR_TTL_SECONDS", text: "180" },
+              ...(claimShards ? [{ type: "plain_text", name: "CLAIM_SHARDS", text: claimShards }] : []),
+            ];
+            return { version_id: `v${i}`, percentage: 100 / live.length };
+          }),
+        };
+  const result = spawnSync(
+    process.execPath,
+    [path.join(root, "scripts/deploy.mjs"), "--var", "RP_URL:https://qr.example.com", ...args],
+    {
+      cwd: root,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        QRF_WRANGLER_BIN: path.join(root, "scripts/fake-wrangler.mjs"),
+        FAKE_CLOUDFLARE: JSON.stringify({ deployment, versions }),
+        FAKE_CLOUDFLARE_LOG: log,
+      },
+    },
+  );
+  const changes = readFileSync(log, "utf8");
+  rmSync(dir, { recursive: true, force: true });
+  return { ...result, changes };
+}
+
+/** A refused deploy changed nothing on the account; an allowed one migrated and deployed all three Workers. */
+function expectDeploy(label, result, ok, pattern) {
+  const deployed = (result.changes.match(/^deploy /gm) ?? []).length;
+  const changedAsExpected = ok ? deployed === 3 : result.changes === "";
+  expect(label, { ...result, status: changedAsExpected ? result.status : -1 }, ok, pattern);
+}
+
+const DAY = 86_400;
+expectDeploy(
+  "CLAIM_SHARDS: 4096 -> 64 directly is refused",
+  deployAgainst(["4096"], DAY),
+  false,
+  /goes through "4096\+64" first/,
+);
+expectDeploy(
+  "CLAIM_SHARDS: a pre-0.4.0 Worker -> 64 directly is refused",
+  deployAgainst([undefined], DAY),
+  false,
+  /goes through "4096\+64" first/,
+);
+expectDeploy(
+  "CLAIM_SHARDS: a pre-0.4.0 Worker -> 4096+64 is refused (its objects cannot consume yet)",
+  deployAgainst([undefined], DAY, "--var", "CLAIM_SHARDS:4096+64"),
+  false,
+  /--var CLAIM_SHARDS:4096 first/,
+);
+expectDeploy(
+  "CLAIM_SHARDS: a pre-0.4.0 Worker -> 4096 deploys",
+  deployAgainst([undefined], DAY, "--var", "CLAIM_SHARDS:4096"),
+  true,
+  /CLAIM_SHARDS ok: 4096/,
+);
+expectDeploy(
+  "CLAIM_SHARDS: 4096 -> 4096+64 deploys",
+  deployAgainst(["4096"], 10, "--var", "CLAIM_SHARDS:4096+64"),
+  true,
+  /deployed/,
+);
+expectDeploy(
+  "CLAIM_SHARDS: 4096+64 for 100 s -> 64 is refused",
+  deployAgainst(["4096+64"], 100),
+  false,
+  /deploy "64" in 140 s/,
+);
+expectDeploy(
+  "CLAIM_SHARDS: 4096+64 for 300 s -> 64 deploys",
+  deployAgainst(["4096+64"], 300),
+  true,
+  /CLAIM_SHARDS ok: 64/,
+);
+expectDeploy("CLAIM_SHARDS: a first deployment deploys", deployAgainst("missing", 0), true, /CLAIM_SHARDS ok: 64/);
+expectDeploy(
+  "CLAIM_SHARDS: an unreadable live deployment is refused",
+  deployAgainst("offline", 0),
+  false,
+  /could not read the live deployment/,
+);
+expectDeploy(
+  "CLAIM_SHARDS: a value that is no sharding is refused",
+  deployAgainst(["64"], DAY, "--var", "CLAIM_SHARDS:128"),
+  false,
+  /must be "64", "4096" or "4096\+64"/,
 );
 process.exit(failed ? 1 : 0);

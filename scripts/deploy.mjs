@@ -2,12 +2,14 @@
 // `npm run deploy [-- --env staging|production] [--dry-run] [--var NAME:value ...]`: deploys the three
 // Workers (of that environment of wrangler.toml; without --env, the top-level one), refusing to go
 // quietly wrong. In order: RP_URL must be a public https URL (it goes into every QR payload); the
-// SERVER_SECRET secret must exist on the Worker; the D1 migrations are applied remotely; then the
-// static-assets Worker, the audit consumer and the main Worker are deployed (with source maps).
+// SERVER_SECRET secret must exist on the Worker; CLAIM_SHARDS may change only as the live deployment
+// allows (common/claim-shards.js: through "4096+64", held for one QR lifetime); the D1 migrations are
+// applied remotely; then the static-assets Worker, the audit consumer and the main Worker are deployed.
 // --dry-run checks what can be checked offline and runs `wrangler deploy --dry-run` for each Worker.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { claimRolloutRefusal, parseClaimSharding } from "../common/claim-shards.js";
 import { root, wrangler } from "./wrangler.mjs";
 
 const { values } = parseArgs({
@@ -58,6 +60,29 @@ if (
   fail(`RP_URL points at this machine (${url}): phones would be sent nowhere`);
 }
 console.log(`RP_URL ok: ${url}`);
+const claimSharding = parseClaimSharding(varOf("CLAIM_SHARDS"));
+if (claimSharding === null) fail(`CLAIM_SHARDS is "${varOf("CLAIM_SHARDS")}": it must be "64", "4096" or "4096+64"`);
+
+/**
+ * The versions serving the main Worker now, each with the CLAIM_SHARDS and QR lifetime it runs, and
+ * the age of that deployment; live is null only for a Worker that was never deployed.
+ */
+function liveDeployment() {
+  let deployment;
+  try {
+    deployment = JSON.parse(wrangler(["deployments", "status", "--json", "-c", "wrangler.toml", ...envArgs]));
+  } catch (err) {
+    // Anything else (no login, no network) must not pass for "never deployed".
+    if (/does not exist|\[code: 10007\]/.test(String(err))) return { live: null, deployedSecondsAgo: 0 };
+    fail(`could not read the live deployment, which CLAIM_SHARDS must be checked against:\n${err}`);
+  }
+  const live = deployment.versions.map(({ version_id }) => {
+    const version = JSON.parse(wrangler(["versions", "view", version_id, "--json", "-c", "wrangler.toml", ...envArgs]));
+    const text = (name) => version.resources.bindings.find((b) => b.type === "plain_text" && b.name === name)?.text;
+    return { claimShards: text("CLAIM_SHARDS") || undefined, qrTtlSeconds: Number(text("QR_TTL_SECONDS")) || 180 };
+  });
+  return { live, deployedSecondsAgo: (Date.now() - Date.parse(deployment.created_on)) / 1000 };
+}
 
 await import("./vendor-assets.mjs"); // Swagger UI for /docs, into the assets directory
 
@@ -69,6 +94,13 @@ if (!dryRun) {
     );
   }
   console.log("SERVER_SECRET ok");
+  const refusal = claimRolloutRefusal({
+    target: claimSharding,
+    targetQrTtlSeconds: Number(varOf("QR_TTL_SECONDS")) || 180,
+    ...liveDeployment(),
+  });
+  if (refusal) fail(`CLAIM_SHARDS "${claimSharding}": ${refusal}`);
+  console.log(`CLAIM_SHARDS ok: ${claimSharding}`);
   for (const [binding, config] of [
     ["AUDIT_DB", "audit-consumer/wrangler.toml"],
     ["CONTROL_DB", "wrangler.toml"],

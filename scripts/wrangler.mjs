@@ -8,7 +8,9 @@ import { fileURLToPath } from "node:url";
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** Every local command uses this one state folder, so the CLI, dev and migrations see the same data. */
 export const STATE_DIR = path.join(root, ".wrangler", "state");
-export const wranglerBin = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
+/** The pinned wrangler; QRF_WRANGLER_BIN stands in for it where a test needs Cloudflare's API offline (check-deploy). */
+export const wranglerBin =
+  process.env.QRF_WRANGLER_BIN || createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
 /**

@@ -23,6 +23,16 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ ...base, CODE_ALPHABET: "aabcdefghijklmnop" })).toThrow(/repeated/);
   });
 
+  it("reads the claim sharding: the shipped 64, 4096 when unset (what ran before the setting), nothing else", () => {
+    expect(parseConfig(base).claimSharding).toBe("64");
+    expect(parseConfig({ ...base, CLAIM_SHARDS: "" }).claimSharding).toBe("4096");
+    expect(parseConfig({ ...base, CLAIM_SHARDS: "4096+64" }).claimSharding).toBe("4096+64");
+    expect(() => parseConfig({ ...base, CLAIM_SHARDS: "128" })).toThrow(
+      /CLAIM_SHARDS must be one of "64", "4096", "4096\+64"/,
+    );
+    expect(() => parseConfig({ ...base, CLAIM_SHARDS: "toString" })).toThrow(ConfigError);
+  });
+
   it("refuses a QR lifetime under KV's 60-second minimum, and non-numbers", () => {
     expect(() => parseConfig({ ...base, QR_TTL_SECONDS: "59" })).toThrow(/at least 60/);
     expect(() => parseConfig({ ...base, QR_TTL_SECONDS: "abc" })).toThrow(ConfigError);

@@ -1,4 +1,5 @@
 import { DEFAULT_SECURITY_APP_ID } from "../common/audit-contract";
+import { CLAIM_SHARDINGS, type ClaimSharding, parseClaimSharding } from "../common/claim-shards.js";
 import { log } from "../common/log";
 import { AppError, ErrorCode } from "./http/errors";
 
@@ -13,6 +14,8 @@ export interface Config {
   codeAlphabet: string;
   corsAllowedOrigins: string[];
   guessing: GuessingConfig;
+  /** How the code claims are sharded (CLAIM_SHARDS); changed only through "4096+64" (common/claim-shards.js). */
+  claimSharding: ClaimSharding;
   serverSecret: string;
   /** Event hooks: local (http, localhost) endpoints allowed only under npm run dev and in tests. */
   eventHooks: { allowLocal: boolean; retryBaseSeconds: number };
@@ -100,6 +103,14 @@ export function parseConfig(env: Env): Config {
   if (serverSecret.length < MIN_SECRET_LENGTH) {
     throw new ConfigError(`SERVER_SECRET is missing or shorter than ${MIN_SECRET_LENGTH} characters`);
   }
+  const claimSharding = parseClaimSharding(env.CLAIM_SHARDS);
+  if (claimSharding === null) {
+    throw new ConfigError(
+      `CLAIM_SHARDS must be one of ${Object.keys(CLAIM_SHARDINGS)
+        .map((k) => `"${k}"`)
+        .join(", ")}`,
+    );
+  }
   const rpUrl = parseRpUrl(env.RP_URL);
   // The demo creates codes for anyone who loads the page: never where phones would use them.
   if (env.DEMO_ENABLED === "true" && !isLoopback(new URL(rpUrl).hostname)) {
@@ -133,6 +144,7 @@ export function parseConfig(env: Env): Config {
       networkDailyFailures: intVar("NETWORK_DAILY_FAILURE_CAP", env.NETWORK_DAILY_FAILURE_CAP, 1_000),
       ledgerBatchMs: msVar("LEDGER_BATCH_MS", env.LEDGER_BATCH_MS, DEFAULT_LEDGER_BATCH_MS),
     },
+    claimSharding,
     serverSecret,
     eventHooks: {
       allowLocal: env.EVENT_HOOKS_ALLOW_LOCAL === "true",

@@ -44,8 +44,8 @@ describe("single use and unique codes hold while KV serves stale reads (edge dou
     const secret = configOf(env).serverSecret;
     const kvA = edge.location();
     const kvB = edge.location();
-    const storeA = await PendingCodes.open(kvA, env.CODE_CLAIMS, secret);
-    const storeB = await PendingCodes.open(kvB, env.CODE_CLAIMS, secret);
+    const storeA = await PendingCodes.open(kvA, env.CODE_CLAIMS, "64", secret);
+    const storeB = await PendingCodes.open(kvB, env.CODE_CLAIMS, "64", secret);
     const background: Promise<unknown>[] = [];
     const waitUntil = (p: Promise<unknown>) => background.push(p);
 

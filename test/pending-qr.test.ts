@@ -67,7 +67,8 @@ describe("POST /rp/versioned/device/pendingqr", () => {
 });
 
 describe("expiry and collisions (the pending-code store on the real KV and claims)", () => {
-  const open = () => PendingCodes.open(env.QR_KV, env.CODE_CLAIMS, configOf(env).serverSecret);
+  const open = () =>
+    PendingCodes.open(env.QR_KV, env.CODE_CLAIMS, configOf(env).claimSharding, configOf(env).serverSecret);
   const format = { length: 6, alphabet: "abcdefghijklmnopqrstuvwxyz" };
   const background: Promise<unknown>[] = [];
   const waitUntil = (p: Promise<unknown>) => background.push(p);

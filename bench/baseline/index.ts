@@ -80,12 +80,12 @@ export class Ledger extends DurableObject {
   }
 }
 
-/** Sharded as the service shards its claims: 64² objects, by a uniformly spread two-character prefix. */
+/** Sharded as the service shards its claims (CLAIM_SHARDS "64"): 64 objects, by a uniformly spread character. */
 const SHARD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 function claimsOf(env: BaselineEnv, code: string) {
   let h = 0;
   for (let i = 0; i < code.length; i++) h = (Math.imul(h, 31) + code.charCodeAt(i)) >>> 0;
-  const shard = SHARD_ALPHABET[h & 63] + SHARD_ALPHABET[(h >>> 6) & 63];
+  const shard = SHARD_ALPHABET[h & 63];
   return env.CLAIMS.get(env.CLAIMS.idFromName(`claims:${shard}`));
 }
 const networkOf = (request: Request) =>

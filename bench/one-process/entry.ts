@@ -3,6 +3,7 @@
 // `n` lookups one after the other inside the Worker: no HTTP client, no concurrency, no second
 // process, so what differs between the sides is their own work (and the simulators' for them).
 import consumer from "../../audit-consumer/src/index";
+import { configOf } from "../../src/config";
 import { PendingCodes } from "../../src/fallback/pending-codes";
 import worker from "../../src/index";
 import reference from "../baseline/index";
@@ -32,7 +33,7 @@ const codes: Record<Side, string[]> = { service: [], reference: [] };
 async function prepare(side: Side, n: number, env: OneProcessEnv, ctx: ExecutionContext): Promise<void> {
   codes[side] = [];
   if (side === "service") {
-    const store = await PendingCodes.open(env.QR_KV, env.CODE_CLAIMS, env.SERVER_SECRET);
+    const store = await PendingCodes.open(env.QR_KV, env.CODE_CLAIMS, configOf(env).claimSharding, env.SERVER_SECRET);
     for (let i = 0; i < n; i++) {
       const reserved = await store.reserve({ length: 6, alphabet: env.CODE_ALPHABET }, Date.now() + 600_000);
       if (!reserved) throw new Error("no code reserved");

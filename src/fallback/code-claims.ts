@@ -1,12 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
+import { type ClaimSharding, claimObjectNames } from "../../common/claim-shards.js";
 
 /**
  * Strongly consistent claims on activation codes. Workers KV keeps the payloads, but it has no
  * compare-and-set and other locations may serve a stale value or a stale miss for up to 60 s; so
  * every code is claimed here before its payload is written (two live codes never share a value),
  * and a lookup answers 200 only after winning the claim's single redemption (no code is redeemed
- * twice). Sharded by the first characters of the code's HMAC index id, so no object holds more
- * than a slice of the live codes and no code is ever seen here in clear.
+ * twice). Sharded by the first characters of the code's HMAC index id (CLAIM_SHARDS,
+ * common/claim-shards.js), so no object holds more than a slice of the live codes and no code is
+ * ever seen here in clear. Its RPC methods only ever gain new ones: during a deployment a Worker may
+ * call an object still running the previous version, or the other way round.
  */
 export class CodeClaims extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -33,11 +36,7 @@ export class CodeClaims extends DurableObject<Env> {
       )
       .toArray();
     if (won.length === 0) return false;
-    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
-    if (this.alarmAt === null) {
-      this.alarmAt = expiresAt + 1000;
-      await this.ctx.storage.setAlarm(this.alarmAt);
-    }
+    await this.cleanUpAfter(expiresAt);
     return true;
   }
 
@@ -53,6 +52,39 @@ export class CodeClaims extends DurableObject<Env> {
     return won.length === 1;
   }
 
+  /**
+   * The redemption of the move between shardings (claimRedeemed): "redeemed" once; "used" for a live
+   * claim redeemed before; "absent" for no live claim, which is then recorded here as redeemed until
+   * `expiresAt`, so that no later lookup can redeem the code in this object either.
+   */
+  async consume(id: string, expiresAt: number): Promise<"redeemed" | "used" | "absent"> {
+    const now = Date.now();
+    const won = this.sql
+      .exec("UPDATE claims SET redeemed = 1 WHERE id = ? AND redeemed = 0 AND expiresAt > ? RETURNING id", id, now)
+      .toArray();
+    if (won.length === 1) return "redeemed";
+    const marked = this.sql
+      .exec(
+        "INSERT INTO claims (id, expiresAt, redeemed) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET expiresAt = excluded.expiresAt, redeemed = 1 WHERE claims.expiresAt <= ? RETURNING id",
+        id,
+        expiresAt,
+        now,
+      )
+      .toArray();
+    if (marked.length === 0) return "used";
+    await this.cleanUpAfter(expiresAt);
+    return "absent";
+  }
+
+  /** One alarm at a time, set when the first claim is made; it re-arms itself while claims remain. */
+  private async cleanUpAfter(expiresAt: number): Promise<void> {
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === null) {
+      this.alarmAt = expiresAt + 1000;
+      await this.ctx.storage.setAlarm(this.alarmAt);
+    }
+  }
+
   /** Claims leave with their codes. */
   async alarm(): Promise<void> {
     this.sql.exec("DELETE FROM claims WHERE expiresAt <= ?", Date.now());
@@ -62,7 +94,44 @@ export class CodeClaims extends DurableObject<Env> {
   }
 }
 
-/** One object per two-character prefix of the index id (64² shards). */
-export function claimShard(ns: DurableObjectNamespace<CodeClaims>, indexId: string) {
-  return ns.get(ns.idFromName(`claims:${indexId.slice(0, 2)}`));
+/** The objects holding a code's claim under `sharding`, in the order they are asked. */
+export function claimObjects(ns: DurableObjectNamespace<CodeClaims>, sharding: ClaimSharding, indexId: string) {
+  return claimObjectNames(sharding, indexId).map((name) => ns.get(ns.idFromName(name)));
+}
+
+/** Claims `indexId` in every object of the sharding, the old sharding's first; false if any refuses. */
+export async function claimReserved(
+  ns: DurableObjectNamespace<CodeClaims>,
+  sharding: ClaimSharding,
+  indexId: string,
+  expiresAt: number,
+): Promise<boolean> {
+  for (const claims of claimObjects(ns, sharding, indexId)) {
+    // A claim won before a refusal stays until it expires: it only keeps that value out of use.
+    if (!(await claims.reserve(indexId, expiresAt))) return false;
+  }
+  return true;
+}
+
+/**
+ * The single redemption of a code's claim. With one object, that object's. During a move, in
+ * each object in turn: refused as soon as one has seen it redeemed, granted if one redeems it now
+ * and none has seen it redeemed. Every Worker, of either sharding, asks the object in which the
+ * code was claimed, which redeems it once; so no code is granted twice.
+ */
+export async function claimRedeemed(
+  ns: DurableObjectNamespace<CodeClaims>,
+  sharding: ClaimSharding,
+  indexId: string,
+  expiresAt: number,
+): Promise<boolean> {
+  const objects = claimObjects(ns, sharding, indexId);
+  if (objects.length === 1) return objects[0].redeem(indexId);
+  let redeemed = false;
+  for (const claims of objects) {
+    const outcome = await claims.consume(indexId, expiresAt);
+    if (outcome === "used") return false;
+    redeemed ||= outcome === "redeemed";
+  }
+  return redeemed;
 }

@@ -1,6 +1,7 @@
+import type { ClaimSharding } from "../../common/claim-shards.js";
 import { pendingKey } from "../../common/kv-keys.js";
 import { generateActivationCode } from "./activation-code";
-import { type CodeClaims, claimShard } from "./code-claims";
+import { type CodeClaims, claimRedeemed, claimReserved } from "./code-claims";
 import { indexIdOf, openPayload, type PendingKeys, pendingKeys, sealPayload } from "./payload-crypto";
 
 /** What is sealed under a code. `fallbackId` correlates issuance and lookup in the audit trail. */
@@ -36,11 +37,17 @@ export class PendingCodes {
   private constructor(
     private readonly kv: KVNamespace,
     private readonly claims: DurableObjectNamespace<CodeClaims>,
+    private readonly sharding: ClaimSharding,
     private readonly keys: PendingKeys,
   ) {}
 
-  static async open(kv: KVNamespace, claims: DurableObjectNamespace<CodeClaims>, serverSecret: string) {
-    return new PendingCodes(kv, claims, await pendingKeys(serverSecret));
+  static async open(
+    kv: KVNamespace,
+    claims: DurableObjectNamespace<CodeClaims>,
+    sharding: ClaimSharding,
+    serverSecret: string,
+  ) {
+    return new PendingCodes(kv, claims, sharding, await pendingKeys(serverSecret));
   }
 
   /** Draws a code and claims it; a code a live claim holds is never handed out again. */
@@ -52,7 +59,7 @@ export class PendingCodes {
     for (let draw = 0; draw < MAX_DRAWS; draw++) {
       const activationCode = drawCode();
       const indexId = await indexIdOf(this.keys, activationCode);
-      if (await claimShard(this.claims, indexId).reserve(indexId, expiresAt)) {
+      if (await claimReserved(this.claims, this.sharding, indexId, expiresAt)) {
         return { activationCode, indexId, fallbackId: crypto.randomUUID(), expiresAt };
       }
     }
@@ -84,7 +91,7 @@ export class PendingCodes {
     const entry = JSON.parse(text) as PendingEntry;
     // KV may serve an entry a little past its TTL; the sealed expiry is what counts.
     if (entry.expiresAt <= now) return { outcome: "expired", fallbackId: entry.fallbackId, rpAppId: entry.rpAppId };
-    if (!(await claimShard(this.claims, indexId).redeem(indexId))) return { outcome: "unknown" };
+    if (!(await claimRedeemed(this.claims, this.sharding, indexId, entry.expiresAt))) return { outcome: "unknown" };
     waitUntil(this.kv.delete(pendingKey(indexId)));
     return { outcome: "retrieved", qrCode: entry.qrCode, fallbackId: entry.fallbackId, rpAppId: entry.rpAppId };
   }

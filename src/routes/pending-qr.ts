@@ -93,7 +93,7 @@ const lookup = createFactory<LookupEnv>().createHandlers(
     const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
     // Budget before evaluation: no unit of the deployment-wide guess budget, no evaluation.
     const held = await holdGuess(c.env.GUESS_BUDGET, budgetSettings(config), codeClass, waitUntil);
-    const store = await PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.serverSecret);
+    const store = await PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.claimSharding, config.serverSecret);
     const result = await store.redeem(code, waitUntil);
     c.set("lookup", result);
     if (result.outcome !== "unknown") held.giveBack(); // a real code (even expired) is not a wrong guess

@@ -55,7 +55,7 @@ async function qrOptions(
   }
   const [long, store] = await Promise.all([
     issueLongCodes(c.env.GUESS_BUDGET),
-    PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.serverSecret),
+    PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.claimSharding, config.serverSecret),
   ]);
   return { ...base, fallback: { store, ...issueFormat(config, long) } };
 }

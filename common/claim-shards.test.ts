@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { claimObjectNames, claimRolloutRefusal } from "./claim-shards.js";
+
+const at = (claimShards: string | undefined, qrTtlSeconds = 180) => ({ claimShards, qrTtlSeconds });
+const rollout = (target: "4096" | "4096+64" | "64", live: ReturnType<typeof at>[] | null, deployedSecondsAgo = 0) =>
+  claimRolloutRefusal({ target, targetQrTtlSeconds: 180, deployedSecondsAgo, live });
+
+describe("claim shardings", () => {
+  it("name the objects by index-id prefix, the old sharding's first during the move", () => {
+    expect(claimObjectNames("4096", "AbCdEf")).toEqual(["claims:Ab"]);
+    expect(claimObjectNames("64", "AbCdEf")).toEqual(["claims:A"]);
+    expect(claimObjectNames("4096+64", "AbCdEf")).toEqual(["claims:Ab", "claims:A"]);
+  });
+});
+
+describe("the deploy rule for a change of claim sharding (npm run deploy)", () => {
+  it("lets a first deployment, or one that keeps its sharding, through", () => {
+    expect(rollout("64", null)).toBeNull();
+    expect(rollout("64", [at("64")])).toBeNull();
+    expect(rollout("4096", [at(undefined)])).toBeNull(); // before 0.4.0 was the 4096 sharding
+  });
+
+  it("refuses to drop one sharding for the other directly, whichever way", () => {
+    expect(rollout("64", [at("4096")], 86_400)).toMatch(/goes through "4096\+64" first/);
+    expect(rollout("64", [at(undefined)], 86_400)).toMatch(/goes through "4096\+64" first/);
+    expect(rollout("4096", [at("64")], 86_400)).toMatch(/goes through "4096\+64" first/);
+    expect(rollout("64", [at("4096+64"), at("4096")], 86_400)).toMatch(/goes through/);
+  });
+
+  it("starts the move only from a version whose objects can consume (0.4.0 on)", () => {
+    expect(rollout("4096+64", [at(undefined)])).toMatch(/--var CLAIM_SHARDS:4096 first/);
+    expect(rollout("4096+64", [at("4096")])).toBeNull();
+    expect(rollout("4096+64", [at("64")])).toBeNull();
+  });
+
+  it("ends the move only one QR lifetime (the longest live one) and a minute after it started", () => {
+    expect(rollout("64", [at("4096+64")], 239)).toMatch(/deploy "64" in 1 s/);
+    expect(rollout("64", [at("4096+64")], 240)).toBeNull();
+    expect(rollout("64", [at("4096+64", 600)], 240)).toMatch(/in 420 s/);
+    expect(rollout("4096", [at("4096+64")], 240)).toBeNull();
+  });
+
+  it("lets a deployment already part-way to the new sharding finish", () => {
+    expect(rollout("64", [at("4096+64"), at("64")])).toBeNull();
+    expect(rollout("4096", [at("4096"), at("4096+64")])).toBeNull();
+  });
+});
