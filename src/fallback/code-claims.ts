@@ -94,9 +94,28 @@ export class CodeClaims extends DurableObject<Env> {
   }
 }
 
+/**
+ * Object ids by name, per namespace, for the isolate's life: `idFromName` hashes the name each call,
+ * and there are only 64 names (4,160 during a move). Ids are plain values; stubs are made per call.
+ */
+const claimIds = new WeakMap<DurableObjectNamespace<CodeClaims>, Map<string, DurableObjectId>>();
+
 /** The objects holding a code's claim under `sharding`, in the order they are asked. */
 export function claimObjects(ns: DurableObjectNamespace<CodeClaims>, sharding: ClaimSharding, indexId: string) {
-  return claimObjectNames(sharding, indexId).map((name) => ns.get(ns.idFromName(name)));
+  let ids = claimIds.get(ns);
+  if (!ids) {
+    ids = new Map();
+    claimIds.set(ns, ids);
+  }
+  const known = ids;
+  return claimObjectNames(sharding, indexId).map((name) => {
+    let id = known.get(name);
+    if (!id) {
+      id = ns.idFromName(name);
+      known.set(name, id);
+    }
+    return ns.get(id);
+  });
 }
 
 /** Claims `indexId` in every object of the sharding, the old sharding's first; false if any refuses. */
