@@ -5,8 +5,10 @@
 // A code's claim is what keeps two live codes from sharing a value and a code from being redeemed
 // twice; it only does so if every Worker that may issue or redeem a code asks the same object. So
 // two shardings never run side by side: the move goes through "4096+64", which claims and redeems
-// in both, and only once every live code has been claimed in both (one QR lifetime after the last
-// Worker of the old sharding stopped) may the old one be dropped.
+// in both, and only once every live code has been claimed in both (the longest QR lifetime after
+// the last Worker of the old sharding stopped) may the old one be dropped.
+
+import { MAX_APP_QR_TTL_SECONDS } from "./qr-lifetime.js";
 
 /** @typedef {"4096" | "4096+64" | "64"} ClaimSharding */
 
@@ -47,7 +49,7 @@ export const claimObjectNames = (sharding, indexId) =>
  * Why deploying `target` now would let two Workers disagree on a claim, or null when it is safe.
  * `live` is every version serving the current deployment (null: the Worker was never deployed),
  * each with the CLAIM_SHARDS it was deployed with (undefined: a version from before the setting)
- * and its QR lifetime; `deployedSecondsAgo` is the age of the current deployment.
+ * and its QR_TTL_SECONDS; `deployedSecondsAgo` is the age of the current deployment.
  * @param {{ target: ClaimSharding, targetQrTtlSeconds: number, deployedSecondsAgo: number,
  *   live: { claimShards: string | undefined, qrTtlSeconds: number }[] | null }} rollout
  * @returns {string | null}
@@ -66,10 +68,11 @@ export function claimRolloutRefusal({ target, targetQrTtlSeconds, deployedSecond
   }
   if (running.every((s) => s === target || s === "4096+64") && running.includes(target)) return null;
   if (!running.every((s) => s === "4096+64")) {
-    return `the live Worker runs CLAIM_SHARDS ${running.map((s) => `"${s}"`).join(", ")}: moving to "${target}" goes through "4096+64" first (--var CLAIM_SHARDS:4096+64), held for one QR lifetime`;
+    return `the live Worker runs CLAIM_SHARDS ${running.map((s) => `"${s}"`).join(", ")}: moving to "${target}" goes through "4096+64" first (--var CLAIM_SHARDS:4096+64), held for the longest QR lifetime`;
   }
-  // Codes issued before the move started may still be live until one QR lifetime has passed.
-  const wait = Math.max(targetQrTtlSeconds, ...live.map((v) => v.qrTtlSeconds)) + 60;
+  // Codes issued before the move started may live as long as an application's lifetime allows.
+  const longest = Math.max(MAX_APP_QR_TTL_SECONDS, targetQrTtlSeconds, ...live.map((v) => v.qrTtlSeconds));
+  const wait = longest + 60;
   if (deployedSecondsAgo < wait) {
     return `CLAIM_SHARDS "4096+64" has been live for ${Math.floor(deployedSecondsAgo)} s: codes claimed only in the earlier sharding may still be live; deploy "${target}" in ${Math.ceil(wait - deployedSecondsAgo)} s`;
   }

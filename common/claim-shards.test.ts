@@ -33,11 +33,11 @@ describe("the deploy rule for a change of claim sharding (npm run deploy)", () =
     expect(rollout("4096+64", [at("64")])).toBeNull();
   });
 
-  it("ends the move only one QR lifetime (the longest live one) and a minute after it started", () => {
-    expect(rollout("64", [at("4096+64")], 239)).toMatch(/deploy "64" in 1 s/);
-    expect(rollout("64", [at("4096+64")], 240)).toBeNull();
-    expect(rollout("64", [at("4096+64", 600)], 240)).toMatch(/in 420 s/);
-    expect(rollout("4096", [at("4096+64")], 240)).toBeNull();
+  it("ends the move only the longest QR lifetime (an application's 600 s) and a minute after it started", () => {
+    expect(rollout("64", [at("4096+64")], 659)).toMatch(/deploy "64" in 1 s/);
+    expect(rollout("64", [at("4096+64")], 660)).toBeNull();
+    expect(rollout("64", [at("4096+64", 900)], 660)).toMatch(/in 300 s/); // a deployment lifetime above 600 s
+    expect(rollout("4096", [at("4096+64")], 660)).toBeNull();
   });
 
   it("lets a deployment already part-way to the new sharding finish", () => {

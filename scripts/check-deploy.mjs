@@ -137,11 +137,11 @@ expectDeploy(
   "CLAIM_SHARDS: 4096+64 for 100 s -> 64 is refused",
   deployAgainst(["4096+64"], 100),
   false,
-  /deploy "64" in 140 s/,
+  /deploy "64" in 560 s/,
 );
 expectDeploy(
-  "CLAIM_SHARDS: 4096+64 for 300 s -> 64 deploys",
-  deployAgainst(["4096+64"], 300),
+  "CLAIM_SHARDS: 4096+64 for 700 s -> 64 deploys",
+  deployAgainst(["4096+64"], 700),
   true,
   /CLAIM_SHARDS ok: 64/,
 );

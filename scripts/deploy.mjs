@@ -3,7 +3,7 @@
 // Workers (of that environment of wrangler.toml; without --env, the top-level one), refusing to go
 // quietly wrong. In order: RP_URL must be a public https URL (it goes into every QR payload); the
 // SERVER_SECRET secret must exist on the Worker; CLAIM_SHARDS may change only as the live deployment
-// allows (common/claim-shards.js: through "4096+64", held for one QR lifetime); the D1 migrations are
+// allows (common/claim-shards.js: through "4096+64", held for the longest QR lifetime); the D1 migrations are
 // applied remotely; then the static-assets Worker, the audit consumer and the main Worker are deployed.
 // --dry-run checks what can be checked offline and runs `wrangler deploy --dry-run` for each Worker.
 import { readFileSync } from "node:fs";

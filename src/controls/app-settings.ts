@@ -1,11 +1,9 @@
 /** Per-application QR fallback settings (SPEC §11): stored choices over the deployment's defaults. */
 import * as z from "zod/mini";
+import { MAX_APP_QR_TTL_SECONDS } from "../../common/qr-lifetime.js";
 import { type Config, isLoopback, MIN_QR_TTL_SECONDS } from "../config";
 import { AppError, ErrorCode } from "../http/errors";
 import { getSettings, putSettings, type SettingsRow, type StoredSettings } from "./control-store";
-
-/** Longer-lived codes give guessers more live targets (SECURITY.md assumes the default, 180 s). */
-export const MAX_APP_QR_TTL_SECONDS = 600;
 
 /** PUT body: every field optional; null puts a field back to the deployment's default. */
 export const settingsUpdateSchema = z.strictObject({
