@@ -61,6 +61,22 @@ function selfTimes(profile) {
     const key = `${callFrame.functionName || "(anonymous)"} ${where}`;
     rows.set(key, (rows.get(key) ?? 0) + count);
   }
+  // PROFILE_INCLUSIVE=1: each function's time with what it called synchronously (awaits cut stacks).
+  if (process.env.PROFILE_INCLUSIVE) {
+    const parent = new Map();
+    for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
+    rows.clear();
+    for (const [nodeId, count] of hits) {
+      const seen = new Set();
+      for (let id = nodeId; id !== undefined; id = parent.get(id)) {
+        const { callFrame } = byId.get(id);
+        const where = callFrame.url ? `${path.basename(callFrame.url)}:${callFrame.lineNumber + 1}` : "";
+        seen.add(`${callFrame.functionName || "(anonymous)"} ${where}`);
+      }
+      for (const key of seen) rows.set(key, (rows.get(key) ?? 0) + count);
+    }
+    rows.delete("(root) ");
+  }
   const total = profile.samples.length;
   // "(program)" grows with wall time (the sampler's own ticks), not with the requests: left out.
   const idle = (rows.get("(idle) ") ?? 0) + (rows.get("(program) ") ?? 0);

@@ -322,7 +322,8 @@ export default {
     }
   },
 
-  // The bare consumer: the same D1 batch per queue batch as the service's consumer, no validation.
+  // The bare consumer (run by a second Worker, consumer.wrangler.toml): the same D1 batch per queue
+  // batch as the service's consumer, no validation.
   async queue(batch: MessageBatch<QueuedAuditEvent>, env: BaselineEnv): Promise<void> {
     await writeEvents(
       env.AUDIT_DB,

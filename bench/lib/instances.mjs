@@ -172,11 +172,18 @@ export async function startService(label, built) {
   return instance;
 }
 
-/** The reference Worker (bench/baseline): the service's required binding calls and nothing else. */
+/**
+ * The reference Worker (bench/baseline): the service's required binding calls and nothing else; its
+ * audit queue consumed by a second Worker running the same bundle, as the service's is.
+ */
 export async function startReference(built) {
   const config = path.join(root, "bench/baseline/wrangler.toml");
+  const consumerConfig = path.join(root, "bench/baseline/consumer.wrangler.toml");
   const instance = await start("reference", {
-    workers: [workerOptions(config, "qr-fallback-bench-baseline", built.reference)],
+    workers: [
+      workerOptions(config, "qr-fallback-bench-baseline", built.reference),
+      workerOptions(consumerConfig, "qr-fallback-bench-baseline-consumer", built.reference),
+    ],
   });
   instance.auditDb = await instance.mf.getD1Database("AUDIT_DB", "qr-fallback-bench-baseline");
   await applyMigrations(instance.auditDb, path.join(root, "audit-consumer/migrations"));

@@ -173,6 +173,17 @@ function summary(draws, size) {
   };
 }
 
+/**
+ * `interleave(b, a)` read as `interleave(a, b)`: a comparison can put either side first (the first
+ * side warms first and starts its slices first in even turns) and still be reported one way round.
+ */
+export function swapped(m) {
+  return summary(
+    m.raw.map((d) => ({ runs: [d.runs[1], d.runs[0]], cpu: [d.cpu[1], d.cpu[0]] })),
+    m.size,
+  );
+}
+
 /** Joins the results of `interleave` for one comparison made in several draws. */
 export function joinDraws(results) {
   return summary(
