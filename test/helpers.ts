@@ -2,6 +2,7 @@ import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext }
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { AuditEvent } from "../common/audit-contract";
+import { KV_PREFIXES } from "../common/kv-keys.js";
 import type { Scope } from "../src/auth/token-record";
 import { createToken } from "../src/auth/tokens";
 import worker from "../src/index";
@@ -91,15 +92,31 @@ export async function trailRows(): Promise<AuditEvent[]> {
   return results.map((r) => ({ ...JSON.parse(r.body), loggedTimeInUTC: r.loggedTimeInUTC }));
 }
 
-/** Polls the trail until `predicate` holds (queue delivery is asynchronous), within a bound. */
-export function waitForTrail(predicate: (rows: AuditEvent[]) => boolean, timeout = 10_000): Promise<AuditEvent[]> {
-  return vi.waitUntil(
-    async () => {
-      const rows = await trailRows();
-      return predicate(rows) ? rows : false;
-    },
-    { timeout, interval: 50 },
-  );
+/**
+ * Polls the trail until `predicate` holds (queue delivery is asynchronous), within a bound. A wait
+ * that runs out says what the trail and the KV outbox held then, so an intermittent miss in CI tells
+ * a slow delivery (the trail still growing), a fallback (events in the outbox) and a loss apart.
+ */
+export async function waitForTrail(
+  predicate: (rows: AuditEvent[]) => boolean,
+  timeout = 10_000,
+): Promise<AuditEvent[]> {
+  try {
+    return await vi.waitUntil(
+      async () => {
+        const rows = await trailRows();
+        return predicate(rows) ? rows : false;
+      },
+      { timeout, interval: 50 },
+    );
+  } catch (err) {
+    const counts: Record<string, number> = {};
+    for (const row of await trailRows()) counts[row.eventName] = (counts[row.eventName] ?? 0) + 1;
+    const outbox = (await env.QR_KV.list({ prefix: KV_PREFIXES.outbox })).keys.length;
+    throw new Error(
+      `${String(err)} after ${timeout} ms; the trail held ${JSON.stringify(counts)}, the outbox ${outbox} event(s)`,
+    );
+  }
 }
 
 /**
