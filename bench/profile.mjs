@@ -49,6 +49,12 @@ async function devtools() {
   );
 }
 
+/** A function as the rows name it: its name and bundle position. */
+function frameKey(callFrame) {
+  const where = callFrame.url ? `${path.basename(callFrame.url)}:${callFrame.lineNumber + 1}` : "";
+  return `${callFrame.functionName || "(anonymous)"} ${where}`;
+}
+
 /** Self time per function (name and bundle position), largest first. */
 function selfTimes(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -56,9 +62,7 @@ function selfTimes(profile) {
   for (const sample of profile.samples) hits.set(sample, (hits.get(sample) ?? 0) + 1);
   const rows = new Map();
   for (const [nodeId, count] of hits) {
-    const { callFrame } = byId.get(nodeId);
-    const where = callFrame.url ? `${path.basename(callFrame.url)}:${callFrame.lineNumber + 1}` : "";
-    const key = `${callFrame.functionName || "(anonymous)"} ${where}`;
+    const key = frameKey(byId.get(nodeId).callFrame);
     rows.set(key, (rows.get(key) ?? 0) + count);
   }
   // PROFILE_INCLUSIVE=1: each function's time with what it called synchronously (awaits cut stacks).
@@ -68,11 +72,7 @@ function selfTimes(profile) {
     rows.clear();
     for (const [nodeId, count] of hits) {
       const seen = new Set();
-      for (let id = nodeId; id !== undefined; id = parent.get(id)) {
-        const { callFrame } = byId.get(id);
-        const where = callFrame.url ? `${path.basename(callFrame.url)}:${callFrame.lineNumber + 1}` : "";
-        seen.add(`${callFrame.functionName || "(anonymous)"} ${where}`);
-      }
+      for (let id = nodeId; id !== undefined; id = parent.get(id)) seen.add(frameKey(byId.get(id).callFrame));
       for (const key of seen) rows.set(key, (rows.get(key) ?? 0) + count);
     }
     rows.delete("(root) ");

@@ -220,7 +220,6 @@ const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
  * figure at 9.8-13.2 between runs, around its budget of 10; best of five let one fast one-by-one
  * trial set the figure (0.4.0: 11.2, the other four trials 1,509-1,693 against 2,375 events/s).
  */
-
 export async function consumerWrites({ reference }) {
   log("\naudit consumer writes");
   const run = async (mode, batches) =>
