@@ -24,9 +24,11 @@ export default defineConfig(async () => {
             // Event hooks: the local sink is http://127.0.0.1, and retries back off from 1 s, not 10.
             EVENT_HOOKS_ALLOW_LOCAL: "true",
             EVENT_HOOK_RETRY_BASE_SECONDS: "1",
-            // Ledger hand-offs at once: loops of hundreds of lookups wait for each one's waitUntil. The
-            // shipped linger (LEDGER_BATCH_MS) has its own tests, which set it.
+            // Ledger and audit hand-offs at once: loops of hundreds of lookups wait for each one's
+            // waitUntil. The shipped lingers (LEDGER_BATCH_MS, AUDIT_BATCH_MS) have their own tests,
+            // which set them.
             LEDGER_BATCH_MS: "0",
+            AUDIT_BATCH_MS: "0",
           },
           // The consumer's archive bucket (audit-consumer/wrangler.toml), for the retention tests.
           r2Buckets: ["AUDIT_ARCHIVE"],

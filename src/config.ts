@@ -14,6 +14,8 @@ export interface Config {
   codeAlphabet: string;
   corsAllowedOrigins: string[];
   guessing: GuessingConfig;
+  /** A request's audit event waits this many ms for others to share its queue send (AUDIT_BATCH_MS). */
+  auditBatchMs: number;
   /** How the code claims are sharded (CLAIM_SHARDS); changed only through "4096+64" (common/claim-shards.js). */
   claimSharding: ClaimSharding;
   serverSecret: string;
@@ -72,6 +74,13 @@ function msVar(name: string, raw: string | undefined, fallback: number): number 
  * the per-minute rate limits make worth a fraction of one guess per client.
  */
 export const DEFAULT_LEDGER_BATCH_MS = 250;
+
+/**
+ * Linger of the audit hand-off: a request's event waits this long in isolate memory for others to
+ * share its `sendBatch` (src/audit/send-batcher.ts). The trail sees events this much later; an
+ * isolate stopped inside the window loses them (docs/audit-events.md, "What can be lost").
+ */
+export const DEFAULT_AUDIT_BATCH_MS = 20;
 
 export function codeEntropyBits(length: number, alphabetSize: number): number {
   return length * Math.log2(alphabetSize);
@@ -144,6 +153,7 @@ export function parseConfig(env: Env): Config {
       networkDailyFailures: intVar("NETWORK_DAILY_FAILURE_CAP", env.NETWORK_DAILY_FAILURE_CAP, 1_000),
       ledgerBatchMs: msVar("LEDGER_BATCH_MS", env.LEDGER_BATCH_MS, DEFAULT_LEDGER_BATCH_MS),
     },
+    auditBatchMs: msVar("AUDIT_BATCH_MS", env.AUDIT_BATCH_MS, DEFAULT_AUDIT_BATCH_MS),
     claimSharding,
     serverSecret,
     eventHooks: {

@@ -108,15 +108,15 @@ describe("the producer loses nothing when the queue fails", () => {
   it("a stalled queue holds up no answer and loses nothing: the outbox takes the event, the trail holds it once", async () => {
     let released = false;
     let sends = 0;
-    // The real queue, wrapped so that the first send stalls past the hand-off's timeout, then lands.
+    // The real queue, wrapped so that the first send (a batch) stalls past the hand-off's timeout, then lands.
     const slowQueue = new Proxy(env.AUDIT_QUEUE, {
       get(target, prop) {
-        if (prop === "send") {
-          return async (body: unknown, opts: QueueSendOptions) => {
+        if (prop === "sendBatch") {
+          return async (messages: Iterable<MessageSendRequest>, opts?: QueueSendBatchOptions) => {
             if (++sends === 1) {
               await vi.waitUntil(() => released, { timeout: 30_000, interval: 50 });
             }
-            return target.send(body, opts);
+            return target.sendBatch(messages, opts);
           };
         }
         return Reflect.get(target, prop).bind(target);
@@ -128,9 +128,10 @@ describe("the producer loses nothing when the queue fails", () => {
       headers: { "Content-Type": "application/json", "CF-Connecting-IP": "198.18.77.202" },
       body: JSON.stringify({ activationCode: "stalls" }),
     });
-    // The answer is there while the queue send is still stalled.
+    // The answer is there before the (batched, AUDIT_BATCH_MS) send, which then stalls.
     const res = await worker.fetch(request, { ...env, AUDIT_QUEUE: slowQueue }, ctx);
     expect(res.status).toBe(400);
+    await vi.waitUntil(() => sends >= 1, { timeout: 5_000, interval: 10 });
     expect(sends).toBe(1);
     // Past the timeout the event is in the outbox (and one more send went through in the background).
     await vi.waitUntil(() => sends >= 2, { timeout: SEND_TIMEOUT_MS + 5_000, interval: 50 });
@@ -147,9 +148,9 @@ describe("the producer loses nothing when the queue fails", () => {
     let sends = 0;
     const flakyQueue = new Proxy(env.AUDIT_QUEUE, {
       get(target, prop) {
-        if (prop === "send") {
-          return (body: unknown, opts: QueueSendOptions) =>
-            ++sends === 1 ? Promise.reject(new Error("blip")) : target.send(body, opts);
+        if (prop === "sendBatch") {
+          return (messages: Iterable<MessageSendRequest>, opts?: QueueSendBatchOptions) =>
+            ++sends === 1 ? Promise.reject(new Error("blip")) : target.sendBatch(messages, opts);
         }
         return Reflect.get(target, prop).bind(target);
       },

@@ -85,11 +85,16 @@ export function buildAuditEvent(
 /** A queue send slower than this is presumed stuck: the event goes to the outbox meanwhile. */
 export const SEND_TIMEOUT_MS = 5_000;
 
-/** The send, or a rejection after `ms`: one promise and one timer, no race (it runs for every lookup and create). */
-function sendWithin(queue: Queue, event: QueuedAuditEvent, ms: number): Promise<void> {
+/** Messages per `sendBatch` (the Queue's limit is 100 messages and 256 KB; an event is a few hundred bytes). */
+export const MAX_SEND_BATCH = 100;
+
+const asMessages = (events: QueuedAuditEvent[]) => events.map((body) => ({ body, contentType: "json" as const }));
+
+/** The send, or a rejection after `ms`: one promise and one timer, no race. */
+function sendWithin(queue: Queue, events: QueuedAuditEvent[], ms: number): Promise<void> {
   let sent: Promise<unknown>;
   try {
-    sent = queue.send(event, { contentType: "json" });
+    sent = queue.sendBatch(asMessages(events));
   } catch (err) {
     return Promise.reject(err); // a send that throws at once sets no timer
   }
@@ -109,37 +114,49 @@ function sendWithin(queue: Queue, event: QueuedAuditEvent, ms: number): Promise<
 }
 
 /**
- * Hands an event off durably: one queue send; if it fails or takes longer than SEND_TIMEOUT_MS, the
- * event is written to the KV outbox and one more send is tried in the background (the cron drain
- * takes it from there). A send that was only slow may land as well: the consumer stores an event id
- * once. Callers on a request run this in `waitUntil`, after the answer (recordAudit).
+ * Hands events off durably (at most MAX_SEND_BATCH): one `sendBatch`; if it fails or takes longer
+ * than SEND_TIMEOUT_MS, each event is written to the KV outbox and one more send is tried in the
+ * background (the cron drain takes it from there). A send that was only slow may land as well: the
+ * consumer stores an event id once. Requests' events get here through the isolate's batcher
+ * (send-batcher.ts), after the answer; the keepers' one at a time.
  */
-export async function handOffAuditEvent(
+export async function handOffAuditEvents(
   queue: Queue,
   kv: KVNamespace,
-  event: QueuedAuditEvent,
+  events: QueuedAuditEvent[],
   waitUntil: (p: Promise<unknown>) => void,
 ): Promise<void> {
   try {
-    await sendWithin(queue, event, SEND_TIMEOUT_MS);
+    await sendWithin(queue, events, SEND_TIMEOUT_MS);
     return;
   } catch (err) {
     log("warn", "audit queue send failed; using outbox", {
-      requestId: event.traceId,
-      eventId: event.id,
+      requestIds: events.map((e) => e.traceId),
+      events: events.length,
       error: String(err),
     });
   }
-  try {
-    await putOutbox(kv, event);
-  } catch (err) {
-    // Last resort: the event (PII-free by construction) goes to the Worker logs.
-    log("error", "audit event could not be queued nor stored", { requestId: event.traceId, event, error: String(err) });
-    return;
-  }
+  const stored = await Promise.all(
+    events.map(async (event) => {
+      try {
+        await putOutbox(kv, event);
+        return event;
+      } catch (err) {
+        // Last resort: the event (PII-free by construction) goes to the Worker logs.
+        log("error", "audit event could not be queued nor stored", {
+          requestId: event.traceId,
+          event,
+          error: String(err),
+        });
+        return null;
+      }
+    }),
+  );
+  const inOutbox = stored.filter((e): e is QueuedAuditEvent => e !== null);
+  if (inOutbox.length === 0) return;
   waitUntil(
-    queue.send(event, { contentType: "json" }).then(
-      () => deleteOutbox(kv, outboxKey(event)),
+    queue.sendBatch(asMessages(inOutbox)).then(
+      () => Promise.all(inOutbox.map((e) => deleteOutbox(kv, outboxKey(e)))),
       () => undefined, // the cron drain takes it from here
     ),
   );
@@ -149,13 +166,13 @@ export async function handOffAuditEvent(
 export async function drainAuditOutbox(queue: Queue, kv: KVNamespace, maxEvents = 500): Promise<number> {
   let sent = 0;
   while (sent < maxEvents) {
-    const keys = await listOutbox(kv, 100);
+    const keys = await listOutbox(kv, MAX_SEND_BATCH);
     if (keys.length === 0) break;
     const entries = (await Promise.all(keys.map(async (key) => ({ key, event: await getOutbox(kv, key) })))).filter(
       (e): e is { key: string; event: QueuedAuditEvent } => e.event !== null,
     );
     if (entries.length === 0) break;
-    await queue.sendBatch(entries.map((e) => ({ body: e.event, contentType: "json" as const })));
+    await queue.sendBatch(asMessages(entries.map((e) => e.event)));
     await Promise.all(entries.map((e) => deleteOutbox(kv, e.key)));
     sent += entries.length;
   }

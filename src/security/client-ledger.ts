@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { AuditEventName } from "../../common/audit-contract";
-import { type AuditScope, buildAuditEvent, handOffAuditEvent } from "../audit/producer";
+import { type AuditScope, buildAuditEvent, handOffAuditEvents } from "../audit/producer";
 import { sha256Hex } from "../lib/encoding";
 
 export interface LedgerCaps {
@@ -123,7 +123,7 @@ export class ClientLedger extends DurableObject<Env> {
         });
         event.id = await summaryId(network, row.minute, row.reason);
         event.remoteIP = network === "unknown" ? null : network.replace(/\/\d+$/, ""); // as truncateIp writes it
-        await handOffAuditEvent(this.env.AUDIT_QUEUE, this.env.QR_KV, event, (p) => this.ctx.waitUntil(p));
+        await handOffAuditEvents(this.env.AUDIT_QUEUE, this.env.QR_KV, [event], (p) => this.ctx.waitUntil(p));
       }
       this.sql.exec("DELETE FROM refusals WHERE minute = ? AND reason = ?", row.minute, row.reason);
     }

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { AuditEventName } from "../../common/audit-contract";
-import { type AuditScope, buildAuditEvent, handOffAuditEvent } from "../audit/producer";
+import { type AuditScope, buildAuditEvent, handOffAuditEvents } from "../audit/producer";
 import type { CodeClass, GuessingConfig } from "../config";
 
 export interface BudgetSettings {
@@ -204,6 +204,6 @@ export class GuessBudget extends DurableObject<Env> {
       isSuccessful: true,
       errorCode: null,
     });
-    await handOffAuditEvent(this.env.AUDIT_QUEUE, this.env.QR_KV, event, (p) => this.ctx.waitUntil(p));
+    await handOffAuditEvents(this.env.AUDIT_QUEUE, this.env.QR_KV, [event], (p) => this.ctx.waitUntil(p));
   }
 }
