@@ -1,5 +1,5 @@
 import type { QueuedAuditEvent } from "../../common/audit-contract";
-import { MAX_DRAIN_MS } from "../lib/count-batcher";
+import { batcherPerBinding, MAX_DRAIN_MS } from "../lib/count-batcher";
 import { handOffAuditEvents, MAX_SEND_BATCH } from "./producer";
 
 /** What travels with each event: where a failed send's events go, and how long a drain lingers. */
@@ -60,14 +60,5 @@ export class AuditSendBatcher {
   }
 }
 
-const batchers = new WeakMap<Queue, AuditSendBatcher>();
-
-/** The isolate's batcher for a queue binding (tests wrap bindings; each wrapper gets its own). */
-export function auditSendsOf(queue: Queue): AuditSendBatcher {
-  let batcher = batchers.get(queue);
-  if (!batcher) {
-    batcher = new AuditSendBatcher(queue);
-    batchers.set(queue, batcher);
-  }
-  return batcher;
-}
+/** The isolate's batcher for a queue binding. */
+export const auditSendsOf = batcherPerBinding((queue: Queue) => new AuditSendBatcher(queue));

@@ -62,10 +62,10 @@ export class CountBatcher<Context> {
 export const MAX_DRAIN_MS = 10_000;
 
 /** One batcher per binding (tests wrap bindings; each wrapper gets its own). */
-export function batcherPerBinding<Binding extends object, Context>(
-  make: (binding: Binding) => CountBatcher<Context>,
-): (binding: Binding) => CountBatcher<Context> {
-  const batchers = new WeakMap<Binding, CountBatcher<Context>>();
+export function batcherPerBinding<Binding extends object, Batcher>(
+  make: (binding: Binding) => Batcher,
+): (binding: Binding) => Batcher {
+  const batchers = new WeakMap<Binding, Batcher>();
   return (binding) => {
     let batcher = batchers.get(binding);
     if (!batcher) {
