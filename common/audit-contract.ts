@@ -79,6 +79,10 @@ export const queuedAuditEventSchema = z.strictObject({
       /** QR_FALLBACK_LOOKUPS_REFUSED: how many requests, refused in the minute starting then. */
       refusedCount: z.optional(z.int().check(z.positive())),
       windowStartUTC: z.optional(z.int().check(z.nonnegative())),
+      /** QR_FALLBACK_LOOKUPS_REFUSED: the networks that sent the most, with their counts. */
+      topNetworks: z.optional(
+        z.array(z.strictObject({ network: text(64), count: z.int().check(z.positive()) })).check(z.maxLength(5)),
+      ),
       /** Administrators' changes: the id of the token that made it (never the token). */
       actorTokenId: z.optional(text(32)),
       /** QR_FALLBACK_TOKEN_*: the token created or revoked, and its scopes. */

@@ -1,47 +1,32 @@
 import { describe, expect, it } from "vitest";
-import { claimObjectNames, claimRolloutRefusal } from "./claim-shards.js";
+import { claimObjectName, claimRolloutRefusal, parseClaimSharding } from "./claim-shards.js";
 
-const at = (claimShards: string | undefined, qrTtlSeconds = 180) => ({ claimShards, qrTtlSeconds });
-const rollout = (target: "4096" | "4096+64" | "64", live: ReturnType<typeof at>[] | null, deployedSecondsAgo = 0) =>
-  claimRolloutRefusal({ target, targetQrTtlSeconds: 180, deployedSecondsAgo, live });
+const at = (claimShards: string | undefined) => ({ claimShards });
 
-describe("claim shardings", () => {
-  it("name the objects by index-id prefix, the old sharding's first during the move", () => {
-    expect(claimObjectNames("4096", "AbCdEf")).toEqual(["claims:Ab"]);
-    expect(claimObjectNames("64", "AbCdEf")).toEqual(["claims:A"]);
-    expect(claimObjectNames("4096+64", "AbCdEf")).toEqual(["claims:Ab", "claims:A"]);
+describe("claim sharding", () => {
+  it("names the object by the index id's first character", () => {
+    expect(claimObjectName("AbCdEf")).toBe("claims:A");
+  });
+
+  it("accepts only the 64 sharding (unset means 64)", () => {
+    expect(parseClaimSharding(undefined)).toBe("64");
+    expect(parseClaimSharding("")).toBe("64");
+    expect(parseClaimSharding("64")).toBe("64");
+    expect(parseClaimSharding("4096")).toBeNull();
+    expect(parseClaimSharding("4096+64")).toBeNull();
   });
 });
 
-describe("the deploy rule for a change of claim sharding (npm run deploy)", () => {
-  it("lets a first deployment, or one that keeps its sharding, through", () => {
-    expect(rollout("64", null)).toBeNull();
-    expect(rollout("64", [at("64")])).toBeNull();
-    expect(rollout("4096", [at(undefined)])).toBeNull(); // before 0.4.0 was the 4096 sharding
+describe("the deploy rule for 0.6.0 (npm run deploy)", () => {
+  it("lets a first deployment, or one on the 64 sharding, through", () => {
+    expect(claimRolloutRefusal({ live: null })).toBeNull();
+    expect(claimRolloutRefusal({ live: [at("64")] })).toBeNull();
+    expect(claimRolloutRefusal({ live: [at("64"), at("64")] })).toBeNull();
   });
 
-  it("refuses to drop one sharding for the other directly, whichever way", () => {
-    expect(rollout("64", [at("4096")], 86_400)).toMatch(/goes through "4096\+64" first/);
-    expect(rollout("64", [at(undefined)], 86_400)).toMatch(/goes through "4096\+64" first/);
-    expect(rollout("4096", [at("64")], 86_400)).toMatch(/goes through "4096\+64" first/);
-    expect(rollout("64", [at("4096+64"), at("4096")], 86_400)).toMatch(/goes through/);
-  });
-
-  it("starts the move only from a version whose objects can consume (0.4.0 on)", () => {
-    expect(rollout("4096+64", [at(undefined)])).toMatch(/--var CLAIM_SHARDS:4096 first/);
-    expect(rollout("4096+64", [at("4096")])).toBeNull();
-    expect(rollout("4096+64", [at("64")])).toBeNull();
-  });
-
-  it("ends the move only the longest QR lifetime (an application's 600 s) and a minute after it started", () => {
-    expect(rollout("64", [at("4096+64")], 659)).toMatch(/deploy "64" in 1 s/);
-    expect(rollout("64", [at("4096+64")], 660)).toBeNull();
-    expect(rollout("64", [at("4096+64", 900)], 660)).toMatch(/in 300 s/); // a deployment lifetime above 600 s
-    expect(rollout("4096", [at("4096+64")], 660)).toBeNull();
-  });
-
-  it("lets a deployment already part-way to the new sharding finish", () => {
-    expect(rollout("64", [at("4096+64"), at("64")])).toBeNull();
-    expect(rollout("4096", [at("4096"), at("4096+64")])).toBeNull();
+  it("refuses a live deployment still on (or moving from) the 4096 sharding", () => {
+    expect(claimRolloutRefusal({ live: [at("4096")] })).toMatch(/finish the move to "64" with 0.5.0 first/);
+    expect(claimRolloutRefusal({ live: [at(undefined)] })).toMatch(/"4096"/);
+    expect(claimRolloutRefusal({ live: [at("4096+64"), at("64")] })).toMatch(/"4096\+64"/);
   });
 });

@@ -2,8 +2,8 @@
 // `npm run deploy [-- --env staging|production] [--dry-run] [--var NAME:value ...]`: deploys the three
 // Workers (of that environment of wrangler.toml; without --env, the top-level one), refusing to go
 // quietly wrong. In order: RP_URL must be a public https URL (it goes into every QR payload); the
-// SERVER_SECRET secret must exist on the Worker; CLAIM_SHARDS may change only as the live deployment
-// allows (common/claim-shards.js: through "4096+64", held for the longest QR lifetime); the D1 migrations are
+// SERVER_SECRET secret must exist on the Worker; every live version must run CLAIM_SHARDS "64"
+// (common/claim-shards.js: the guess budget lives in those shards from 0.6.0 on); the D1 migrations are
 // applied remotely; then the static-assets Worker, the audit consumer and the main Worker are deployed.
 // --dry-run checks what can be checked offline and runs `wrangler deploy --dry-run` for each Worker.
 import { readFileSync } from "node:fs";
@@ -61,7 +61,7 @@ if (
 }
 console.log(`RP_URL ok: ${url}`);
 const claimSharding = parseClaimSharding(varOf("CLAIM_SHARDS"));
-if (claimSharding === null) fail(`CLAIM_SHARDS is "${varOf("CLAIM_SHARDS")}": it must be "64", "4096" or "4096+64"`);
+if (claimSharding === null) fail(`CLAIM_SHARDS is "${varOf("CLAIM_SHARDS")}": this version runs only "64"`);
 
 /**
  * The versions serving the main Worker now, each with the CLAIM_SHARDS and QR lifetime it runs, and
@@ -94,11 +94,7 @@ if (!dryRun) {
     );
   }
   console.log("SERVER_SECRET ok");
-  const refusal = claimRolloutRefusal({
-    target: claimSharding,
-    targetQrTtlSeconds: Number(varOf("QR_TTL_SECONDS")) || 180,
-    ...liveDeployment(),
-  });
+  const refusal = claimRolloutRefusal(liveDeployment());
   if (refusal) fail(`CLAIM_SHARDS "${claimSharding}": ${refusal}`);
   console.log(`CLAIM_SHARDS ok: ${claimSharding}`);
   for (const [binding, config] of [

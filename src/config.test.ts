@@ -23,14 +23,16 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ ...base, CODE_ALPHABET: "aabcdefghijklmnop" })).toThrow(/repeated/);
   });
 
-  it("reads the claim sharding: the shipped 64, 4096 when unset (what ran before the setting), nothing else", () => {
-    expect(parseConfig(base).claimSharding).toBe("64");
-    expect(parseConfig({ ...base, CLAIM_SHARDS: "" }).claimSharding).toBe("4096");
-    expect(parseConfig({ ...base, CLAIM_SHARDS: "4096+64" }).claimSharding).toBe("4096+64");
-    expect(() => parseConfig({ ...base, CLAIM_SHARDS: "128" })).toThrow(
-      /CLAIM_SHARDS must be one of "64", "4096", "4096\+64"/,
-    );
-    expect(() => parseConfig({ ...base, CLAIM_SHARDS: "toString" })).toThrow(ConfigError);
+  it("runs only the 64 claim sharding (unset means 64)", () => {
+    expect(() => parseConfig(base)).not.toThrow();
+    expect(() => parseConfig({ ...base, CLAIM_SHARDS: "" })).not.toThrow();
+    expect(() => parseConfig({ ...base, CLAIM_SHARDS: "4096" })).toThrow(/CLAIM_SHARDS must be "64"/);
+    expect(() => parseConfig({ ...base, CLAIM_SHARDS: "4096+64" })).toThrow(ConfigError);
+  });
+
+  it("keeps attack mode's minimum short enough that it ends within 2 minutes of an attack", () => {
+    expect(parseConfig(base).guessing.minAttackSeconds).toBe(60);
+    expect(() => parseConfig({ ...base, ATTACK_MIN_SECONDS: "91" })).toThrow(/at most 90/);
   });
 
   it("refuses a QR lifetime under KV's 60-second minimum, and non-numbers", () => {

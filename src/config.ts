@@ -1,5 +1,5 @@
 import { DEFAULT_SECURITY_APP_ID } from "../common/audit-contract";
-import { CLAIM_SHARDINGS, type ClaimSharding, parseClaimSharding } from "../common/claim-shards.js";
+import { CLAIM_SHARDING, parseClaimSharding } from "../common/claim-shards.js";
 import { log } from "../common/log";
 import { AppError, ErrorCode } from "./http/errors";
 
@@ -16,8 +16,6 @@ export interface Config {
   guessing: GuessingConfig;
   /** A request's audit event waits this many ms for others to share its queue send (AUDIT_BATCH_MS). */
   auditBatchMs: number;
-  /** How the code claims are sharded (CLAIM_SHARDS); changed only through "4096+64" (common/claim-shards.js). */
-  claimSharding: ClaimSharding;
   serverSecret: string;
   /** Event hooks: local (http, localhost) endpoints allowed only under npm run dev and in tests. */
   eventHooks: { allowLocal: boolean; retryBaseSeconds: number };
@@ -29,10 +27,10 @@ export interface Config {
 export interface GuessingConfig {
   /** Length of the codes issued while attack mode is on (same alphabet). */
   attackCodeLength: number;
-  /** Wrong codes the whole deployment may evaluate, per class, over a minute and over a day. */
-  budgets: Record<CodeClass, { perMinute: number; perDay: number }>;
-  /** How long attack mode lasts once a budget is spent (extended while the daily budget stays spent). */
-  cooldownSeconds: number;
+  /** Wrong normal-length codes the whole deployment may evaluate in any minute and in a day. */
+  budget: { perMinute: number; perDay: number };
+  /** Attack mode lasts at least this long; then while the attack goes on (src/security/guess-budget.ts). */
+  minAttackSeconds: number;
   /** Failed lookups one client (IPv4 address, IPv6 /64) and one network (/24, /48) may make in a day. */
   clientDailyFailures: number;
   networkDailyFailures: number;
@@ -40,7 +38,7 @@ export interface GuessingConfig {
   ledgerBatchMs: number;
 }
 
-/** Codes of the normal length, and the long ones issued during attack mode: each has its own budget. */
+/** Codes of the normal length (guess budget, attack mode), and the long ones issued during attack mode (neither). */
 export type CodeClass = "normal" | "long";
 
 export const MIN_CODE_ENTROPY_BITS = 20;
@@ -48,6 +46,8 @@ export const MIN_CODE_ENTROPY_BITS = 20;
 export const MIN_ATTACK_CODE_ENTROPY_BITS = 40;
 /** Workers KV refuses an expirationTtl under 60 seconds. */
 export const MIN_QR_TTL_SECONDS = 60;
+/** Attack mode then ends within 90 s of the attack stopping (a minute of pressure + one 30 s check). */
+export const MAX_ATTACK_MIN_SECONDS = 90;
 const MIN_SECRET_LENGTH = 32;
 
 export class ConfigError extends Error {}
@@ -106,19 +106,20 @@ export function parseConfig(env: Env): Config {
   if (codeEntropyBits(attackCodeLength, chars.length) < MIN_ATTACK_CODE_ENTROPY_BITS) {
     throw new ConfigError(`attack-mode codes need at least ${MIN_ATTACK_CODE_ENTROPY_BITS} bits of entropy`);
   }
+  const minAttackSeconds = intVar("ATTACK_MIN_SECONDS", env.ATTACK_MIN_SECONDS, 60);
+  if (minAttackSeconds > MAX_ATTACK_MIN_SECONDS) {
+    throw new ConfigError(
+      `ATTACK_MIN_SECONDS must be at most ${MAX_ATTACK_MIN_SECONDS}: attack mode must end soon after an attack`,
+    );
+  }
   const qrTtlSeconds = intVar("QR_TTL_SECONDS", env.QR_TTL_SECONDS, 180);
   if (qrTtlSeconds < MIN_QR_TTL_SECONDS) throw new ConfigError(`QR_TTL_SECONDS must be at least ${MIN_QR_TTL_SECONDS}`);
   const serverSecret = env.SERVER_SECRET ?? "";
   if (serverSecret.length < MIN_SECRET_LENGTH) {
     throw new ConfigError(`SERVER_SECRET is missing or shorter than ${MIN_SECRET_LENGTH} characters`);
   }
-  const claimSharding = parseClaimSharding(env.CLAIM_SHARDS);
-  if (claimSharding === null) {
-    throw new ConfigError(
-      `CLAIM_SHARDS must be one of ${Object.keys(CLAIM_SHARDINGS)
-        .map((k) => `"${k}"`)
-        .join(", ")}`,
-    );
+  if (parseClaimSharding(env.CLAIM_SHARDS) === null) {
+    throw new ConfigError(`CLAIM_SHARDS must be "${CLAIM_SHARDING}" (the 4096 sharding ended with 0.5)`);
   }
   const rpUrl = parseRpUrl(env.RP_URL);
   // The demo creates codes for anyone who loads the page: never where phones would use them.
@@ -138,23 +139,16 @@ export function parseConfig(env: Env): Config {
       .filter(Boolean),
     guessing: {
       attackCodeLength,
-      budgets: {
-        normal: {
-          perMinute: intVar("GUESS_BUDGET_PER_MINUTE", env.GUESS_BUDGET_PER_MINUTE, 300),
-          perDay: intVar("GUESS_BUDGET_PER_DAY", env.GUESS_BUDGET_PER_DAY, 5_000),
-        },
-        long: {
-          perMinute: intVar("LONG_GUESS_BUDGET_PER_MINUTE", env.LONG_GUESS_BUDGET_PER_MINUTE, 500_000),
-          perDay: intVar("LONG_GUESS_BUDGET_PER_DAY", env.LONG_GUESS_BUDGET_PER_DAY, 50_000_000),
-        },
+      budget: {
+        perMinute: intVar("GUESS_BUDGET_PER_MINUTE", env.GUESS_BUDGET_PER_MINUTE, 300),
+        perDay: intVar("GUESS_BUDGET_PER_DAY", env.GUESS_BUDGET_PER_DAY, 5_000),
       },
-      cooldownSeconds: intVar("ATTACK_COOLDOWN_SECONDS", env.ATTACK_COOLDOWN_SECONDS, 300),
+      minAttackSeconds,
       clientDailyFailures: intVar("CLIENT_DAILY_FAILURE_CAP", env.CLIENT_DAILY_FAILURE_CAP, 100),
       networkDailyFailures: intVar("NETWORK_DAILY_FAILURE_CAP", env.NETWORK_DAILY_FAILURE_CAP, 1_000),
       ledgerBatchMs: msVar("LEDGER_BATCH_MS", env.LEDGER_BATCH_MS, DEFAULT_LEDGER_BATCH_MS),
     },
     auditBatchMs: msVar("AUDIT_BATCH_MS", env.AUDIT_BATCH_MS, DEFAULT_AUDIT_BATCH_MS),
-    claimSharding,
     serverSecret,
     eventHooks: {
       allowLocal: env.EVENT_HOOKS_ALLOW_LOCAL === "true",

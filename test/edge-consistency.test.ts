@@ -4,13 +4,15 @@ import { pendingKey } from "../common/kv-keys.js";
 import { configOf } from "../src/config";
 import { indexIdOf, pendingKeys } from "../src/fallback/payload-crypto";
 import { PendingCodes, type ReservedCode } from "../src/fallback/pending-codes";
+import { budgetSettings } from "../src/security/guess-budget";
 import { EdgeKv } from "./edge-kv";
 import { call, lookup, mintToken } from "./helpers";
 
 // Two Cloudflare locations over one KV namespace that, like the real one, serves stale values and
 // stale misses for up to 60 s. The claims (CodeClaims) are the real Durable Objects.
 const edge = new EdgeKv(env.QR_KV);
-const format = { length: 6, alphabet: "abcdefghijklmnopqrstuvwxyz" };
+const alphabet = "abcdefghijklmnopqrstuvwxyz";
+const format = { normal: { length: 6, alphabet }, long: { length: 10, alphabet } };
 
 describe("single use and unique codes hold while KV serves stale reads (edge double)", () => {
   it("a code is redeemed once, although the location that created it still serves its payload", async () => {
@@ -44,15 +46,20 @@ describe("single use and unique codes hold while KV serves stale reads (edge dou
     const secret = configOf(env).serverSecret;
     const kvA = edge.location();
     const kvB = edge.location();
-    const storeA = await PendingCodes.open(kvA, env.CODE_CLAIMS, "64", secret);
-    const storeB = await PendingCodes.open(kvB, env.CODE_CLAIMS, "64", secret);
+    const storeA = await PendingCodes.open(kvA, env.CODE_CLAIMS, secret);
+    const storeB = await PendingCodes.open(kvB, env.CODE_CLAIMS, secret);
     const background: Promise<unknown>[] = [];
     const waitUntil = (p: Promise<unknown>) => background.push(p);
 
     // Location B looked "kkkkkk" up a moment ago and caches the miss.
-    expect((await storeB.redeem("kkkkkk", waitUntil)).outcome).toBe("unknown");
+    expect((await storeB.redeem("kkkkkk", "normal", budgetSettings(configOf(env)), waitUntil)).outcome).toBe("unknown");
     const expiresAt = Date.now() + 120_000;
-    const first = (await storeA.reserve(format, expiresAt, () => "kkkkkk")) as ReservedCode;
+    const first = (await storeA.reserve(
+      format,
+      expiresAt,
+      budgetSettings(configOf(env)),
+      () => "kkkkkk",
+    )) as ReservedCode;
     await storeA.write(first, "payload of user A", "EdgeApp", 180);
 
     // B still sees no entry for "kkkkkk" (a read-then-write check would take it)...
@@ -60,7 +67,12 @@ describe("single use and unique codes hold while KV serves stale reads (edge dou
     expect(await kvB.get(pendingKey(await indexIdOf(keys, "kkkkkk")))).toBeNull();
     // ...but the claim refuses it, and B draws again.
     const draws = ["kkkkkk", "mmmmmm"];
-    const second = (await storeB.reserve(format, expiresAt, () => draws.shift() as string)) as ReservedCode;
+    const second = (await storeB.reserve(
+      format,
+      expiresAt,
+      budgetSettings(configOf(env)),
+      () => draws.shift() as string,
+    )) as ReservedCode;
     expect(second.activationCode).toBe("mmmmmm");
     await storeB.write(second, "payload of user B", "EdgeApp", 180);
 

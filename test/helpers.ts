@@ -6,6 +6,7 @@ import { KV_PREFIXES } from "../common/kv-keys.js";
 import type { Scope } from "../src/auth/token-record";
 import { createToken } from "../src/auth/tokens";
 import worker from "../src/index";
+import { SUMMARY_DELAY_MS, summaryLedger } from "../src/security/client-ledger";
 import { checkAgainstDocument } from "./openapi-contract";
 
 export const BASE = "https://qr.test";
@@ -135,25 +136,83 @@ export async function waitForTrail(
 }
 
 /**
- * Writes the refusal summaries of a client network now, as its ClientLedger does once the minute is
- * over: the ledger's clock is moved a minute on and its alarm run. Refusals must have been handed off
- * (calls through `via: "handler"` or `env` wait for that).
+ * Writes the refusal summaries now, as the ledgers do once the minute is over: the clock is moved on,
+ * the networks' ledgers hand their minute to the summary ledger, and it writes the summaries.
+ * Refusals must have been handed off (calls through `via: "handler"` or `env` wait for that).
  */
-export async function writeRefusalSummaries(network: string): Promise<void> {
-  const ledger = env.CLIENT_LEDGER.get(env.CLIENT_LEDGER.idFromName(network));
+export async function writeRefusalSummaries(...networks: string[]): Promise<void> {
   vi.useFakeTimers({ toFake: ["Date"] });
   try {
     vi.setSystemTime(Date.now() + 61_000);
-    await runDurableObjectAlarm(ledger);
+    for (const network of networks)
+      await runDurableObjectAlarm(env.CLIENT_LEDGER.get(env.CLIENT_LEDGER.idFromName(network)));
+    vi.setSystemTime(Date.now() + SUMMARY_DELAY_MS + 1_000);
+    await runDurableObjectAlarm(summaryLedger(env.CLIENT_LEDGER));
   } finally {
     vi.useRealTimers();
   }
 }
 
-/** The refused requests counted in the summaries of a network (its /24 or /48 as the trail writes it). */
+/** The refused requests of one network (its /24 or /48 as the trail writes it) counted in the summaries. */
 export function refusedCount(rows: AuditEvent[], remoteIP: string, errorCode?: string): number {
   return rows
-    .filter((e) => e.eventName === "QR_FALLBACK_LOOKUPS_REFUSED" && e.remoteIP === remoteIP)
+    .filter((e) => e.eventName === "QR_FALLBACK_LOOKUPS_REFUSED")
     .filter((e) => errorCode === undefined || e.errorCode === errorCode)
-    .reduce((n, e) => n + (e.additionalDetails.extras.refusedCount ?? 0), 0);
+    .flatMap((e) => e.additionalDetails.extras.topNetworks ?? [])
+    .filter((t) => t.network === remoteIP)
+    .reduce((n, t) => n + t.count, 0);
 }
+
+/** Every method call on `target` (a binding or a stub) is made on the real object. */
+function passThrough<T extends object>(target: T, override: Record<string | symbol, unknown> = {}): T {
+  return new Proxy(target, {
+    get(t, p) {
+      if (p in override) return override[p];
+      const value = Reflect.get(t, p);
+      return typeof value === "function" ? value.bind(t) : value;
+    },
+  });
+}
+
+/**
+ * A deployment of its own within the test run: its claim shards and guess-budget keeper are objects
+ * no other test touches (names prefixed with `name`), so each case starts from a fresh budget.
+ * `vars` override the shipped configuration.
+ */
+export function deployment(name: string, vars: Partial<Record<keyof Env, string>> = {}): Env {
+  const keeper = `${name}|global`;
+  const withKeeper = <S extends { keeper: string } | undefined>(settings: S): S =>
+    (settings ? { ...settings, keeper } : settings) as S;
+  const claims = env.CODE_CLAIMS;
+  const budget = env.GUESS_BUDGET;
+  return {
+    ...env,
+    ...vars,
+    CODE_CLAIMS: passThrough(claims, {
+      idFromName: (n: string) => claims.idFromName(`${name}|${n}`),
+      get: (id: DurableObjectId) => {
+        const stub = claims.get(id);
+        return passThrough(stub, {
+          lookup: (settings: { keeper: string }, ...rest: [never, never, never]) =>
+            stub.lookup(withKeeper(settings) as never, ...rest),
+          reserve: (id: string, expiresAt: number, settings?: { keeper: string }) =>
+            stub.reserve(id, expiresAt, withKeeper(settings) as never),
+        });
+      },
+    }),
+    GUESS_BUDGET: passThrough(budget, { idFromName: (n: string) => budget.idFromName(`${name}|${n}`) }),
+  } as Env;
+}
+
+/**
+ * The same deployment as seen from another isolate: every binding a new object, so whatever a module
+ * keeps per binding (or per env) starts empty there, as in a fresh isolate on Cloudflare.
+ */
+export function asIsolate(deployed: Env): Env {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(deployed)) out[k] = v && typeof v === "object" ? passThrough(v) : v;
+  return out as unknown as Env;
+}
+
+/** The keeper of a deployment made by `deployment(name)`. */
+export const keeperOf = (name: string) => env.GUESS_BUDGET.get(env.GUESS_BUDGET.idFromName(`${name}|global`));

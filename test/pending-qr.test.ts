@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { configOf } from "../src/config";
 import { PendingCodes, type ReservedCode } from "../src/fallback/pending-codes";
+import { budgetSettings } from "../src/security/guess-budget";
 import { call, createRegistration, expectErrorShape, lookup, mintToken } from "./helpers";
 
 describe("POST /rp/versioned/device/pendingqr", () => {
@@ -67,24 +68,27 @@ describe("POST /rp/versioned/device/pendingqr", () => {
 });
 
 describe("expiry and collisions (the pending-code store on the real KV and claims)", () => {
-  const open = () =>
-    PendingCodes.open(env.QR_KV, env.CODE_CLAIMS, configOf(env).claimSharding, configOf(env).serverSecret);
-  const format = { length: 6, alphabet: "abcdefghijklmnopqrstuvwxyz" };
+  const open = () => PendingCodes.open(env.QR_KV, env.CODE_CLAIMS, configOf(env).serverSecret);
+  const alphabet = "abcdefghijklmnopqrstuvwxyz";
+  const format = { normal: { length: 6, alphabet }, long: { length: 10, alphabet } };
+  const settings = () => budgetSettings(configOf(env));
   const background: Promise<unknown>[] = [];
   const waitUntil = (p: Promise<unknown>) => background.push(p);
 
   it("never resolves an entry past its sealed expiry, even while KV still returns it", async () => {
     const store = await open();
     const expiresAt = Date.now() + 1_000;
-    const reserved = (await store.reserve(format, expiresAt)) as ReservedCode;
+    const reserved = (await store.reserve(format, expiresAt, settings())) as ReservedCode;
     await store.write(reserved, JSON.stringify({ code: reserved.activationCode }), "ExpiryApp", 180);
     // KV keeps the entry for the full TTL (180 s); the clock is past the QR's own expiry.
-    const late = await store.redeem(reserved.activationCode, waitUntil, expiresAt + 1);
-    expect(late.outcome).toBe("expired");
-    // The claim expired with the code too: even a Worker whose clock lags is refused the redemption.
-    await vi.waitUntil(() => Date.now() > expiresAt, { timeout: 3_000, interval: 20 });
-    const lagging = await store.redeem(reserved.activationCode, waitUntil, expiresAt - 500);
-    expect(lagging.outcome).toBe("unknown");
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(expiresAt + 1);
+      const late = await store.redeem(reserved.activationCode, "normal", settings(), waitUntil);
+      expect(late.outcome).toBe("expired");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("detects a collision with a live code and draws again", async () => {
@@ -92,9 +96,9 @@ describe("expiry and collisions (the pending-code store on the real KV and claim
     const draws = ["qqqqqq", "qqqqqq", "wwwwww"];
     const drawCode = () => draws.shift() as string;
     const expiresAt = Date.now() + 60_000;
-    const first = (await store.reserve(format, expiresAt, drawCode)) as ReservedCode;
+    const first = (await store.reserve(format, expiresAt, settings(), drawCode)) as ReservedCode;
     await store.write(first, "first", "C", 180);
-    const second = (await store.reserve(format, expiresAt, drawCode)) as ReservedCode;
+    const second = (await store.reserve(format, expiresAt, settings(), drawCode)) as ReservedCode;
     await store.write(second, "second", "C", 180);
     expect(first.activationCode).toBe("qqqqqq");
     expect(second.activationCode).toBe("wwwwww");
@@ -105,21 +109,21 @@ describe("expiry and collisions (the pending-code store on the real KV and claim
   it("gives up rather than replace a live code", async () => {
     const store = await open();
     const expiresAt = Date.now() + 60_000;
-    expect(await store.reserve(format, expiresAt, () => "eeeeee")).not.toBeNull();
-    expect(await store.reserve(format, expiresAt, () => "eeeeee")).toBeNull();
+    expect(await store.reserve(format, expiresAt, settings(), () => "eeeeee")).not.toBeNull();
+    expect(await store.reserve(format, expiresAt, settings(), () => "eeeeee")).toBeNull();
   });
 
   it("takes over a claim whose code has expired, redeemed or not", async () => {
     const store = await open();
-    const past = (await store.reserve(format, Date.now() + 60_000, () => "xxxxxx")) as ReservedCode;
+    const past = (await store.reserve(format, Date.now() + 60_000, settings(), () => "xxxxxx")) as ReservedCode;
     expect(past).not.toBeNull();
     // The same code once the first claim is over: the claim is renewed, not refused.
     vi.useFakeTimers({ toFake: ["Date"] });
     try {
       vi.setSystemTime(Date.now() + 61_000);
-      const again = await store.reserve(format, Date.now() + 60_000, () => "xxxxxx");
+      const again = await store.reserve(format, Date.now() + 60_000, settings(), () => "xxxxxx");
       expect(again?.activationCode).toBe("xxxxxx");
-      expect(await store.reserve(format, Date.now() + 60_000, () => "xxxxxx")).toBeNull();
+      expect(await store.reserve(format, Date.now() + 60_000, settings(), () => "xxxxxx")).toBeNull();
     } finally {
       vi.useRealTimers();
     }

@@ -1,5 +1,4 @@
-// The measured sides, defined once for the bench (scenarios.mjs), the profiler (profile.mjs), the
-// ablation harness (ablate.mjs) and the stall count (stalls.mjs). A side is
+// The measured sides, defined once for the bench (scenarios.mjs) and the profiler (profile.mjs). A side is
 // `{ instance, label, prepare(count) }`: `prepare` does the setup (codes to look up) and returns
 // `count` requests, each with the status its answer must have (a run answered with errors is not a
 // figure). bench/lib/slices.mjs runs them, and waits until what the setup left behind (the creates'

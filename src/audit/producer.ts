@@ -28,7 +28,7 @@ export interface AuditFields {
   errorCode: string | null;
   fallbackId?: string;
   /** Refusal summaries: how many, in the minute starting at `windowStartUTC`. */
-  refused?: { count: number; windowStartUTC: number };
+  refused?: { count: number; windowStartUTC: number; topNetworks?: { network: string; count: number }[] };
   /** Administrators' changes (tokens, settings): who and what, never a secret. */
   change?: Pick<
     QueuedAuditEvent["additionalDetails"]["extras"],
@@ -73,7 +73,11 @@ export function buildAuditEvent(
       extras: {
         ...(fields.fallbackId ? { fallbackId: fields.fallbackId } : {}),
         ...(fields.refused
-          ? { refusedCount: fields.refused.count, windowStartUTC: fields.refused.windowStartUTC }
+          ? {
+              refusedCount: fields.refused.count,
+              windowStartUTC: fields.refused.windowStartUTC,
+              ...(fields.refused.topNetworks ? { topNetworks: fields.refused.topNetworks } : {}),
+            }
           : {}),
         ...fields.change,
       },

@@ -1,20 +1,38 @@
 import { DurableObject } from "cloudflare:workers";
-import { type ClaimSharding, claimObjectNames } from "../../common/claim-shards.js";
+import { claimObjectName } from "../../common/claim-shards.js";
+import type { CodeClass } from "../config";
+import type { BudgetSettings } from "../security/guess-budget";
+import { GuessGate, REFUSAL_REPORT_MS } from "../security/guess-gate";
+
+/** What the route read from Workers KV for the code: a payload it opened, an expired one, or none. */
+export type KvFinding = "live" | "expired" | "absent";
+
+/** The shard's answer to a lookup: only "retrieved" may be answered 200, and it is given once. */
+export type ClaimVerdict =
+  | { outcome: "retrieved" | "expired" | "unknown" }
+  /** Not evaluated: normal-length codes are refused until then. */
+  | { outcome: "attack"; until: number }
+  /** Not evaluated: the guess-budget keeper could not be reached (fail closed). */
+  | { outcome: "unavailable" };
 
 /**
- * Strongly consistent claims on activation codes. Workers KV keeps the payloads, but it has no
- * compare-and-set and other locations may serve a stale value or a stale miss for up to 60 s; so
- * every code is claimed here before its payload is written (two live codes never share a value),
- * and a lookup answers 200 only after winning the claim's single redemption (no code is redeemed
- * twice). Sharded by the first characters of the code's HMAC index id (CLAIM_SHARDS,
- * common/claim-shards.js), so no object holds more than a slice of the live codes and no code is
- * ever seen here in clear. Its RPC methods only ever gain new ones: during a deployment a Worker may
- * call an object still running the previous version, or the other way round.
+ * Strongly consistent claims on activation codes, and the guess budget spent on them. Workers KV
+ * keeps the payloads, but it has no compare-and-set and other locations may serve a stale value or
+ * a stale miss for up to 60 s; so every code is claimed here before its payload is written (two live
+ * codes never share a value), and a lookup answers 200 only after winning the claim's single
+ * redemption (no code is redeemed twice). Sharded by the first character of the code's HMAC index
+ * id (common/claim-shards.js), so no code is ever seen here in clear. A normal-length code is
+ * evaluated here only with a unit of the guess budget held (GuessGate), so evaluating and charging
+ * are one step. RPC methods only ever gain new ones: during a deployment a Worker may call an object
+ * still running the previous version, or the other way round.
  */
 export class CodeClaims extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** When the cleanup alarm is set for (undefined: not read yet); saves a storage call per claim. */
   private alarmAt: number | null | undefined;
+  private gateOf: GuessGate | null = null;
+  /** The settings of the last lookup (the alarm reports to the keeper with them). */
+  private settings: BudgetSettings | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -24,8 +42,20 @@ export class CodeClaims extends DurableObject<Env> {
     );
   }
 
-  /** Claims `id` until `expiresAt`; false when a live claim already holds it (redeemed or not). */
-  async reserve(id: string, expiresAt: number): Promise<boolean> {
+  /** The shard's gate; its name is the first id it sees (every id here shares the shard's prefix). */
+  private gate(id: string): GuessGate {
+    this.gateOf ??= new GuessGate(this.sql, claimObjectName(id), (name) =>
+      this.env.GUESS_BUDGET.get(this.env.GUESS_BUDGET.idFromName(name)),
+    );
+    return this.gateOf;
+  }
+
+  /**
+   * Claims `id` until `expiresAt`; false when a live claim already holds it (redeemed or not).
+   * With `settings` (a normal-length code), "attack" instead while attack mode is on: issue a long code.
+   */
+  async reserve(id: string, expiresAt: number, settings?: BudgetSettings): Promise<boolean | "attack"> {
+    if (settings && (await this.gate(id).attackOn(settings))) return "attack";
     // One statement: a new claim, or an expired one taken over; a live one (redeemed or not) wins.
     const won = this.sql
       .exec(
@@ -40,117 +70,102 @@ export class CodeClaims extends DurableObject<Env> {
     return true;
   }
 
-  /** The single redemption of a live claim: true once, false ever after (and for unknown or expired ids). */
-  async redeem(id: string): Promise<boolean> {
-    const won = this.sql
-      .exec(
-        "UPDATE claims SET redeemed = 1 WHERE id = ? AND redeemed = 0 AND expiresAt > ? RETURNING id",
-        id,
-        Date.now(),
-      )
-      .toArray();
-    return won.length === 1;
+  /**
+   * A lookup of a well-formed code: evaluated (a normal-length one only with a unit of budget held),
+   * and redeemed once when KV gave its payload. A live claim KV did not serve (a stale miss at that
+   * location) is neither redeemed nor charged: the phone can try again and be served.
+   */
+  async lookup(settings: BudgetSettings, cls: CodeClass, id: string, found: KvFinding): Promise<ClaimVerdict> {
+    const gate = cls === "normal" ? this.gate(id) : null;
+    if (gate) {
+      this.settings = settings;
+      const admission = await gate.admit(settings);
+      if (!admission.admitted) {
+        // Refusals hold attack mode on once the keeper hears of them: the alarm reports them if no lookup does.
+        if (gate.unreported) await this.armBy(Date.now() + REFUSAL_REPORT_MS);
+        return "attackUntil" in admission
+          ? { outcome: "attack", until: admission.attackUntil }
+          : { outcome: "unavailable" };
+      }
+    }
+    // The unit is taken: evaluate, then give it back (a real code) or spend it (a wrong one).
+    const now = Date.now();
+    const real =
+      found === "expired" ||
+      (found === "live" && this.redeemNow(id, now)) ||
+      (found === "absent" && this.liveUnredeemed(id, now));
+    if (!real) {
+      gate?.spend(settings);
+      return { outcome: "unknown" };
+    }
+    gate?.giveBack();
+    return { outcome: found === "live" ? "retrieved" : found === "expired" ? "expired" : "unknown" };
   }
 
-  /**
-   * The redemption of the move between shardings (claimRedeemed): "redeemed" once; "used" for a live
-   * claim redeemed before; "absent" for no live claim, which is then recorded here as redeemed until
-   * `expiresAt`, so that no later lookup can redeem the code in this object either.
-   */
-  async consume(id: string, expiresAt: number): Promise<"redeemed" | "used" | "absent"> {
-    const now = Date.now();
-    const won = this.sql
-      .exec("UPDATE claims SET redeemed = 1 WHERE id = ? AND redeemed = 0 AND expiresAt > ? RETURNING id", id, now)
-      .toArray();
-    if (won.length === 1) return "redeemed";
-    const marked = this.sql
-      .exec(
-        "INSERT INTO claims (id, expiresAt, redeemed) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET expiresAt = excluded.expiresAt, redeemed = 1 WHERE claims.expiresAt <= ? RETURNING id",
-        id,
-        expiresAt,
-        now,
-      )
-      .toArray();
-    if (marked.length === 0) return "used";
-    await this.cleanUpAfter(expiresAt);
-    return "absent";
+  /** @deprecated 0.5 Workers' redemption (without the budget), during the rollout to 0.6. */
+  async redeem(id: string): Promise<boolean> {
+    return this.redeemNow(id, Date.now());
+  }
+
+  private redeemNow(id: string, now: number): boolean {
+    return (
+      this.sql
+        .exec("UPDATE claims SET redeemed = 1 WHERE id = ? AND redeemed = 0 AND expiresAt > ? RETURNING id", id, now)
+        .toArray().length === 1
+    );
+  }
+
+  private liveUnredeemed(id: string, now: number): boolean {
+    return (
+      this.sql.exec("SELECT 1 FROM claims WHERE id = ? AND redeemed = 0 AND expiresAt > ?", id, now).toArray()
+        .length === 1
+    );
   }
 
   /** One alarm at a time, set when the first claim is made; it re-arms itself while claims remain. */
   private async cleanUpAfter(expiresAt: number): Promise<void> {
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
-    if (this.alarmAt === null) {
-      this.alarmAt = expiresAt + 1000;
-      await this.ctx.storage.setAlarm(this.alarmAt);
+    if (this.alarmAt === null) await this.armBy(expiresAt + 1000);
+  }
+
+  /** Sets the alarm for `at` unless it is set sooner. */
+  private async armBy(at: number): Promise<void> {
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === null || this.alarmAt > at) {
+      this.alarmAt = at;
+      await this.ctx.storage.setAlarm(at);
     }
   }
 
-  /** Claims leave with their codes. */
+  /** Claims leave with their codes; refusals and spends not yet reported go to the keeper. */
   async alarm(): Promise<void> {
+    this.alarmAt = null;
+    if (this.gateOf && this.settings) await this.gateOf.flush(this.settings).catch(() => undefined);
     this.sql.exec("DELETE FROM claims WHERE expiresAt <= ?", Date.now());
     const next = this.sql.exec<{ t: number | null }>("SELECT min(expiresAt) AS t FROM claims").one().t;
-    this.alarmAt = next === null ? null : next + 1000;
-    if (this.alarmAt !== null) await this.ctx.storage.setAlarm(this.alarmAt);
+    if (next !== null) await this.armBy(next + 1000);
+    if (this.gateOf?.unreported) await this.armBy(Date.now() + REFUSAL_REPORT_MS);
   }
 }
 
 /**
  * Object ids by name, per namespace, for the isolate's life: `idFromName` hashes the name each call,
- * and there are only 64 names (4,160 during a move). Ids are plain values; stubs are made per call.
+ * and there are only 64 names. Ids are plain values; stubs are made per call.
  */
 const claimIds = new WeakMap<DurableObjectNamespace<CodeClaims>, Map<string, DurableObjectId>>();
 
-/** The objects holding a code's claim under `sharding`, in the order they are asked. */
-export function claimObjects(ns: DurableObjectNamespace<CodeClaims>, sharding: ClaimSharding, indexId: string) {
+/** The object holding a code's claim (and spending the guess budget for it). */
+export function claimObject(ns: DurableObjectNamespace<CodeClaims>, indexId: string) {
   let ids = claimIds.get(ns);
   if (!ids) {
     ids = new Map();
     claimIds.set(ns, ids);
   }
-  const known = ids;
-  return claimObjectNames(sharding, indexId).map((name) => {
-    let id = known.get(name);
-    if (!id) {
-      id = ns.idFromName(name);
-      known.set(name, id);
-    }
-    return ns.get(id);
-  });
-}
-
-/** Claims `indexId` in every object of the sharding, the old sharding's first; false if any refuses. */
-export async function claimReserved(
-  ns: DurableObjectNamespace<CodeClaims>,
-  sharding: ClaimSharding,
-  indexId: string,
-  expiresAt: number,
-): Promise<boolean> {
-  for (const claims of claimObjects(ns, sharding, indexId)) {
-    // A claim won before a refusal stays until it expires: it only keeps that value out of use.
-    if (!(await claims.reserve(indexId, expiresAt))) return false;
+  const name = claimObjectName(indexId);
+  let id = ids.get(name);
+  if (!id) {
+    id = ns.idFromName(name);
+    ids.set(name, id);
   }
-  return true;
-}
-
-/**
- * The single redemption of a code's claim. With one object, that object's. During a move, in
- * each object in turn: refused as soon as one has seen it redeemed, granted if one redeems it now
- * and none has seen it redeemed. Every Worker, of either sharding, asks the object in which the
- * code was claimed, which redeems it once; so no code is granted twice.
- */
-export async function claimRedeemed(
-  ns: DurableObjectNamespace<CodeClaims>,
-  sharding: ClaimSharding,
-  indexId: string,
-  expiresAt: number,
-): Promise<boolean> {
-  const objects = claimObjects(ns, sharding, indexId);
-  if (objects.length === 1) return objects[0].redeem(indexId);
-  let redeemed = false;
-  for (const claims of objects) {
-    const outcome = await claims.consume(indexId, expiresAt);
-    if (outcome === "used") return false;
-    redeemed ||= outcome === "redeemed";
-  }
-  return redeemed;
+  return ns.get(id);
 }

@@ -1,6 +1,7 @@
 import type { Config } from "../config";
 import { AppError, ErrorCode } from "../http/errors";
-import type { PendingCodes } from "./pending-codes";
+import type { BudgetSettings } from "../security/guess-budget";
+import type { CodeFormats, PendingCodes } from "./pending-codes";
 import { authenticationQrCode, newPin, registrationQrCode } from "./qr-payload";
 
 /** How a create request wants its QR: with a fallback code of this format, or without one. */
@@ -8,7 +9,7 @@ export interface QrOptions {
   rpUrl: string;
   qrTtlSeconds: number;
   /** null: no fallback code, nothing cached (cache on delivery). */
-  fallback: { store: PendingCodes; length: number; alphabet: string } | null;
+  fallback: { store: PendingCodes; formats: CodeFormats; settings: BudgetSettings } | null;
 }
 
 export interface CreatedQr {
@@ -22,8 +23,8 @@ export interface CreatedQr {
 async function create(options: QrOptions, rpAppId: string, build: (expiresAt: number, code?: string) => string) {
   const expirationTime = Date.now() + options.qrTtlSeconds * 1000;
   if (!options.fallback) return { qrCode: build(expirationTime), expirationTime };
-  const { store, length, alphabet } = options.fallback;
-  const reserved = await store.reserve({ length, alphabet }, expirationTime);
+  const { store, formats, settings } = options.fallback;
+  const reserved = await store.reserve(formats, expirationTime, settings);
   if (!reserved)
     throw new AppError(ErrorCode.CODE_SPACE_EXHAUSTED, "No free activation code could be drawn; try again.");
   const qrCode = build(expirationTime, reserved.activationCode);
@@ -66,7 +67,10 @@ export async function createAuthenticationQr(
   return { ...created, requestId };
 }
 
-/** The code format to issue now: long while attack mode is on for normal-length codes. */
-export function issueFormat(config: Pick<Config, "codeLength" | "codeAlphabet" | "guessing">, long: boolean) {
-  return { length: long ? config.guessing.attackCodeLength : config.codeLength, alphabet: config.codeAlphabet };
+/** The code formats a create may issue: normal-length, or long while attack mode is on. */
+export function codeFormats(config: Pick<Config, "codeLength" | "codeAlphabet" | "guessing">): CodeFormats {
+  return {
+    normal: { length: config.codeLength, alphabet: config.codeAlphabet },
+    long: { length: config.guessing.attackCodeLength, alphabet: config.codeAlphabet },
+  };
 }

@@ -1,7 +1,8 @@
-import type { ClaimSharding } from "../../common/claim-shards.js";
 import { pendingKey } from "../../common/kv-keys.js";
+import type { CodeClass } from "../config";
+import type { BudgetSettings } from "../security/guess-budget";
 import { generateActivationCode } from "./activation-code";
-import { type CodeClaims, claimRedeemed, claimReserved } from "./code-claims";
+import { type CodeClaims, claimObject, type KvFinding } from "./code-claims";
 import { indexIdOf, openPayload, type PendingKeys, pendingKeys, sealPayload } from "./payload-crypto";
 
 /** What is sealed under a code. `fallbackId` correlates issuance and lookup in the audit trail. */
@@ -24,44 +25,68 @@ export type RedeemResult =
   | { outcome: "retrieved"; qrCode: string; fallbackId: string; rpAppId: string }
   | { outcome: "expired"; fallbackId: string; rpAppId: string }
   | { outcome: "unknown" }
-  | { outcome: "malformed" };
+  | { outcome: "malformed" }
+  /** Not evaluated: normal-length codes are refused in attack mode until then. */
+  | { outcome: "attack"; until: number }
+  /** Not evaluated: the guess budget could not be reached. */
+  | { outcome: "unavailable" };
+
+/** The formats a create may issue: normal-length codes unless attack mode is on. */
+export interface CodeFormats {
+  normal: { length: number; alphabet: string };
+  long: { length: number; alphabet: string };
+}
 
 const MAX_DRAWS = 8;
 
 /**
+ * When this isolate last had a normal-length code refused for attack mode, per claims binding: for
+ * ATTACK_HINT_MS its creates draw long codes first. A hint only; the shards decide.
+ */
+const attackSeenAt = new WeakMap<DurableObjectNamespace<CodeClaims>, number>();
+const ATTACK_HINT_MS = 5_000;
+const attackSeen = (ns: DurableObjectNamespace<CodeClaims>) =>
+  Date.now() - (attackSeenAt.get(ns) ?? 0) < ATTACK_HINT_MS;
+
+/**
  * The pending codes, as one store: it derives the keys, reserves a code (a claim in CodeClaims),
- * writes the sealed payload to Workers KV with the QR lifetime as TTL, and redeems it once.
+ * writes the sealed payload to Workers KV with the QR lifetime as TTL, and redeems it once: the
+ * payload is read before the claim is redeemed, so a code is never used up unserved.
  * Issuing is reserve -> build the payload (it embeds the code) -> write.
  */
 export class PendingCodes {
   private constructor(
     private readonly kv: KVNamespace,
     private readonly claims: DurableObjectNamespace<CodeClaims>,
-    private readonly sharding: ClaimSharding,
     private readonly keys: PendingKeys,
   ) {}
 
-  static async open(
-    kv: KVNamespace,
-    claims: DurableObjectNamespace<CodeClaims>,
-    sharding: ClaimSharding,
-    serverSecret: string,
-  ) {
-    return new PendingCodes(kv, claims, sharding, await pendingKeys(serverSecret));
+  static async open(kv: KVNamespace, claims: DurableObjectNamespace<CodeClaims>, serverSecret: string) {
+    return new PendingCodes(kv, claims, await pendingKeys(serverSecret));
   }
 
-  /** Draws a code and claims it; a code a live claim holds is never handed out again. */
+  /**
+   * Draws a code and claims it; a code a live claim holds is never handed out again. A normal-length
+   * code's shard refuses it while attack mode is on: then long codes are drawn (they work either way).
+   */
   async reserve(
-    format: { length: number; alphabet: string },
+    formats: CodeFormats,
     expiresAt: number,
-    drawCode: () => string = () => generateActivationCode(format.length, format.alphabet),
+    settings: BudgetSettings,
+    drawCode: (format: { length: number; alphabet: string }) => string = (f) =>
+      generateActivationCode(f.length, f.alphabet),
   ): Promise<ReservedCode | null> {
+    let long = attackSeen(this.claims);
     for (let draw = 0; draw < MAX_DRAWS; draw++) {
-      const activationCode = drawCode();
+      const activationCode = drawCode(long ? formats.long : formats.normal);
       const indexId = await indexIdOf(this.keys, activationCode);
-      if (await claimReserved(this.claims, this.sharding, indexId, expiresAt)) {
-        return { activationCode, indexId, fallbackId: crypto.randomUUID(), expiresAt };
+      const claimed = await claimObject(this.claims, indexId).reserve(indexId, expiresAt, long ? undefined : settings);
+      if (claimed === "attack") {
+        long = true;
+        attackSeenAt.set(this.claims, Date.now());
+        continue;
       }
+      if (claimed) return { activationCode, indexId, fallbackId: crypto.randomUUID(), expiresAt };
     }
     return null;
   }
@@ -80,18 +105,22 @@ export class PendingCodes {
    */
   async redeem(
     code: string,
+    cls: CodeClass,
+    settings: BudgetSettings,
     waitUntil: (p: Promise<unknown>) => void,
-    now: number = Date.now(),
   ): Promise<RedeemResult> {
     const indexId = await indexIdOf(this.keys, code);
     const sealed = await this.kv.get(pendingKey(indexId), "arrayBuffer");
-    if (!sealed) return { outcome: "unknown" };
-    const text = await openPayload(this.keys, code, indexId, sealed);
-    if (text === null) return { outcome: "unknown" };
-    const entry = JSON.parse(text) as PendingEntry;
+    const text = sealed && (await openPayload(this.keys, code, indexId, sealed));
+    const entry = text ? (JSON.parse(text) as PendingEntry) : null;
     // KV may serve an entry a little past its TTL; the sealed expiry is what counts.
-    if (entry.expiresAt <= now) return { outcome: "expired", fallbackId: entry.fallbackId, rpAppId: entry.rpAppId };
-    if (!(await claimRedeemed(this.claims, this.sharding, indexId, entry.expiresAt))) return { outcome: "unknown" };
+    const found: KvFinding = !entry ? "absent" : entry.expiresAt <= Date.now() ? "expired" : "live";
+    const verdict = await claimObject(this.claims, indexId).lookup(settings, cls, indexId, found);
+    if (verdict.outcome === "attack") return { outcome: "attack", until: verdict.until };
+    if (verdict.outcome === "unavailable" || verdict.outcome === "unknown" || !entry)
+      return { outcome: verdict.outcome === "unavailable" ? "unavailable" : "unknown" };
+    if (verdict.outcome === "expired")
+      return { outcome: "expired", fallbackId: entry.fallbackId, rpAppId: entry.rpAppId };
     waitUntil(this.kv.delete(pendingKey(indexId)));
     return { outcome: "retrieved", qrCode: entry.qrCode, fallbackId: entry.fallbackId, rpAppId: entry.rpAppId };
   }

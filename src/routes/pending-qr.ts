@@ -24,16 +24,19 @@ import { toAppError } from "../http/on-error";
 import type { ApiRoute } from "../http/route";
 import { validate } from "../http/validate";
 import { limitLookups, lookupClientOf, recordFailedLookup } from "../security/client-limits";
-import { budgetSettings, holdGuess } from "../security/guess-lease";
+import { budgetSettings } from "../security/guess-budget";
 
 type LookupEnv = AppEnv & { Variables: { lookup?: RedeemResult } };
 
-const OUTCOME_MESSAGES: Record<RedeemResult["outcome"], string> = {
+type EvaluatedOutcome = "retrieved" | "expired" | "unknown";
+const OUTCOME_MESSAGES: Record<EvaluatedOutcome, string> = {
   retrieved: "QR fallback payload retrieved",
   expired: "QR fallback lookup failed: the code has expired",
   unknown: "QR fallback lookup failed: no pending payload for the code",
-  malformed: "QR fallback lookup failed: the code is malformed",
 };
+
+/** The refusal summaries' reason for malformed codes (answered as any miss, never evaluated). */
+export const MALFORMED_CODE = "MALFORMED_CODE";
 
 /** Refused before the code check: summarized per client network, reason and minute, not one by one. */
 const SUMMARIZED_REFUSALS = new Set<string>([
@@ -46,24 +49,35 @@ const SUMMARIZED_REFUSALS = new Set<string>([
 ]);
 
 /**
- * Every lookup that reaches the code check gets its own event (success, miss, malformed code);
- * requests refused before it are counted into the trail's refusal summaries, so a flood of any size
- * adds a bounded number of rows.
+ * Every code evaluated gets its own event (success, miss, expiry): the guess budget bounds them.
+ * Everything else (refused before evaluation, attack mode, malformed codes) is counted into the
+ * trail's refusal summaries, so a flood of any size adds a bounded number of rows.
  */
 const auditLookup = createMiddleware<LookupEnv>(async (c, next) => {
   await next();
   const lookup = c.get("lookup");
   const error = c.error ? toAppError(c.error) : null;
-  if (error && !lookup && SUMMARIZED_REFUSALS.has(error.code)) {
+  const refusal =
+    lookup?.outcome === "malformed"
+      ? MALFORMED_CODE
+      : error && (!lookup || lookup.outcome === "attack" || lookup.outcome === "unavailable")
+        ? SUMMARIZED_REFUSALS.has(error.code)
+          ? error.code
+          : null
+        : null;
+  if (refusal) {
     const { network } = c.get("lookupClient") ?? lookupClientOf(c.req.raw);
-    countRefusal(c.env.CLIENT_LEDGER, configOf(c.env), network, error.code, (p) => c.executionCtx.waitUntil(p));
+    countRefusal(c.env.CLIENT_LEDGER, configOf(c.env), network, refusal, (p) => c.executionCtx.waitUntil(p));
     return;
   }
-  const known = lookup && (lookup.outcome === "retrieved" || lookup.outcome === "expired") ? lookup : null;
+  const evaluated =
+    lookup?.outcome === "retrieved" || lookup?.outcome === "expired" || lookup?.outcome === "unknown" ? lookup : null;
+  const known = evaluated && evaluated.outcome !== "unknown" ? evaluated : null;
   recordAudit(c, {
     eventName: AuditEventName.PAYLOAD_RETRIEVED,
-    message:
-      error && !lookup ? `QR fallback lookup refused: ${error.code}` : OUTCOME_MESSAGES[lookup?.outcome ?? "malformed"],
+    message: evaluated
+      ? OUTCOME_MESSAGES[evaluated.outcome]
+      : `QR fallback lookup refused: ${error?.code ?? "unknown"}`,
     subName: "device/pendingqr",
     rpAppId: known?.rpAppId ?? null,
     isSuccessful: error === null,
@@ -83,22 +97,8 @@ const lookup = createFactory<LookupEnv>().createHandlers(
   validate("json", pendingQrRequestSchema),
   async (c) => {
     const config = configOf(c.env);
-    const code = normalizeActivationCode(c.req.valid("json").activationCode);
-    // Malformed codes are answered like any miss, but never evaluated nor counted as guesses.
-    const codeClass = codeClassOf(code, config);
-    if (!codeClass) {
-      c.set("lookup", { outcome: "malformed" });
-      throw notFound();
-    }
     const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
-    // Budget before evaluation: no unit of the deployment-wide guess budget, no evaluation.
-    const held = await holdGuess(c.env.GUESS_BUDGET, budgetSettings(config), codeClass, waitUntil);
-    const store = await PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.claimSharding, config.serverSecret);
-    const result = await store.redeem(code, waitUntil);
-    c.set("lookup", result);
-    if (result.outcome !== "unknown") held.giveBack(); // a real code (even expired) is not a wrong guess
-    if (result.outcome === "retrieved") return c.json({ qrCode: result.qrCode });
-    if (result.outcome === "unknown") {
+    const countFailure = () => {
       const { clientDailyFailures, networkDailyFailures, ledgerBatchMs } = config.guessing;
       recordFailedLookup(
         c.env.CLIENT_LEDGER,
@@ -106,7 +106,36 @@ const lookup = createFactory<LookupEnv>().createHandlers(
         c.get("lookupClient"),
         waitUntil,
       );
+    };
+    const code = normalizeActivationCode(c.req.valid("json").activationCode);
+    // Malformed codes are answered like any miss and count toward the client's caps, but are never evaluated.
+    const codeClass = codeClassOf(code, config);
+    if (!codeClass) {
+      c.set("lookup", { outcome: "malformed" });
+      countFailure();
+      throw notFound();
     }
+    // The claim shard evaluates the code only with a unit of the guess budget (normal length).
+    const store = await PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.serverSecret);
+    const result = await store.redeem(code, codeClass, budgetSettings(config), waitUntil);
+    c.set("lookup", result);
+    if (result.outcome === "retrieved") return c.json({ qrCode: result.qrCode });
+    if (result.outcome === "attack") {
+      countFailure(); // refused guesses count toward the client's and network's daily caps
+      throw new AppError(
+        ErrorCode.ATTACK_MODE,
+        "Codes of this length are refused while the service is under attack: ask the workstation for a new code.",
+        Math.max(1, Math.ceil((result.until - Date.now()) / 1000)),
+      );
+    }
+    if (result.outcome === "unavailable") {
+      throw new AppError(
+        ErrorCode.GUESS_BUDGET_UNAVAILABLE,
+        "Activation-code lookups are unavailable for a moment; try again.",
+        5,
+      );
+    }
+    if (result.outcome === "unknown") countFailure();
     throw notFound();
   },
 );

@@ -17,7 +17,7 @@ import {
   ref,
   schema,
 } from "../docs/openapi-parts";
-import { createAuthenticationQr, createRegistrationQr, issueFormat, type QrOptions } from "../fallback/create-qr";
+import { codeFormats, createAuthenticationQr, createRegistrationQr, type QrOptions } from "../fallback/create-qr";
 import { PendingCodes } from "../fallback/pending-codes";
 import { qrImageSvg } from "../fallback/qr-image";
 import {
@@ -32,14 +32,14 @@ import { limitBody, requireJsonBody } from "../http/middleware";
 import type { ApiRoute } from "../http/route";
 import { validate } from "../http/validate";
 import { limitCreates } from "../security/client-limits";
-import { issueLongCodes } from "../security/guess-lease";
+import { budgetSettings } from "../security/guess-budget";
 
 const factory = createFactory<AppEnv>();
 
 /**
  * The application's settings (its lifetime and base URL, or the deployment's) shape the QR; a
  * fallback code, when asked for, needs the application enabled, and is long while attack mode is on
- * (issueLongCodes bounds how stale that knowledge may be).
+ * (the code's claim shard says so: PendingCodes.reserve).
  */
 async function qrOptions(
   c: { env: Env; get(key: "controls"): AppEnv["Variables"]["controls"] },
@@ -53,11 +53,8 @@ async function qrOptions(
   if (!settings.enabled) {
     throw new AppError(ErrorCode.QR_FALLBACK_DISABLED, "QR fallback codes are turned off for this RP application.");
   }
-  const [long, store] = await Promise.all([
-    issueLongCodes(c.env.GUESS_BUDGET),
-    PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.claimSharding, config.serverSecret),
-  ]);
-  return { ...base, fallback: { store, ...issueFormat(config, long) } };
+  const store = await PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.serverSecret);
+  return { ...base, fallback: { store, formats: codeFormats(config), settings: budgetSettings(config) } };
 }
 
 const createErrors = errors(

@@ -5,12 +5,12 @@ import { requireScope } from "../auth/bearer";
 import { API_ERRORS, AUTH_ERRORS, bearer, errors, ok, ref, schema } from "../docs/openapi-parts";
 import type { AppEnv } from "../http/context";
 import type { ApiRoute } from "../http/route";
-import { attackModeNow } from "../security/guess-lease";
+import { KEEPER_NAME } from "../security/guess-budget";
 
 const modeSchema = z.object({ active: z.boolean(), until: z.nullable(z.int()) });
 const statusSchema = z.object({
   version: z.string(),
-  /** Normal-length codes refused, long codes issued (SECURITY.md); longCodes: their own budget spent. */
+  /** Normal-length codes refused, long codes issued (docs/security-model.md); longCodes: never on since 0.6.0. */
   attackMode: z.object({ normalCodes: modeSchema, longCodes: modeSchema }),
 });
 
@@ -20,7 +20,7 @@ export const statusRoute: ApiRoute = {
   method: "get",
   paths: ["/cc/api/qrfallback/status"],
   handlers: createFactory<AppEnv>().createHandlers(requireScope("admin"), async (c) => {
-    const attack = await attackModeNow(c.env.GUESS_BUDGET);
+    const attack = await c.env.GUESS_BUDGET.get(c.env.GUESS_BUDGET.idFromName(KEEPER_NAME)).attackState();
     const now = Date.now();
     return c.json({
       version: packageJson.version,

@@ -1,198 +1,200 @@
 import { DurableObject } from "cloudflare:workers";
 import { AuditEventName } from "../../common/audit-contract";
 import { type AuditScope, buildAuditEvent, handOffAuditEvents } from "../audit/producer";
-import type { CodeClass, GuessingConfig } from "../config";
+import type { CodeClass, Config, GuessingConfig } from "../config";
 
+/** What the claim shards pass with every keeper call: the budget, and where attack-mode events go. */
 export interface BudgetSettings {
-  budgets: GuessingConfig["budgets"];
-  cooldownSeconds: number;
-  /** Where its attack-mode events go. */
+  /** The keeper object's name: "global" (tests name their own, to start from a fresh budget). */
+  keeper: string;
+  budget: GuessingConfig["budget"];
+  /** Attack mode lasts at least this long once started (ATTACK_MIN_SECONDS). */
+  minAttackSeconds: number;
   scope: AuditScope;
 }
 
-/** Epoch ms until which attack mode is on for each code class; 0 when off. */
+/** The settings every keeper call carries, from the Worker's configuration. */
+export function budgetSettings(config: Pick<Config, "guessing" | "tenantId" | "securityAppId">): BudgetSettings {
+  return {
+    keeper: KEEPER_NAME,
+    budget: config.guessing.budget,
+    minAttackSeconds: config.guessing.minAttackSeconds,
+    scope: { tenantId: config.tenantId, securityAppId: config.securityAppId },
+  };
+}
+
+/** The one keeper of a deployment. */
+export const KEEPER_NAME = "global";
+
+/** A claim shard's call: what it holds and did since its last call, and how many units it wants. */
+export interface ShardReport {
+  /** Units the shard holds now, after `spent` (the keeper trusts this: a lost answer cannot leak units). */
+  held: number;
+  /** Units spent by wrong codes since the last call that was answered. */
+  spent: number;
+  /** Normal-length lookups refused in attack mode since then. */
+  refused: number;
+  /** Units the lookups waiting at the shard need now. */
+  need: number;
+  /** Units the shard would like to hold besides, so that lookups rarely wait (granted while all hold little). */
+  want: number;
+}
+
+export interface Grant {
+  granted: number;
+  /** Epoch ms until which attack mode is on for normal-length codes; 0 when off. */
+  attackUntil: number;
+}
+
+/** Epoch ms until which attack mode is on, per code class (long codes never have it: SECURITY model). */
 export type AttackState = Record<CodeClass, number>;
 
-export interface Lease {
-  /** Guesses the asking isolate may evaluate (each is spent by one wrong code at most). */
-  granted: number;
-  attack: AttackState;
-}
-
-interface ClassRecord {
-  /** Units granted per hour (epoch hour), the last 24 hours: the daily budget. */
-  hours: Record<number, number>;
-  attackUntil: number;
-  /** Last time an isolate reported refusing a guess of this class in attack mode. */
-  lastRefusedAt: number;
-}
-
-const CLASSES: CodeClass[] = ["normal", "long"];
-const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
-/** A lease shrinks as the budget drains, so budget held idle by isolates is small when it matters. */
-const LEASE_DIVISOR = 16;
+const HOUR_MS = 3_600_000;
+/** While attack mode is on, the keeper decides this often whether it goes on; shards re-ask as often. */
+export const ATTACK_CHECK_MS = 30_000;
+/** Shards are granted units beyond what waiting lookups need only while all together hold less than this share. */
+const HELD_SHARE_OF_MINUTE = 1 / 4;
+
+interface KeeperState {
+  /** Wrong codes evaluated, per epoch second, the last minute. */
+  spent: Record<number, number>;
+  /** Wrong codes evaluated, per epoch hour, the last 24 hours. */
+  hours: Record<number, number>;
+  /** Wrong and refused normal-length lookups per epoch second, the last minute: the attack's pressure. */
+  pressure: Record<number, number>;
+  /** Units each shard holds (granted, not yet spent). */
+  held: Record<string, number>;
+  attack: { since: number; until: number } | null;
+  settings: BudgetSettings | null;
+}
+
+const sum = (counts: Record<number, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+function prune(counts: Record<number, number>, oldest: number) {
+  for (const k of Object.keys(counts)) if (Number(k) < oldest) delete counts[Number(k)];
+}
 
 /**
- * The deployment-wide guess budget (one instance, named "global"). A lookup may evaluate a code only
- * with a unit of budget its isolate leased from here, so the wrong codes evaluated anywhere never
- * exceed what was granted, whatever the concurrency. When a class's budget (per minute or per day)
- * is spent, attack mode starts for that class and lasts until a whole cooldown has passed with no
- * guess of that class refused and the daily budget is no longer spent: a sustained attack keeps it
- * on (new codes stay long, legitimate users are not caught by every restart), a quiet one lets it
- * end. Minute counts live in memory (an eviction forgets at most one minute's grants); daily counts
- * and attack mode are stored.
+ * The deployment-wide guess budget for normal-length codes (one instance, "global"). The claim
+ * shards evaluate codes, each only while holding a unit granted here, and a wrong code spends it;
+ * so in any 60 s the wrong codes evaluated never exceed (units spent in the last minute + units
+ * held) ≤ the minute budget, at any isolate count. Isolates hold nothing: budget is spent by wrong
+ * codes, not by isolates existing. State is stored on every change, so an eviction forgets nothing.
+ *
+ * Attack mode starts when a grant would exceed the minute or day budget, and is re-decided every
+ * ATTACK_CHECK_MS once the minimum has passed: it goes on while wrong or refused normal-length
+ * lookups arrive at ≥ half the minute budget's rate, or while the day's budget is spent.
  */
 export class GuessBudget extends DurableObject<Env> {
-  private seconds: Record<CodeClass, Map<number, number>> = { normal: new Map(), long: new Map() };
-  private records: Record<CodeClass, ClassRecord> = {
-    normal: { hours: {}, attackUntil: 0, lastRefusedAt: 0 },
-    long: { hours: {}, attackUntil: 0, lastRefusedAt: 0 },
-  };
+  private ks: KeeperState = { spent: {}, hours: {}, pressure: {}, held: {}, attack: null, settings: null };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      for (const cls of CLASSES) {
-        const stored = await ctx.storage.get<ClassRecord>(`class:${cls}`);
-        if (stored) this.records[cls] = stored;
-      }
+      const stored = await ctx.storage.get<KeeperState>("keeper");
+      if (stored) this.ks = stored;
     });
   }
 
-  /**
-   * Grants up to `want` units of `cls` budget, or none while attack mode is on for it. `unused`: units
-   * of the isolate's lapsed leases that no wrong code spent, taken off the most recent counts.
-   */
-  async lease(settings: BudgetSettings, cls: CodeClass, want: number, unused = 0): Promise<Lease> {
+  /** A shard's report and request: records its spends and refusals, then grants up to `want - held`. */
+  async grant(settings: BudgetSettings, shard: string, report: ShardReport): Promise<Grant> {
     const now = Date.now();
-    const record = this.records[cls];
-    if (unused > 0) {
-      this.handBack(cls, Math.floor(unused));
-      await this.ctx.storage.put(`class:${cls}`, record);
-    }
-    if (record.attackUntil > now) return { granted: 0, attack: this.attack() };
-    const budget = settings.budgets[cls];
-    const minuteLeft = budget.perMinute - this.minuteUsed(cls, now);
-    const dayLeft = budget.perDay - this.dayUsed(cls, now);
-    const left = Math.min(minuteLeft, dayLeft);
-    if (left <= 0) {
-      await this.startAttack(settings, cls, now, dayLeft <= 0 ? "daily" : "per-minute");
-      return { granted: 0, attack: this.attack() };
-    }
-    const granted = Math.min(Math.max(1, Math.floor(want)), Math.max(1, Math.floor(left / LEASE_DIVISOR)), left);
+    const s = this.ks;
+    this.prune(now);
     const second = Math.floor(now / 1000);
-    const hour = Math.floor(now / HOUR_MS);
-    this.seconds[cls].set(second, (this.seconds[cls].get(second) ?? 0) + granted);
-    record.hours[hour] = (record.hours[hour] ?? 0) + granted;
-    await this.ctx.storage.put(`class:${cls}`, record);
-    return { granted, attack: this.attack() };
-  }
-
-  /**
-   * An isolate refused guesses of `cls` in attack mode (reported at most every few seconds per
-   * isolate, off the answer's path): the attack goes on, so the cooldown counts from now.
-   */
-  async refused(cls: CodeClass): Promise<AttackState> {
-    const record = this.records[cls];
-    if (record.attackUntil > 0) {
-      record.lastRefusedAt = Date.now();
-      await this.ctx.storage.put(`class:${cls}`, record);
+    const spent = Math.max(0, Math.floor(report.spent));
+    const refused = Math.max(0, Math.floor(report.refused));
+    if (spent > 0) {
+      s.spent[second] = (s.spent[second] ?? 0) + spent;
+      const hour = Math.floor(now / HOUR_MS);
+      s.hours[hour] = (s.hours[hour] ?? 0) + spent;
     }
-    return this.attack();
-  }
-
-  /** Attack mode as it stands (the create path asks, to know which length to issue). */
-  async state(): Promise<AttackState> {
-    return this.attack();
-  }
-
-  private attack(): AttackState {
-    return { normal: this.records.normal.attackUntil, long: this.records.long.attackUntil };
-  }
-
-  /** Takes units back off the newest counts (they were granted within the last lease period). */
-  private handBack(cls: CodeClass, units: number): void {
-    let left = units;
-    for (const second of [...this.seconds[cls].keys()].sort((a, b) => b - a)) {
-      const take = Math.min(left, this.seconds[cls].get(second) ?? 0);
-      this.seconds[cls].set(second, (this.seconds[cls].get(second) ?? 0) - take);
-      left -= take;
-      if (left === 0) break;
+    if (spent + refused > 0) s.pressure[second] = (s.pressure[second] ?? 0) + spent + refused;
+    s.held[shard] = Math.max(0, Math.floor(report.held));
+    let granted = 0;
+    if (!this.attackOn(now)) {
+      const { perMinute, perDay } = settings.budget;
+      const heldAll = sum(s.held);
+      const left = Math.min(perMinute - sum(s.spent) - heldAll, perDay - sum(s.hours) - heldAll);
+      const need = Math.max(0, Math.floor(report.need));
+      if (need > 0 && left <= 0) {
+        await this.startAttack(settings, now, perDay - sum(s.hours) - heldAll <= 0 ? "daily" : "per-minute");
+      } else {
+        // What waiting lookups need, and a little more while all shards together hold little.
+        const room = Math.max(0, Math.floor(perMinute * HELD_SHARE_OF_MINUTE) - heldAll - need);
+        const extra = Math.min(room, Math.max(0, Math.floor(report.want) - s.held[shard] - need));
+        granted = Math.max(0, Math.min(left, need + extra));
+        s.held[shard] += granted;
+      }
     }
-    left = units;
-    const hours = this.records[cls].hours;
-    for (const hour of Object.keys(hours)
-      .map(Number)
-      .sort((a, b) => b - a)) {
-      const take = Math.min(left, hours[hour]);
-      hours[hour] -= take;
-      left -= take;
-      if (left === 0) break;
-    }
+    await this.ctx.storage.put("keeper", s);
+    return { granted, attackUntil: this.attackOn(now) ? (s.attack?.until ?? 0) : 0 };
   }
 
-  private minuteUsed(cls: CodeClass, now: number): number {
-    const oldest = Math.floor((now - MINUTE_MS) / 1000);
-    let used = 0;
-    for (const [s, n] of this.seconds[cls]) {
-      if (s <= oldest) this.seconds[cls].delete(s);
-      else used += n;
-    }
-    return used;
+  /** The budget's use as it stands: wrong codes evaluated in the last minute and day, units held by shards. */
+  async usage(): Promise<{ spentLastMinute: number; spentLastDay: number; held: number; pressureLastMinute: number }> {
+    this.prune(Date.now());
+    const { spent, hours, held, pressure } = this.ks;
+    return {
+      spentLastMinute: sum(spent),
+      spentLastDay: sum(hours),
+      held: sum(held),
+      pressureLastMinute: sum(pressure),
+    };
   }
 
-  private dayUsed(cls: CodeClass, now: number): number {
-    const oldest = Math.floor(now / HOUR_MS) - 24;
-    let used = 0;
-    for (const [h, n] of Object.entries(this.records[cls].hours)) {
-      if (Number(h) <= oldest) delete this.records[cls].hours[Number(h)];
-      else used += n;
-    }
-    return used;
+  /** Attack mode as it stands (the status route). */
+  async attackState(): Promise<AttackState> {
+    const now = Date.now();
+    return { normal: this.attackOn(now) ? (this.ks.attack?.until ?? 0) : 0, long: 0 };
   }
 
-  private async startAttack(settings: BudgetSettings, cls: CodeClass, now: number, reason: string) {
-    const record = this.records[cls];
-    record.attackUntil = now + settings.cooldownSeconds * 1000;
-    // A fresh minute after the cooldown: nothing granted before attack mode counts again after it.
-    this.seconds[cls].clear();
-    await this.ctx.storage.put({ [`class:${cls}`]: record, settings });
-    await this.scheduleAlarm();
-    const length = cls === "normal" ? "normal-length" : "long";
+  private attackOn(now: number): boolean {
+    return this.ks.attack !== null && this.ks.attack.until > now;
+  }
+
+  private prune(now: number) {
+    const s = this.ks;
+    const oldestSecond = Math.floor((now - MINUTE_MS) / 1000) + 1;
+    prune(s.spent, oldestSecond);
+    prune(s.pressure, oldestSecond);
+    prune(s.hours, Math.floor(now / HOUR_MS) - 23);
+  }
+
+  private async startAttack(settings: BudgetSettings, now: number, reason: string) {
+    this.ks.attack = { since: now, until: now + Math.max(settings.minAttackSeconds * 1000, ATTACK_CHECK_MS) };
+    this.ks.settings = settings;
+    await this.ctx.storage.put("keeper", this.ks);
+    await this.ctx.storage.setAlarm(this.ks.attack.until);
     await this.audit(
       settings,
       AuditEventName.ATTACK_MODE_STARTED,
-      `Attack mode started for ${length} codes: the ${reason} guess budget is spent`,
+      `Attack mode started for normal-length codes: the ${reason} guess budget is spent`,
     );
   }
 
-  private async scheduleAlarm(): Promise<void> {
-    const ends = CLASSES.map((c) => this.records[c].attackUntil).filter((t) => t > 0);
-    if (ends.length > 0) await this.ctx.storage.setAlarm(Math.min(...ends));
-  }
-
-  /** A cooldown is over: attack mode ends, unless guesses were refused within it or the day is spent. */
+  /** Decides whether attack mode goes on: the attack's pressure, or a spent day, keep it. */
   async alarm(): Promise<void> {
-    const settings = await this.ctx.storage.get<BudgetSettings>("settings");
-    if (!settings) return;
+    const s = this.ks;
+    const settings = s.settings;
+    if (!s.attack || !settings) return;
     const now = Date.now();
-    for (const cls of CLASSES) {
-      const record = this.records[cls];
-      if (record.attackUntil === 0 || record.attackUntil > now) continue;
-      const cooldownMs = settings.cooldownSeconds * 1000;
-      if (now - record.lastRefusedAt < cooldownMs) {
-        record.attackUntil = record.lastRefusedAt + cooldownMs;
-      } else if (this.dayUsed(cls, now) >= settings.budgets[cls].perDay) {
-        record.attackUntil = now + cooldownMs;
-      } else {
-        record.attackUntil = 0;
-        const length = cls === "normal" ? "normal-length" : "long";
-        await this.audit(settings, AuditEventName.ATTACK_MODE_ENDED, `Attack mode ended for ${length} codes`);
-      }
-      await this.ctx.storage.put(`class:${cls}`, record);
+    if (now < s.attack.until) {
+      await this.ctx.storage.setAlarm(s.attack.until); // run early (a test's runDurableObjectAlarm): not yet
+      return;
     }
-    await this.scheduleAlarm();
+    this.prune(now);
+    const { perMinute, perDay } = settings.budget;
+    const goesOn = sum(s.pressure) * 2 >= perMinute || sum(s.hours) >= perDay;
+    if (goesOn) {
+      s.attack.until = now + ATTACK_CHECK_MS;
+      await this.ctx.storage.put("keeper", s);
+      await this.ctx.storage.setAlarm(s.attack.until);
+      return;
+    }
+    s.attack = null;
+    await this.ctx.storage.put("keeper", s);
+    await this.audit(settings, AuditEventName.ATTACK_MODE_ENDED, "Attack mode ended for normal-length codes");
   }
 
   private async audit(settings: BudgetSettings, eventName: AuditEventName, message: string): Promise<void> {
@@ -205,5 +207,68 @@ export class GuessBudget extends DurableObject<Env> {
       errorCode: null,
     });
     await handOffAuditEvents(this.env.AUDIT_QUEUE, this.env.QR_KV, [event], (p) => this.ctx.waitUntil(p));
+  }
+
+  // 0.5 Workers, during the rollout to 0.6 (removed in 0.7): their isolates lease units of the same
+  // budget, spent at once and handed back unused, as before; long codes are never refused.
+
+  /** @deprecated 0.5's isolate lease. */
+  async lease(
+    settings: {
+      budgets: { normal: { perMinute: number; perDay: number } };
+      cooldownSeconds: number;
+      scope: AuditScope;
+    },
+    cls: CodeClass,
+    want: number,
+    unused = 0,
+  ): Promise<{ granted: number; attack: AttackState }> {
+    if (cls === "long") return { granted: Math.max(1, Math.floor(want)), attack: await this.attackState() };
+    const current: BudgetSettings = {
+      keeper: KEEPER_NAME,
+      budget: settings.budgets.normal,
+      minAttackSeconds: Math.min(settings.cooldownSeconds, 60),
+      scope: settings.scope,
+    };
+    // The old isolate reports its unused units as given back: they were counted as spent when leased.
+    if (unused > 0) this.unspend(Math.floor(unused));
+    const grant = await this.grant(current, "legacy", {
+      held: 0,
+      spent: 0,
+      refused: 0,
+      need: Math.min(want, 4),
+      want: 0,
+    });
+    // Units leased by an old isolate count as spent now (it never reports spends).
+    await this.grant(current, "legacy", { held: 0, spent: grant.granted, refused: 0, need: 0, want: 0 });
+    return { granted: grant.granted, attack: await this.attackState() };
+  }
+
+  /** @deprecated 0.5's refusal report. */
+  async refused(cls: CodeClass): Promise<AttackState> {
+    const settings = this.ks.settings;
+    if (cls === "normal" && settings)
+      await this.grant(settings, "legacy", { held: 0, spent: 0, refused: 1, need: 0, want: 0 });
+    return this.attackState();
+  }
+
+  /** @deprecated 0.5's attack-state read. */
+  async state(): Promise<AttackState> {
+    return this.attackState();
+  }
+
+  private unspend(units: number) {
+    let left = units;
+    for (const counts of [this.ks.spent, this.ks.hours]) {
+      left = units;
+      for (const k of Object.keys(counts)
+        .map(Number)
+        .sort((a, b) => b - a)) {
+        const take = Math.min(left, counts[k]);
+        counts[k] -= take;
+        left -= take;
+        if (left === 0) break;
+      }
+    }
   }
 }

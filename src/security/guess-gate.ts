@@ -1,0 +1,160 @@
+import type { BudgetSettings, Grant, GuessBudget } from "./guess-budget";
+
+/** Units a claim shard tries to hold, so that a lookup rarely waits for the keeper. */
+export const UNITS_WANTED = 2;
+/** A shard refusing in attack mode reports its refusals this often (they hold attack mode on). */
+export const REFUSAL_REPORT_MS = 10_000;
+/** Before issuing a normal-length code, a shard re-asks the keeper when what it knows is older. */
+export const ATTACK_STATE_FRESH_MS = 5_000;
+
+/** A lookup gives up (503 GUESS_BUDGET_UNAVAILABLE) after this many keeper calls that left it no unit. */
+const MAX_KEEPER_CALLS = 20;
+
+export type Admission = { admitted: true } | { admitted: false; attackUntil: number } | { admitted: false };
+
+/**
+ * A claim shard's share of the guess budget (GuessBudget). The shard evaluates a normal-length code
+ * only with a unit `admit` took for it (attack mode off), then `spend`s it when the code was wrong
+ * or gives it back; a right code spends nothing. Units and unreported spends are
+ * stored in the shard's SQLite, so an eviction loses neither; no isolate holds any budget.
+ */
+export class GuessGate {
+  private units = 0;
+  /** Units taken by lookups being evaluated right now: held until spent or given back. */
+  private reserved = 0;
+  private spentUnreported = 0;
+  private refusedUnreported = 0;
+  private attackUntil = 0;
+  private knownAt = 0;
+  private reportedAt = 0;
+  private syncing: Promise<number> | null = null;
+  /** Lookups waiting for the keeper: the shard asks for enough units for them. */
+  private waiting = 0;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly shardName: string,
+    private readonly keeperOf: (name: string) => DurableObjectStub<GuessBudget>,
+  ) {
+    sql.exec("CREATE TABLE IF NOT EXISTS gate (k TEXT PRIMARY KEY NOT NULL, v INTEGER NOT NULL)");
+    for (const row of sql.exec<{ k: string; v: number }>("SELECT k, v FROM gate")) {
+      if (row.k === "units") this.units = row.v;
+      if (row.k === "spent") this.spentUnreported = row.v;
+    }
+  }
+
+  /** Waits until one normal-length code may be evaluated here, or says why not (attack mode, keeper unreachable). */
+  async admit(settings: BudgetSettings): Promise<Admission> {
+    for (let calls = 0; calls < MAX_KEEPER_CALLS; ) {
+      const now = Date.now();
+      if (this.attackUntil > now) {
+        // Refusals keep attack mode on only if the keeper hears of them: report them every so often.
+        if (calls === 0 && now - this.reportedAt >= REFUSAL_REPORT_MS) {
+          calls++;
+          await this.sync(settings).catch(() => undefined);
+          continue;
+        }
+        this.refusedUnreported++;
+        return { admitted: false, attackUntil: this.attackUntil };
+      }
+      // Attack mode this shard knew of has run out: only the keeper knows whether it goes on.
+      if (this.units > 0 && this.attackUntil === 0) {
+        this.units--;
+        this.reserved++;
+        return { admitted: true };
+      }
+      calls++;
+      this.waiting++;
+      try {
+        // Units granted to this shard may be taken by the lookups that waited with this one: ask again.
+        if ((await this.sync(settings)) === 0 && this.units === 0 && this.attackUntil <= Date.now()) break;
+      } catch {
+        break;
+      } finally {
+        this.waiting--;
+      }
+    }
+    return { admitted: false };
+  }
+
+  /** Whether refusals or spends wait to be reported (the shard's alarm reports them). */
+  get unreported(): boolean {
+    return this.refusedUnreported > 0 || this.spentUnreported > 0;
+  }
+
+  /** Reports what waits to be reported (the shard's alarm: refusals hold attack mode only once reported). */
+  async flush(settings: BudgetSettings): Promise<void> {
+    if (this.unreported) await this.sync(settings);
+  }
+
+  /** The admitted code was right (or not a guess): its unit goes back to the shard's pool. */
+  giveBack(): void {
+    this.reserved--;
+    this.units++;
+  }
+
+  /** The admitted code was wrong: its unit is spent (reported to the keeper with the next call). */
+  spend(settings: BudgetSettings): void {
+    this.reserved--;
+    this.spentUnreported++;
+    this.store();
+    if (this.units < UNITS_WANTED) this.syncInBackground(settings);
+  }
+
+  /** Whether normal-length codes are refused now, asking the keeper when what is known is stale. */
+  async attackOn(settings: BudgetSettings): Promise<boolean> {
+    if (
+      Date.now() - this.knownAt > ATTACK_STATE_FRESH_MS ||
+      (this.attackUntil !== 0 && this.attackUntil <= Date.now())
+    ) {
+      try {
+        await this.sync(settings);
+      } catch {
+        return true; // the keeper unreachable: issue long codes, which work either way
+      }
+    }
+    return this.attackUntil > Date.now();
+  }
+
+  private syncInBackground(settings: BudgetSettings) {
+    this.sync(settings).catch(() => undefined);
+  }
+
+  /** One keeper call at a time: reports spends and refusals, and tops the units up; resolves to the units granted. */
+  private sync(settings: BudgetSettings): Promise<number> {
+    this.syncing ??= (async () => {
+      try {
+        // Units beyond what the shard likes to hold, with nobody waiting, go back to the budget.
+        if (this.waiting === 0 && this.units > UNITS_WANTED) this.units = UNITS_WANTED;
+        const spent = this.spentUnreported;
+        const refused = this.refusedUnreported;
+        this.reportedAt = Date.now();
+        const grant: Grant = await this.keeperOf(settings.keeper).grant(settings, this.shardName, {
+          held: this.units + this.reserved,
+          spent,
+          refused,
+          need: this.units > 0 ? 0 : this.waiting,
+          want: UNITS_WANTED,
+        });
+        this.spentUnreported -= spent;
+        this.refusedUnreported -= refused;
+        this.units += grant.granted;
+        this.attackUntil = grant.attackUntil;
+        this.knownAt = Date.now();
+        this.store();
+        return grant.granted;
+      } finally {
+        this.syncing = null;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private store() {
+    this.sql.exec(
+      "INSERT INTO gate (k, v) VALUES ('units', ?), ('spent', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+      this.units,
+      this.spentUnreported,
+    );
+  }
+}

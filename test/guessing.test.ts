@@ -1,0 +1,216 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { configOf } from "../src/config";
+import { indexIdOf, pendingKeys } from "../src/fallback/payload-crypto";
+import { GuessBudget } from "../src/security/guess-budget";
+import { GuessGate } from "../src/security/guess-gate";
+import { asIsolate, call, deployment, expectErrorShape, keeperOf, lookup, mintToken } from "./helpers";
+
+/** A wrong well-formed code of the normal length, different for every `i`. */
+function wrongCode(i: number): string {
+  let code = "";
+  for (let n = i + 1; code.length < 6; n = Math.floor(n / 26)) code += String.fromCharCode(97 + (n % 26));
+  return code;
+}
+
+/** `n` wrong codes that one claim shard evaluates (the same first character of their index id). */
+async function wrongCodesOfOneShard(n: number, from = 0): Promise<string[]> {
+  const keys = await pendingKeys(configOf(env).serverSecret);
+  const codes: string[] = [];
+  for (let i = from; codes.length < n; i++) {
+    const code = wrongCode(i);
+    if ((await indexIdOf(keys, code)).startsWith("A")) codes.push(code);
+  }
+  return codes;
+}
+
+async function createCode(token: string, on: Env): Promise<string> {
+  const res = await call("POST", "/rp/versioned/client/qr/create", {
+    token,
+    body: { includeQRFallbackCode: true },
+    env: on,
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { qrFallbackActivationCode: string }).qrFallbackActivationCode;
+}
+
+const attackUntil = async (name: string) => (await keeperOf(name).attackState()).normal;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("the guess budget at any isolate count", () => {
+  it("legitimate traffic spread over 200 isolates (correct codes and a few typos) never starts attack mode", async () => {
+    const deployed = deployment("legit-200");
+    const token = await mintToken("ManyIsolatesApp");
+    const statuses: number[] = [];
+    // Each isolate creates a code and its phone looks it up; every 25th user mistypes it first.
+    for (let batch = 0; batch < 10; batch++) {
+      statuses.push(
+        ...(await Promise.all(
+          Array.from({ length: 20 }, async (_, k) => {
+            const i = batch * 20 + k;
+            const isolate = asIsolate(deployed);
+            const code = await createCode(token, isolate);
+            if (i % 25 === 0) expect((await lookup(wrongCode(i), `10.40.${i}.1`, { env: isolate })).status).toBe(400);
+            return (await lookup(code, `10.41.${i}.1`, { env: isolate })).status;
+          }),
+        )),
+      );
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(200);
+    expect(await attackUntil("legit-200")).toBe(0);
+  }, 60_000);
+
+  it("a 1,500-guess burst over 100 isolates evaluates at most the minute budget; codes issued then are long and served", async () => {
+    const deployed = deployment("burst");
+    const budget = configOf(deployed).guessing.budget.perMinute;
+    const token = await mintToken("BurstApp");
+    const before = await createCode(token, deployed);
+    expect(before).toHaveLength(6);
+    const isolates = Array.from({ length: 100 }, () => asIsolate(deployed));
+    // 300 addresses in 300 networks, 5 guesses each: no per-client or per-network limit is reached.
+    const responses = await Promise.all(
+      Array.from({ length: 1500 }, (_, i) =>
+        lookup(wrongCode(i), `10.${Math.floor(i / 5 / 250)}.${Math.floor(i / 5) % 250}.1`, { env: isolates[i % 100] }),
+      ),
+    );
+    const statuses = responses.map((r) => r.status);
+    const evaluated = statuses.filter((s) => s === 400).length;
+    expect(statuses.filter((s) => s === 503).length).toBe(1500 - evaluated);
+    expect(evaluated).toBeLessThanOrEqual(budget); // the bound is exact: spent + held ≤ the budget
+    expect(evaluated).toBeGreaterThan(budget / 2); // and the budget is used, not held idle
+    const refusal = await expectErrorShape(responses[statuses.indexOf(503)], 503, "ATTACK_MODE");
+    expect(refusal.error.message).toMatch(/ask the workstation for a new code/);
+    expect(Number(responses[statuses.indexOf(503)].headers.get("retry-after"))).toBeGreaterThan(0);
+
+    // A real code of the normal length issued before is refused like any other...
+    await expectErrorShape(await lookup(before, "172.16.0.1", { env: deployed }), 503, "ATTACK_MODE");
+    // ...and a code created now, in any isolate, is long and served.
+    for (const isolate of isolates.slice(0, 5)) {
+      const code = await createCode(token, isolate);
+      expect(code).toMatch(/^[a-z]{10}$/);
+      expect((await lookup(code, "172.16.1.1", { env: isolate })).status).toBe(200);
+    }
+    expect(await attackUntil("burst")).toBeGreaterThan(Date.now());
+  }, 60_000);
+
+  it("the keeper's minute survives an eviction: a fresh instance grants only what is left", async () => {
+    const deployed = deployment("evict", { GUESS_BUDGET_PER_MINUTE: "10" });
+    for (const [i, code] of (await wrongCodesOfOneShard(6)).entries()) {
+      expect((await lookup(code, `10.50.${i}.1`, { env: deployed })).status).toBe(400);
+    }
+    // The shard reports its last spend right after answering.
+    await vi.waitUntil(async () => (await keeperOf("evict").usage()).spentLastMinute === 6);
+    const usage = await runInDurableObject(keeperOf("evict"), async (_instance: GuessBudget, state) => {
+      // A new instance over the same storage: what a restart or an eviction leaves.
+      const fresh = new GuessBudget(state, env);
+      await state.blockConcurrencyWhile(async () => {});
+      return fresh.usage();
+    });
+    expect(usage).toEqual({ spentLastMinute: 6, spentLastDay: 6, held: 2, pressureLastMinute: 6 });
+  });
+
+  it("fails closed: a shard that cannot reach the keeper evaluates nothing", async () => {
+    const stub = env.CODE_CLAIMS.get(env.CODE_CLAIMS.idFromName("fail-closed|claims:a"));
+    const admission = await runInDurableObject(stub, async (_instance, state) => {
+      const broken = new Proxy(env.GUESS_BUDGET.get(env.GUESS_BUDGET.idFromName("fail-closed|global")), {
+        get: (t, p) => (p === "grant" ? () => Promise.reject(new Error("keeper unreachable")) : Reflect.get(t, p)),
+      });
+      const gate = new GuessGate(state.storage.sql, "claims:a", () => broken);
+      return gate.admit({
+        keeper: "x",
+        budget: { perMinute: 300, perDay: 5000 },
+        minAttackSeconds: 60,
+        scope: { tenantId: "t", securityAppId: "s" },
+      });
+    });
+    expect(admission).toEqual({ admitted: false });
+  });
+});
+
+describe("attack mode costs the attacker the budget's rate", () => {
+  /** Spends a budget of 10 wrong codes a minute at `t0`, in one shard: the eleventh starts attack mode. */
+  async function startAttack(name: string) {
+    const deployed = deployment(name, { GUESS_BUDGET_PER_MINUTE: "10" });
+    const codes = await wrongCodesOfOneShard(11);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const t0 = Date.now();
+    for (const [i, code] of codes.slice(0, 10).entries()) {
+      expect((await lookup(code, `10.60.${i}.1`, { env: deployed })).status).toBe(400);
+    }
+    await expectErrorShape(await lookup(codes[10], "10.61.0.1", { env: deployed }), 503, "ATTACK_MODE");
+    expect(await attackUntil(name)).toBe(t0 + 60_000);
+    return { deployed, t0 };
+  }
+
+  /** Runs the keeper's checks every second from `from` until attack mode ends; returns when it did. */
+  async function endOf(name: string, from: number, deployed: Env): Promise<number> {
+    for (let t = from; t < from + 600_000; t += 1_000) {
+      vi.setSystemTime(t);
+      await runDurableObjectAlarm(keeperOf(name));
+      if ((await attackUntil(name)) === 0) {
+        // And the shards agree: a code of the normal length is evaluated again.
+        expect((await lookup(wrongCode(500), "10.62.0.1", { env: deployed })).status).toBe(400);
+        return t;
+      }
+    }
+    throw new Error("attack mode never ended");
+  }
+
+  it("a trickle under half the budget's rate cannot hold it: it ends at its minimum", async () => {
+    const { deployed, t0 } = await startAttack("trickle");
+    // One refused guess every 20 s, all reported (one shard): 3 a minute against a budget of 10.
+    for (const [k, code] of (await wrongCodesOfOneShard(3, 2_000)).entries()) {
+      vi.setSystemTime(t0 + 11_000 + k * 20_000);
+      await expectErrorShape(await lookup(code, "10.63.0.1", { env: deployed }), 503, "ATTACK_MODE");
+    }
+    expect(await endOf("trickle", t0 + 61_000, deployed)).toBe(t0 + 61_000);
+  });
+
+  it("guesses at half the rate hold it, and it ends within 2 minutes of the last one", async () => {
+    const { deployed, t0 } = await startAttack("sustained");
+    // Ten refused guesses a minute for three minutes (the budget's rate), from many addresses; the
+    // keeper's checks (every 30 s once the minimum is over) keep it on all along.
+    let last = 0;
+    const codes = await wrongCodesOfOneShard(30, 3_000);
+    for (const [k, code] of codes.entries()) {
+      last = t0 + 2_000 + k * 6_000;
+      vi.setSystemTime(last);
+      await runDurableObjectAlarm(keeperOf("sustained")); // a no-op until a check is due
+      expect(await attackUntil("sustained")).toBeGreaterThan(Date.now());
+      await expectErrorShape(await lookup(code, `10.64.${k}.1`, { env: deployed }), 503, "ATTACK_MODE");
+    }
+    const ended = await endOf("sustained", last + 1_000, deployed);
+    expect(ended - last).toBeLessThanOrEqual(120_000);
+  });
+
+  it("refused lookups count toward the client's daily cap", async () => {
+    const { deployed } = await startAttack("refused-caps");
+    const capped = { ...deployed, CLIENT_DAILY_FAILURE_CAP: "3" } as Env;
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await lookup(wrongCode(700 + i), "10.65.0.9", { env: capped })).status);
+    expect(statuses.slice(0, 3)).toEqual([503, 503, 503]);
+    expect(statuses.slice(3)).toEqual([429, 429]);
+  });
+});
+
+it("a shard reports refusals no later lookup reports: its alarm does", async () => {
+  const { deployed } = { deployed: deployment("report-alarm", { GUESS_BUDGET_PER_MINUTE: "10" }) };
+  const codes = await wrongCodesOfOneShard(12, 4_000);
+  for (const code of codes.slice(0, 10)) expect((await lookup(code, "10.66.0.1", { env: deployed })).status).toBe(400);
+  const before = (await keeperOf("report-alarm").usage()).pressureLastMinute;
+  // Two refused: the first starts attack mode, the second is counted in the shard only (a report is due in 10 s).
+  for (const code of codes.slice(10)) {
+    await expectErrorShape(await lookup(code, "10.66.0.2", { env: deployed }), 503, "ATTACK_MODE");
+  }
+  expect((await keeperOf("report-alarm").usage()).pressureLastMinute).toBe(before);
+  const keys = await pendingKeys(configOf(env).serverSecret);
+  const shard = env.CODE_CLAIMS.get(
+    env.CODE_CLAIMS.idFromName(`report-alarm|claims:${(await indexIdOf(keys, codes[11])).slice(0, 1)}`),
+  );
+  expect(await runDurableObjectAlarm(shard)).toBe(true);
+  expect((await keeperOf("report-alarm").usage()).pressureLastMinute).toBe(before + 2);
+});

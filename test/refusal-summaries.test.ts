@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { deployment, expectErrorShape, lookup, refusedCount, waitForTrail, writeRefusalSummaries } from "./helpers";
+
+describe("the trail stays bounded under any flood", () => {
+  it("400 malformed codes from 400 addresses in 100 networks: counted toward the caps, summarized in a row, not 400", async () => {
+    const deployed = deployment("malformed", { CLIENT_DAILY_FAILURE_CAP: "3" });
+    const networks = Array.from({ length: 100 }, (_, i) => `10.70.${i}`);
+    for (let host = 1; host <= 4; host++) {
+      const answers = await Promise.all(
+        networks.map((net, i) => lookup(`bad${i}-${host}`, `${net}.${host}`, { env: deployed })),
+      );
+      for (const answer of answers) await expectErrorShape(answer, 400, "QR_FALLBACK_NOT_FOUND");
+    }
+    // Malformed codes count toward the client's daily cap like any failed lookup.
+    for (let i = 0; i < 2; i++) await lookup("x", "10.70.0.1", { env: deployed });
+    await expectErrorShape(await lookup("x", "10.70.0.1", { env: deployed }), 429, "RATE_LIMITED");
+
+    await writeRefusalSummaries(...networks.map((n) => `${n}.0/24`));
+    const rows = await waitForTrail((r) =>
+      r.some((e) => e.eventName === "QR_FALLBACK_LOOKUPS_REFUSED" && e.errorCode === "MALFORMED_CODE"),
+    );
+    const summaries = rows.filter((e) => e.errorCode === "MALFORMED_CODE");
+    expect(summaries.length).toBeLessThanOrEqual(2); // one a minute; the flood may straddle two minutes
+    expect(summaries.reduce((n, e) => n + (e.additionalDetails.extras.refusedCount ?? 0), 0)).toBe(402);
+    expect(summaries[0].additionalDetails.extras.topNetworks?.length).toBe(5);
+    expect(refusedCount(rows, "10.70.0.0", "MALFORMED_CODE")).toBe(6);
+    // No event per malformed lookup.
+    expect(
+      rows.filter((e) => e.eventName === "QR_FALLBACK_PAYLOAD_RETRIEVED" && e.message.includes("malformed")),
+    ).toEqual([]);
+  }, 60_000);
+});
