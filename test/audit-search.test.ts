@@ -246,7 +246,7 @@ describe("a SIEM polling consecutive windows", () => {
 describe("a per-application poller (syslog-ng's hypr-audit-trail: list the apps, then search each)", () => {
   it("sees the lookups of unknown codes, filed under the security application", async () => {
     const start = Date.now();
-    for (let i = 0; i < 12; i++) await lookup(`perapp${String.fromCharCode(97 + i)}`, `198.18.40.${i}`);
+    for (let i = 0; i < 12; i++) await lookup(`perap${String.fromCharCode(97 + i)}`, `198.18.40.${i}`);
     const seen = new Map<string, AuditEvent>();
     await vi.waitUntil(
       async () => {
