@@ -23,7 +23,7 @@ export interface Config {
   demoEnabled: boolean;
 }
 
-/** The open lookup's defences (SECURITY.md): budgets per code class, attack mode, per-client caps. */
+/** The open lookup's defences (docs/security-model.md): the guess budget, attack mode, per-client caps. */
 export interface GuessingConfig {
   /** Length of the codes issued while attack mode is on (same alphabet). */
   attackCodeLength: number;
@@ -42,7 +42,7 @@ export interface GuessingConfig {
 export type CodeClass = "normal" | "long";
 
 export const MIN_CODE_ENTROPY_BITS = 20;
-/** Attack-mode codes must put a botnet's whole yearly reach out of play (SECURITY.md). */
+/** Attack-mode codes must put a botnet's whole yearly reach out of play (docs/security-model.md). */
 export const MIN_ATTACK_CODE_ENTROPY_BITS = 40;
 /** Workers KV refuses an expirationTtl under 60 seconds. */
 export const MIN_QR_TTL_SECONDS = 60;

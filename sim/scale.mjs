@@ -1,0 +1,245 @@
+#!/usr/bin/env node
+// `npm run sim:scale [-- --n 1,10,100,1000] [--phases legit,burst,...] [--quick]`: the real Worker
+// bundle as many isolates sharing one deployment's stores (sim/deployment.mjs), under legitimate
+// traffic and each attacker model (sim/traffic.mjs). Prints per phase and isolate count: legitimate
+// lookups served, attack-mode starts, wrong codes evaluated in the worst minute against the budget,
+// attack-mode time; writes sim/results/latest.json; exits 1 when a bound is missed. `--quick` is
+// the CI run: 100 isolates, legitimate traffic only (what started attack mode falsely before 0.6).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { root } from "../scripts/wrangler.mjs";
+import { buildSimBundle, startDeployment } from "./deployment.mjs";
+import { attacker, legitimateUsers, Recorder, trailCounts, watchAttackMode } from "./traffic.mjs";
+
+const { values } = parseArgs({
+  options: {
+    n: { type: "string", default: "1,10,100,1000" },
+    phases: { type: "string", default: "legit,burst,botnet,trickle,ipv6,locations" },
+    quick: { type: "boolean", default: false },
+    out: { type: "string", default: path.join(root, "sim/results/latest.json") },
+  },
+});
+const counts = values.quick ? [100] : values.n.split(",").map(Number);
+const phaseNames = values.quick ? ["legit"] : values.phases.split(",");
+const BUDGET = 300; // GUESS_BUDGET_PER_MINUTE as shipped
+/** The most Workers one run starts; beyond, each Worker stands for several simulated isolates. */
+const MAX_WORKERS = 100;
+
+const sec = (s) => Date.now() + s * 1000;
+const ipv4 = (net, host) => `${11 + (net >> 8)}.${net & 255}.7.${host}`;
+const hex = (n) => n.toString(16);
+
+/** Each phase: what runs, for how long, and the bounds its figures must meet. */
+const PHASES = {
+  legit: {
+    about: "legitimate traffic only: 5 users a second, 2% typos, 60 s",
+    async run(d, rec, ctx) {
+      await legitimateUsers(d, rec, { ...ctx, perSecond: 5, until: sec(60) });
+    },
+    bounds: (r) => [
+      ["served", r.served >= 0.99],
+      ["no attack mode", (r.totals.attackModeStarts ?? 0) === 0],
+    ],
+  },
+  burst: {
+    about: "1,500 wrong codes at once from 300 addresses in 300 /24s, users meanwhile",
+    async run(d, rec, ctx) {
+      await Promise.all([
+        legitimateUsers(d, rec, { ...ctx, perSecond: 2, until: sec(30) }),
+        attacker(d, rec, {
+          ...ctx,
+          concurrency: 100,
+          count: 1500,
+          until: sec(30),
+          addressOf: (i) => ipv4(Math.floor(i / 5), 1),
+        }),
+      ]);
+    },
+    bounds: (r) => [
+      ["evaluated ≤ 1.10 × budget", r.worstMinute <= 1.1 * BUDGET],
+      ["codes issued in attack mode served", r.servedLong >= 0.99],
+    ],
+  },
+  botnet: {
+    about: "botnet: 10,000 addresses in 2,000 /24s guessing for 45 s, users meanwhile",
+    async run(d, rec, ctx) {
+      await Promise.all([
+        legitimateUsers(d, rec, { ...ctx, perSecond: 2, until: sec(45) }),
+        attacker(d, rec, {
+          ...ctx,
+          concurrency: 40,
+          until: sec(45),
+          addressOf: (i) => ipv4(i % 2000, 1 + ((i >> 11) % 5)),
+        }),
+      ]);
+    },
+    bounds: (r) => [
+      ["evaluated ≤ 1.10 × budget", r.worstMinute <= 1.1 * BUDGET],
+      ["codes issued in attack mode served", r.servedLong >= 0.99],
+    ],
+  },
+  trickle: {
+    about: "a burst starts attack mode, then one guess every 20 s tries to hold it (150 s)",
+    async run(d, rec, ctx) {
+      await attacker(d, rec, {
+        ...ctx,
+        concurrency: 50,
+        count: 600,
+        until: sec(20),
+        addressOf: (i) => ipv4(Math.floor(i / 5), 2),
+      });
+      rec.burstEndedAt = Date.now();
+      await attacker(d, rec, {
+        ...ctx,
+        concurrency: 1,
+        until: sec(150),
+        perSecond: 1 / 20,
+        addressOf: (i) => ipv4(900 + i, 3),
+      });
+    },
+    bounds: (r) => [
+      ["attack mode over ≤ 120 s after the burst", r.attackEndAfterBurstS !== null && r.attackEndAfterBurstS <= 120],
+    ],
+  },
+  ipv6: {
+    about: "one IPv6 /32: every guess from another /48, normal and long codes, users meanwhile (45 s)",
+    async run(d, rec, ctx) {
+      await Promise.all([
+        legitimateUsers(d, rec, { ...ctx, perSecond: 2, until: sec(45) }),
+        attacker(d, rec, {
+          ...ctx,
+          concurrency: 40,
+          until: sec(45),
+          longToo: true,
+          addressOf: (i) => `2001:db8:${hex(i & 0xffff)}:${hex((i * 31) & 0xffff)}::1`,
+        }),
+      ]);
+    },
+    bounds: (r) => [
+      ["long codes never refused", (r.totals.refusedLongAttackMode ?? 0) === 0],
+      ["evaluated ≤ 1.10 × budget", r.worstMinute <= 1.1 * BUDGET],
+      ["users served", r.served >= 0.99],
+    ],
+  },
+  locations: {
+    about: "a botnet of 50 /24s, each address at many times one location's limit, spread over every location (45 s)",
+    async run(d, rec, ctx) {
+      await Promise.all([
+        legitimateUsers(d, rec, { ...ctx, perSecond: 2, until: sec(45) }),
+        attacker(d, rec, {
+          ...ctx,
+          concurrency: 40,
+          until: sec(45),
+          longToo: true,
+          addressOf: (i) => ipv4(i % 50, 1 + ((i >> 6) % 5)),
+        }),
+      ]);
+    },
+    bounds: (r) => [
+      ["long codes never refused", (r.totals.refusedLongAttackMode ?? 0) === 0],
+      ["evaluated ≤ 1.10 × budget", r.worstMinute <= 1.1 * BUDGET],
+      ["users served", r.served >= 0.99],
+    ],
+  },
+};
+
+async function runPhase(bundle, isolates, name) {
+  const workers = Math.min(isolates, MAX_WORKERS);
+  const slots = Math.max(1, Math.round(isolates / workers));
+  const d = await startDeployment(bundle, { workers });
+  try {
+    const tokens = await Promise.all(Array.from({ length: 8 }, () => d.token("SimApp", ["qr:create"])));
+    const admin = await d.token(null, ["admin"]);
+    const rec = new Recorder();
+    const ctx = { slots, tokens };
+    let running = true;
+    const watching = watchAttackMode(d, rec, admin, () => running);
+    await PHASES[name].run(d, rec, ctx);
+    // Attack mode's end comes after the traffic: watch up to 2 more minutes for it in the trickle phase.
+    if (name === "trickle") {
+      const until = sec(120);
+      while (
+        Date.now() < until &&
+        (rec.seconds.get(Math.floor((Date.now() - rec.started) / 1000) - 1)?.attackModeSeconds ?? 0) > 0
+      ) {
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    running = false;
+    await watching;
+    const t = rec.totals;
+    const attackSeries = rec.series("attackModeSeconds");
+    const lastOn = attackSeries.findLastIndex((v) => v > 0);
+    const burstEnd = rec.burstEndedAt ? Math.floor((rec.burstEndedAt - rec.started) / 1000) : null;
+    const result = {
+      phase: name,
+      isolates,
+      workers,
+      simulatedIsolatesPerWorker: slots,
+      served: (t.userServed ?? 0) / Math.max(1, (t.userServed ?? 0) + (t.userNotServed ?? 0)),
+      servedLong: (t.servedLong ?? 0) / Math.max(1, (t.servedLong ?? 0) + (t.notServedLong ?? 0)),
+      usersNotServed: t.userNotServed ?? 0,
+      attackModeStarts: t.attackModeStarts ?? 0,
+      attackModeSeconds: t.attackModeSeconds ?? 0,
+      worstMinute: rec.maxWindow("wrongEvaluated"),
+      budget: BUDGET,
+      attackEndAfterBurstS: burstEnd === null ? null : lastOn < 0 ? 0 : lastOn + 1 - burstEnd,
+      totals: t,
+      trail: await trailCounts(d),
+      series: {
+        wrongEvaluated: rec.series("wrongEvaluated"),
+        refused: rec.series("refusedAttackMode"),
+        attackMode: attackSeries,
+      },
+    };
+    result.bounds = Object.fromEntries(PHASES[name].bounds(result));
+    return result;
+  } finally {
+    await d.stop();
+  }
+}
+
+const pct = (x) => `${(x * 100).toFixed(1)}%`;
+const work = mkdtempSync(path.join(tmpdir(), "qrf-sim-build-"));
+const bundle = buildSimBundle(work);
+const results = [];
+const started = Date.now();
+const plan = counts.flatMap((n) => phaseNames.map((p) => [n, p]));
+try {
+  for (const [k, [n, name]] of plan.entries()) {
+    const done = (Date.now() - started) / 1000;
+    const eta = k === 0 ? "" : `, about ${Math.round((done / k) * (plan.length - k))} s left`;
+    console.error(`[${k + 1}/${plan.length}] ${n} isolates: ${name} (${PHASES[name].about})${eta}`);
+    const r = await runPhase(bundle, n, name);
+    results.push(r);
+    const failed = Object.entries(r.bounds)
+      .filter(([, ok]) => !ok)
+      .map(([b]) => b);
+    console.error(
+      `  served ${pct(r.served)}, attack mode ${r.attackModeStarts}× / ${r.attackModeSeconds} s, worst minute ${r.worstMinute} wrong of ${BUDGET}${failed.length ? `; MISSED: ${failed.join(", ")}` : ""}`,
+    );
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+console.log(
+  "\n| isolates (Workers × simulated) | phase | users served | attack-mode starts | attack-mode time | wrong codes in the worst minute (budget 300) | long codes refused | bounds |",
+);
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+for (const r of results) {
+  const missed = Object.entries(r.bounds)
+    .filter(([, ok]) => !ok)
+    .map(([b]) => b);
+  console.log(
+    `| ${r.isolates} (${r.workers} × ${r.simulatedIsolatesPerWorker}) | ${r.phase} | ${pct(r.served)} | ${r.attackModeStarts} | ${r.attackModeSeconds} s | ${r.worstMinute} | ${r.totals.refusedLongAttackMode ?? 0} | ${missed.length ? `missed: ${missed.join(", ")}` : "met"} |`,
+  );
+}
+mkdirSync(path.dirname(values.out), { recursive: true });
+writeFileSync(values.out, `${JSON.stringify({ when: new Date().toISOString(), results }, null, 1)}\n`);
+const ok = results.every((r) => Object.values(r.bounds).every(Boolean));
+console.log(
+  `\n${ok ? "ok" : "FAIL"}: ${results.length} runs in ${Math.round((Date.now() - started) / 1000)} s; figures in ${path.relative(root, values.out)}`,
+);
+process.exit(ok ? 0 : 1);
