@@ -5,10 +5,11 @@
 // lookups served, attack-mode starts, wrong codes evaluated in the worst minute against the budget,
 // attack-mode time; writes sim/results/latest.json; exits 1 when a bound is missed. `--quick` is
 // the CI run: 100 isolates, legitimate traffic only (what started attack mode falsely before 0.6).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { replaceGenerated } from "../scripts/guessing-model.mjs";
 import { root } from "../scripts/wrangler.mjs";
 import { buildSimBundle, startDeployment } from "./deployment.mjs";
 import { attacker, legitimateUsers, Recorder, trailCounts, watchAttackMode } from "./traffic.mjs";
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     n: { type: "string", default: "1,10,100,1000" },
     phases: { type: "string", default: "legit,burst,botnet,trickle,ipv6,locations" },
     quick: { type: "boolean", default: false },
+    write: { type: "boolean", default: false },
     out: { type: "string", default: path.join(root, "sim/results/latest.json") },
   },
 });
@@ -224,17 +226,23 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
-console.log(
-  "\n| isolates (Workers × simulated) | phase | users served | attack-mode starts | attack-mode time | wrong codes in the worst minute (budget 300) | long codes refused | bounds |",
-);
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
-for (const r of results) {
-  const missed = Object.entries(r.bounds)
-    .filter(([, ok]) => !ok)
-    .map(([b]) => b);
-  console.log(
-    `| ${r.isolates} (${r.workers} × ${r.simulatedIsolatesPerWorker}) | ${r.phase} | ${pct(r.served)} | ${r.attackModeStarts} | ${r.attackModeSeconds} s | ${r.worstMinute} | ${r.totals.refusedLongAttackMode ?? 0} | ${missed.length ? `missed: ${missed.join(", ")}` : "met"} |`,
-  );
+const table = [
+  `Measured by \`npm run sim:scale\` (${new Date().toISOString().slice(0, 10)}); phases and bounds in sim/scale.mjs.`,
+  "",
+  "| isolates (Workers × simulated) | phase | users served | attack-mode starts | attack-mode time | wrong codes in the worst minute (budget 300) | long codes refused | attack over after the burst | bounds |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ...results.map((r) => {
+    const missed = Object.entries(r.bounds)
+      .filter(([, ok]) => !ok)
+      .map(([b]) => b);
+    const after = r.attackEndAfterBurstS === null ? "" : `${r.attackEndAfterBurstS} s`;
+    return `| ${r.isolates} (${r.workers} × ${r.simulatedIsolatesPerWorker}) | ${r.phase} | ${pct(r.served)} | ${r.attackModeStarts} | ${r.attackModeSeconds} s | ${r.worstMinute} | ${r.totals.refusedLongAttackMode ?? 0} | ${after} | ${missed.length ? `missed: ${missed.join(", ")}` : "met"} |`;
+  }),
+].join("\n");
+console.log(`\n${table}`);
+if (values.write) {
+  const doc = path.join(root, "docs/security-model.md");
+  writeFileSync(doc, replaceGenerated(readFileSync(doc, "utf8"), "sim-scale", table));
 }
 mkdirSync(path.dirname(values.out), { recursive: true });
 writeFileSync(values.out, `${JSON.stringify({ when: new Date().toISOString(), results }, null, 1)}\n`);

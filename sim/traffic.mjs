@@ -28,8 +28,10 @@ export class Recorder {
     this.seconds = new Map();
     this.totals = {};
   }
-  add(what, n = 1) {
-    const s = Math.floor((Date.now() - this.started) / 1000);
+  now() {
+    return Math.floor((Date.now() - this.started) / 1000);
+  }
+  add(what, n = 1, s = this.now()) {
     const row = this.seconds.get(s) ?? {};
     row[what] = (row[what] ?? 0) + n;
     this.seconds.set(s, row);
@@ -55,12 +57,20 @@ export class Recorder {
 async function post(deployment, at, pathname, body, ip, token) {
   const headers = { "content-type": "application/json", "cf-connecting-ip": ip };
   if (token) headers.authorization = `Bearer ${token}`;
-  try {
-    const res = await deployment.request(pathname, { method: "POST", headers, body: JSON.stringify(body) }, at);
-    const json = await res.json().catch(() => ({}));
-    return { status: res.status, json };
-  } catch (err) {
-    return { status: 0, json: { error: { code: "NETWORK", message: String(err) } } };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await deployment.request(pathname, { method: "POST", headers, body: JSON.stringify(body) }, at);
+      const json = await res.json().catch(() => ({}));
+      return { status: res.status, json };
+    } catch (err) {
+      // workerd closes kept-alive connections that the client may just have picked for a request.
+      // Under load it also resets connections: a request not answered is sent again.
+      if (["UND_ERR_SOCKET", "ECONNRESET"].includes(err?.cause?.code) && attempt < 5) {
+        await sleep(10 * (attempt + 1));
+        continue;
+      }
+      return { status: 0, json: { error: { code: "NETWORK", message: String(err) } } };
+    }
   }
 }
 
@@ -168,6 +178,7 @@ export async function attacker(
 /** Polls the deployment's status every second while `running()`: seconds in attack mode, and how many times it started. */
 export async function watchAttackMode(deployment, rec, adminToken, running) {
   let wasOn = false;
+  let polled = rec.now() - 1;
   while (running()) {
     try {
       const res = await deployment.request(
@@ -176,7 +187,10 @@ export async function watchAttackMode(deployment, rec, adminToken, running) {
         { worker: 0 },
       );
       const on = (await res.json()).attackMode?.normalCodes?.active === true;
-      if (on) rec.add("attackModeSeconds");
+      // Every second since the last poll (a poll can take longer than a second under load) took this state.
+      const now = rec.now();
+      if (on) for (let s = polled + 1; s <= now; s++) rec.add("attackModeSeconds", 1, s);
+      polled = now;
       if (on && !wasOn) rec.add("attackModeStarts");
       if (!on && wasOn) rec.add("attackModeEnds");
       wasOn = on;

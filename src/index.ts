@@ -2,7 +2,7 @@ import { log } from "../common/log";
 import { buildApp } from "./app";
 import { drainAuditOutbox } from "./audit/producer";
 import { configOf } from "./config";
-import { deliverHookBatch, type HookDelivery, recordDeadLetters } from "./hooks/deliver";
+import { deliverHookBatch, type HookDelivery, isHookDeadLetterQueue, recordDeadLetters } from "./hooks/deliver";
 
 export { CodeClaims } from "./fallback/code-claims";
 export { ClientLedger } from "./security/client-ledger";
@@ -15,7 +15,7 @@ export default {
   /** Event-hook deliveries, and the hooks' dead-letter queue. */
   async queue(batch, env) {
     const config = configOf(env);
-    if (batch.queue.endsWith("-dlq")) return recordDeadLetters(batch as MessageBatch<HookDelivery>, env.QR_KV);
+    if (isHookDeadLetterQueue(batch.queue)) return recordDeadLetters(batch as MessageBatch<HookDelivery>, env.QR_KV);
     await deliverHookBatch(
       batch as MessageBatch<HookDelivery>,
       env.QR_KV,

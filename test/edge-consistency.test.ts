@@ -80,4 +80,26 @@ describe("single use and unique codes hold while KV serves stale reads (edge dou
     const res = await lookup("kkkkkk", "203.0.113.12");
     expect(((await res.json()) as { qrCode: string }).qrCode).toBe("payload of user A");
   });
+
+  it("a lookup never burns a code it cannot serve: a stale miss at one location leaves it for the next try", async () => {
+    const secret = configOf(env).serverSecret;
+    const kvA = edge.location();
+    const kvB = edge.location();
+    const storeA = await PendingCodes.open(kvA, env.CODE_CLAIMS, secret);
+    const storeB = await PendingCodes.open(kvB, env.CODE_CLAIMS, secret);
+    const settings = budgetSettings(configOf(env));
+    const background: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => background.push(p);
+
+    // Location B caches a miss for "pppppp" (someone looked it up there before it existed)...
+    expect((await storeB.redeem("pppppp", "normal", settings, waitUntil)).outcome).toBe("unknown");
+    const first = (await storeA.reserve(format, Date.now() + 120_000, settings, () => "pppppp")) as ReservedCode;
+    await storeA.write(first, "payload of user P", "EdgeApp", 180);
+    // ...so the phone's lookup there finds nothing: answered as a miss, and the code is not used up.
+    expect((await storeB.redeem("pppppp", "normal", settings, waitUntil)).outcome).toBe("unknown");
+    // Its next try, at a location whose KV has the payload, is served.
+    const served = await storeA.redeem("pppppp", "normal", settings, waitUntil);
+    expect(served).toMatchObject({ outcome: "retrieved", qrCode: "payload of user P" });
+    await Promise.all(background);
+  });
 });

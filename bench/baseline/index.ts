@@ -254,16 +254,19 @@ export default {
         const value = await env.QR_KV.get(pendingKey(activationCode));
         return json({ error: value ? "found" : "not found" }, 400);
       }
-      // What a lookup miss must do: both rate limits, the code's KV key and the read before
-      // answering; the network's failure count and the audit hand-off after it. Answered as the
-      // service answers.
+      // What a lookup miss must do: both rate limits, the code's KV key and the read, and the
+      // deployment-wide budget's strongly consistent charge (SPEC §9: one call to the code's
+      // object) before answering; the network's failure count and the audit hand-off after it.
+      // Answered as the service answers.
       case "/lookup-miss-calls": {
         const { activationCode } = (await request.json()) as { activationCode: string };
         await Promise.all([
           env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" }),
           env.NETWORK_LOOKUP_LIMITER.limit({ key: networkOf(request) }),
         ]);
-        const value = await env.QR_KV.get(pendingKey(await indexIdOf(activationCode, withCrypto)));
+        const indexId = await indexIdOf(activationCode, withCrypto);
+        const value = await env.QR_KV.get(pendingKey(indexId));
+        await claimsOf(env, indexId).redeem(indexId);
         ctx.waitUntil(env.LEDGER.get(env.LEDGER.idFromName(networkOf(request))).count("client"));
         ctx.waitUntil(env.AUDIT_QUEUE.send(fakeEvent(), { contentType: "json" }));
         const message = value ? "found" : "No pending QR code matches this activation code.";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hookRetryDelaySeconds } from "./deliver";
+import { hookRetryDelaySeconds, isHookDeadLetterQueue } from "./deliver";
 import { endpointProblem } from "./schemas";
 
 describe("event-hook retries and endpoints", () => {
@@ -16,5 +16,16 @@ describe("event-hook retries and endpoints", () => {
     expect(endpointProblem("http://127.0.0.1:9999/sink", false)).not.toBeNull();
     expect(endpointProblem("http://127.0.0.1:9999/sink", true)).toBeNull();
     expect(endpointProblem("not a url", true)).toMatch(/not a URL/);
+  });
+});
+
+describe("the hooks' dead-letter queue", () => {
+  it("is recognised under every environment's name (wrangler.toml), and no other queue is", () => {
+    for (const name of ["qr-fallback-hooks-dlq", "qr-fallback-hooks-dlq-staging", "qr-fallback-hooks-dlq-production"]) {
+      expect(isHookDeadLetterQueue(name)).toBe(true);
+    }
+    for (const name of ["qr-fallback-hooks", "qr-fallback-hooks-staging"]) {
+      expect(isHookDeadLetterQueue(name)).toBe(false);
+    }
   });
 });

@@ -102,3 +102,6 @@ export async function recordDeadLetters(batch: MessageBatch<HookDelivery>, kv: K
     await updateHookStatus(kv, id, { deadLettered: n, error: `${n} deliveries dead-lettered after the last retry` });
   }
 }
+
+/** The hooks' dead-letter queue, in every environment: `qr-fallback-hooks-dlq`, `...-dlq-staging`, `...-dlq-production`. */
+export const isHookDeadLetterQueue = (queue: string) => /-dlq(-[a-z0-9-]+)?$/.test(queue);
