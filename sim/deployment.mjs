@@ -8,8 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { applyMigrations } from "../bench/lib/instances.mjs";
-import { tokenKey } from "../common/kv-keys.js";
+import { applyMigrations, putToken } from "../bench/lib/instances.mjs";
 import { root, wrangler } from "../scripts/wrangler.mjs";
 
 const MAIN = "qr-fallback";
@@ -98,21 +97,7 @@ export async function startDeployment(bundle, { workers, vars = {} }) {
   await applyMigrations(await mf.getD1Database("CONTROL_DB", MAIN), path.join(root, "migrations"));
   const kv = await mf.getKVNamespace("QR_KV", MAIN);
   const auditDb = await mf.getD1Database("AUDIT_DB", MAIN);
-  const token = async (rpAppId, scopes) => {
-    const value = `qrf_sim_${randomBytes(16).toString("hex")}`;
-    const hash = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value))).toString("hex");
-    const admin = scopes.includes("admin");
-    const record = {
-      id: hash.slice(0, 16),
-      rpAppId: admin ? null : rpAppId,
-      scopes,
-      label: "sim",
-      createdAt: Date.now(),
-      expiresAt: null,
-    };
-    await kv.put(tokenKey(hash), JSON.stringify(record), { metadata: record });
-    return value;
-  };
+  const token = (rpAppId, scopes) => putToken({ kv }, rpAppId, scopes);
   return {
     url,
     workers,

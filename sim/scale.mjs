@@ -33,6 +33,18 @@ const sec = (s) => Date.now() + s * 1000;
 const ipv4 = (net, host) => `${11 + (net >> 8)}.${net & 255}.7.${host}`;
 const hex = (n) => n.toString(16);
 
+/** Users at 2 a second and an attacker side by side for `seconds` (`until` is computed when the phase starts). */
+const withUsers = (seconds, attack) => async (d, rec, ctx) => {
+  await Promise.all([
+    legitimateUsers(d, rec, { ...ctx, perSecond: 2, until: sec(seconds) }),
+    attacker(d, rec, { ...ctx, concurrency: 40, until: sec(seconds), ...attack }),
+  ]);
+};
+const withinBudget = (r) => ["evaluated ≤ 1.10 × budget", r.worstMinute <= 1.1 * BUDGET];
+const longNeverRefused = (r) => ["long codes never refused", (r.totals.refusedLongAttackMode ?? 0) === 0];
+const usersServed = (r) => ["users served", r.served >= 0.99];
+const attackModeCodesServed = (r) => ["codes issued in attack mode served", r.servedLong >= 0.99];
+
 /** Each phase: what runs, for how long, and the bounds its figures must meet. */
 const PHASES = {
   legit: {
@@ -40,47 +52,17 @@ const PHASES = {
     async run(d, rec, ctx) {
       await legitimateUsers(d, rec, { ...ctx, perSecond: 5, until: sec(60) });
     },
-    bounds: (r) => [
-      ["served", r.served >= 0.99],
-      ["no attack mode", (r.totals.attackModeStarts ?? 0) === 0],
-    ],
+    bounds: (r) => [usersServed(r), ["no attack mode", (r.totals.attackModeStarts ?? 0) === 0]],
   },
   burst: {
     about: "1,500 wrong codes at once from 300 addresses in 300 /24s, users meanwhile",
-    async run(d, rec, ctx) {
-      await Promise.all([
-        legitimateUsers(d, rec, { ...ctx, perSecond: 2, until: sec(30) }),
-        attacker(d, rec, {
-          ...ctx,
-          concurrency: 100,
-          count: 1500,
-          until: sec(30),
-          addressOf: (i) => ipv4(Math.floor(i / 5), 1),
-        }),
-      ]);
-    },
-    bounds: (r) => [
-      ["evaluated ≤ 1.10 × budget", r.worstMinute <= 1.1 * BUDGET],
-      ["codes issued in attack mode served", r.servedLong >= 0.99],
-    ],
+    run: withUsers(30, { concurrency: 100, count: 1500, addressOf: (i) => ipv4(Math.floor(i / 5), 1) }),
+    bounds: (r) => [withinBudget(r), attackModeCodesServed(r)],
   },
   botnet: {
     about: "botnet: 10,000 addresses in 2,000 /24s guessing for 45 s, users meanwhile",
-    async run(d, rec, ctx) {
-      await Promise.all([
-        legitimateUsers(d, rec, { ...ctx, perSecond: 2, until: sec(45) }),
-        attacker(d, rec, {
-          ...ctx,
-          concurrency: 40,
-          until: sec(45),
-          addressOf: (i) => ipv4(i % 2000, 1 + ((i >> 11) % 5)),
-        }),
-      ]);
-    },
-    bounds: (r) => [
-      ["evaluated ≤ 1.10 × budget", r.worstMinute <= 1.1 * BUDGET],
-      ["codes issued in attack mode served", r.servedLong >= 0.99],
-    ],
+    run: withUsers(45, { addressOf: (i) => ipv4(i % 2000, 1 + ((i >> 11) % 5)) }),
+    bounds: (r) => [withinBudget(r), attackModeCodesServed(r)],
   },
   trickle: {
     about: "a burst starts attack mode, then one guess every 20 s tries to hold it (150 s)",
@@ -107,43 +89,13 @@ const PHASES = {
   },
   ipv6: {
     about: "one IPv6 /32: every guess from another /48, normal and long codes, users meanwhile (45 s)",
-    async run(d, rec, ctx) {
-      await Promise.all([
-        legitimateUsers(d, rec, { ...ctx, perSecond: 2, until: sec(45) }),
-        attacker(d, rec, {
-          ...ctx,
-          concurrency: 40,
-          until: sec(45),
-          longToo: true,
-          addressOf: (i) => `2001:db8:${hex(i & 0xffff)}:${hex((i * 31) & 0xffff)}::1`,
-        }),
-      ]);
-    },
-    bounds: (r) => [
-      ["long codes never refused", (r.totals.refusedLongAttackMode ?? 0) === 0],
-      ["evaluated ≤ 1.10 × budget", r.worstMinute <= 1.1 * BUDGET],
-      ["users served", r.served >= 0.99],
-    ],
+    run: withUsers(45, { longToo: true, addressOf: (i) => `2001:db8:${hex(i & 0xffff)}:${hex((i * 31) & 0xffff)}::1` }),
+    bounds: (r) => [longNeverRefused(r), withinBudget(r), usersServed(r)],
   },
   locations: {
     about: "a botnet of 50 /24s, each address at many times one location's limit, spread over every location (45 s)",
-    async run(d, rec, ctx) {
-      await Promise.all([
-        legitimateUsers(d, rec, { ...ctx, perSecond: 2, until: sec(45) }),
-        attacker(d, rec, {
-          ...ctx,
-          concurrency: 40,
-          until: sec(45),
-          longToo: true,
-          addressOf: (i) => ipv4(i % 50, 1 + ((i >> 6) % 5)),
-        }),
-      ]);
-    },
-    bounds: (r) => [
-      ["long codes never refused", (r.totals.refusedLongAttackMode ?? 0) === 0],
-      ["evaluated ≤ 1.10 × budget", r.worstMinute <= 1.1 * BUDGET],
-      ["users served", r.served >= 0.99],
-    ],
+    run: withUsers(45, { longToo: true, addressOf: (i) => ipv4(i % 50, 1 + ((i >> 6) % 5)) }),
+    bounds: (r) => [longNeverRefused(r), withinBudget(r), usersServed(r)],
   },
 };
 
