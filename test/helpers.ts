@@ -6,7 +6,7 @@ import { KV_PREFIXES } from "../common/kv-keys.js";
 import type { Scope } from "../src/auth/token-record";
 import { createToken } from "../src/auth/tokens";
 import worker from "../src/index";
-import { SUMMARY_DELAY_MS, summaryLedger } from "../src/security/client-ledger";
+import { SUMMARY_DELAYS_MS, summaryLedger, summaryShardOf } from "../src/security/client-ledger";
 import { checkAgainstDocument } from "./openapi-contract";
 
 export const BASE = "https://qr.test";
@@ -137,7 +137,8 @@ export async function waitForTrail(
 
 /**
  * Writes the refusal summaries now, as the ledgers do once the minute is over: the clock is moved on,
- * the networks' ledgers hand their minute to the summary ledger, and it writes the summaries.
+ * the networks' ledgers hand their minute to their summary shards, those to the summary ledger,
+ * and it writes the summaries.
  * Refusals must have been handed off (calls through `via: "handler"` or `env` wait for that).
  */
 export async function writeRefusalSummaries(...networks: string[]): Promise<void> {
@@ -146,7 +147,11 @@ export async function writeRefusalSummaries(...networks: string[]): Promise<void
     vi.setSystemTime(Date.now() + 61_000);
     for (const network of networks)
       await runDurableObjectAlarm(env.CLIENT_LEDGER.get(env.CLIENT_LEDGER.idFromName(network)));
-    vi.setSystemTime(Date.now() + SUMMARY_DELAY_MS + 1_000);
+    vi.setSystemTime(Date.now() + SUMMARY_DELAYS_MS.shard);
+    for (const shard of new Set(networks.map((n) => summaryShardOf(env.CLIENT_LEDGER, n).id.toString()))) {
+      await runDurableObjectAlarm(env.CLIENT_LEDGER.get(env.CLIENT_LEDGER.idFromString(shard)));
+    }
+    vi.setSystemTime(Date.now() + SUMMARY_DELAYS_MS.deployment);
     await runDurableObjectAlarm(summaryLedger(env.CLIENT_LEDGER));
   } finally {
     vi.useRealTimers();

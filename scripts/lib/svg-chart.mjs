@@ -19,6 +19,7 @@ export function lineChart({ title, xLabel, yLabel, width = 720, height = 320, se
   const Y = (y) => height - m.bottom - (y / yMax) * (height - m.top - m.bottom);
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<title>${esc(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`,
   ];

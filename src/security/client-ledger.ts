@@ -26,9 +26,9 @@ const NETWORK = "*";
  * traffic. Counts per epoch hour in SQLite; the day is the last 24 hours.
  *
  * It also counts the network's refused lookups (src/audit/refusals.ts) per minute and reason, and
- * after each minute hands them to one deployment-wide instance (SUMMARY_LEDGER), which writes one
- * QR_FALLBACK_LOOKUPS_REFUSED event per reason and minute: a flood from any number of networks adds
- * a few rows a minute, not one per network.
+ * after each minute hands them on through a summary shard to one deployment-wide instance
+ * (SUMMARY_LEDGER), which writes one QR_FALLBACK_LOOKUPS_REFUSED event per reason and minute: a
+ * flood from any number of networks adds a few rows a minute, not one per network.
  */
 export class ClientLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -47,7 +47,7 @@ export class ClientLedger extends DurableObject<Env> {
       "CREATE TABLE IF NOT EXISTS refusals (minute INTEGER NOT NULL, reason TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (minute, reason))",
     );
     this.sql.exec(
-      "CREATE TABLE IF NOT EXISTS summary (minute INTEGER NOT NULL, reason TEXT NOT NULL, network TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (minute, reason, network))",
+      "CREATE TABLE IF NOT EXISTS summary (minute INTEGER NOT NULL, reason TEXT NOT NULL, network TEXT NOT NULL, n INTEGER NOT NULL, networks INTEGER NOT NULL, PRIMARY KEY (minute, reason, network))",
     );
   }
 
@@ -101,38 +101,45 @@ export class ClientLedger extends DurableObject<Env> {
       );
     }
     await this.ctx.storage.put({ scope, network });
-    await this.alarmBy((minute + 1) * MINUTE_MS + 1_000);
+    await this.alarmBy((minute + 1) * MINUTE_MS + NETWORK_DELAY_MS);
   }
 
   /**
-   * The deployment's summary ledger (SUMMARY_LEDGER): a network's counts of a minute that is over.
-   * Counts of a minute already summarized go into the current minute's summary.
+   * A summary ledger's input: counts of minutes that are over, per reason and network (`networks`:
+   * how many networks a row stands for). Level "shard" (one of SUMMARY_SHARDS, named by a hash of
+   * the network) hands each minute's top networks and the rest to level "deployment"
+   * (SUMMARY_LEDGER), which writes the events: no object hears from every network. Counts of a
+   * minute already handed on go into the current minute.
    */
-  async addNetworkRefusals(scope: AuditScope, network: string, rows: RefusalRow[]): Promise<void> {
-    const written = (await this.ctx.storage.get<number>("summarizedThrough")) ?? -1;
+  async addRefusalRows(scope: AuditScope, level: SummaryLevel, rows: SummaryRow[]): Promise<void> {
+    const handedOn = (await this.ctx.storage.get<number>("summarizedThrough")) ?? -1;
     const current = Math.floor(Date.now() / MINUTE_MS);
     for (const row of rows) {
       if (!Number.isSafeInteger(row.n) || row.n <= 0) continue;
       this.sql.exec(
-        "INSERT INTO summary (minute, reason, network, n) VALUES (?, ?, ?, ?) ON CONFLICT (minute, reason, network) DO UPDATE SET n = n + excluded.n",
-        row.minute <= written ? current : row.minute,
+        "INSERT INTO summary (minute, reason, network, n, networks) VALUES (?, ?, ?, ?, ?) ON CONFLICT (minute, reason, network) DO UPDATE SET n = n + excluded.n, networks = max(networks, excluded.networks)",
+        row.minute <= handedOn ? current : row.minute,
         row.reason.slice(0, 64),
-        network.slice(0, 64),
+        row.network.slice(0, 64),
         row.n,
+        Math.max(1, Math.floor(row.networks)),
       );
     }
-    await this.ctx.storage.put({ scope });
+    await this.ctx.storage.put({ scope, level });
     const first = this.sql.exec<{ m: number | null }>("SELECT min(minute) AS m FROM summary").one().m;
-    if (first !== null) await this.alarmBy((first + 1) * MINUTE_MS + SUMMARY_DELAY_MS);
+    if (first !== null) await this.alarmBy((first + 1) * MINUTE_MS + SUMMARY_DELAYS_MS[level]);
   }
 
   /**
-   * A network's ledger hands its finished minutes to the summary ledger; the summary ledger writes
-   * one QR_FALLBACK_LOOKUPS_REFUSED event per reason and minute, with the count and the top networks.
-   * Each event's id is derived from (minute, reason), so a summary written again is still one row.
+   * A network's ledger hands its finished minutes to its summary shard; a summary shard hands each
+   * minute's top networks on; the deployment's summary ledger writes one QR_FALLBACK_LOOKUPS_REFUSED
+   * event per reason and minute, with the count and the top networks. Each event's id is derived
+   * from (minute, reason), so a summary written again is still one row.
    */
   async alarm(): Promise<void> {
+    this.alarmAt = null;
     const scope = await this.ctx.storage.get<AuditScope>("scope");
+    const level = await this.ctx.storage.get<SummaryLevel>("level");
     const now = Date.now();
     const current = Math.floor(now / MINUTE_MS);
     const finished = this.sql
@@ -140,57 +147,82 @@ export class ClientLedger extends DurableObject<Env> {
       .toArray();
     if (finished.length > 0 && scope) {
       const network = (await this.ctx.storage.get<string>("network")) ?? "unknown";
-      try {
-        await summaryLedger(this.env.CLIENT_LEDGER).addNetworkRefusals(scope, network, finished);
-        this.sql.exec("DELETE FROM refusals WHERE minute < ?", current);
-      } catch (err) {
-        log("warn", "refusal counts not handed to the summary; kept for the next try", { error: String(err) });
-        this.alarmAt = now + 10_000;
-        await this.ctx.storage.setAlarm(this.alarmAt);
+      const rows = finished.map((r) => ({ ...r, network, networks: 1 }));
+      if (
+        !(await this.handOn(() => summaryShardOf(this.env.CLIENT_LEDGER, network).addRefusalRows(scope, "shard", rows)))
+      ) {
         return;
       }
+      this.sql.exec("DELETE FROM refusals WHERE minute < ?", current);
     }
-    const due = Math.floor((now - SUMMARY_DELAY_MS) / MINUTE_MS); // minutes before this one are summarized
-    const rows = this.sql
-      .exec<RefusalRow & { network: string }>(
-        "SELECT minute, reason, network, n FROM summary WHERE minute < ? ORDER BY minute, reason, n DESC",
+    if (level && scope) {
+      const due = Math.floor((now - SUMMARY_DELAYS_MS[level]) / MINUTE_MS); // minutes before this one are due
+      const groups = new Map<string, SummaryRow[]>();
+      for (const row of this.sql.exec<SummaryRow>(
+        "SELECT minute, reason, network, n, networks FROM summary WHERE minute < ? ORDER BY minute, reason, n DESC",
         due,
-      )
-      .toArray();
-    const groups = new Map<string, (RefusalRow & { network: string })[]>();
-    for (const row of rows) {
-      const key = `${row.minute}|${row.reason}`;
-      groups.set(key, [...(groups.get(key) ?? []), row]);
+      )) {
+        const key = `${row.minute}|${row.reason}`;
+        groups.set(key, [...(groups.get(key) ?? []), row]);
+      }
+      if (groups.size > 0) {
+        if (level === "shard") {
+          const rows = [...groups.values()].flatMap(topAndRest);
+          if (
+            !(await this.handOn(() => summaryLedger(this.env.CLIENT_LEDGER).addRefusalRows(scope, "deployment", rows)))
+          ) {
+            return;
+          }
+        } else {
+          for (const group of groups.values()) await this.writeSummary(scope, group);
+        }
+        this.sql.exec("DELETE FROM summary WHERE minute < ?", due);
+        await this.ctx.storage.put("summarizedThrough", due - 1);
+      }
     }
-    for (const group of groups.values()) {
-      if (!scope) break;
-      const { minute, reason } = group[0];
-      const count = group.reduce((n, r) => n + r.n, 0);
-      const top = group.slice(0, TOP_NETWORKS).map((r) => ({ network: ipOfNetwork(r.network), count: r.n }));
-      const event = buildAuditEvent(scope, null, {
-        eventName: AuditEventName.LOOKUPS_REFUSED,
-        message: `${count} lookups refused (${reason}) in one minute from ${group.length} network(s); most from ${top
-          .map((t) => `${t.network} (${t.count})`)
-          .join(", ")}`,
-        subName: "device/pendingqr",
-        rpAppId: null,
-        isSuccessful: false,
-        errorCode: reason,
-        refused: { count, windowStartUTC: minute * MINUTE_MS, topNetworks: top },
-      });
-      event.id = await summaryId(minute, reason);
-      event.remoteIP = top[0]?.network ?? null;
-      await handOffAuditEvents(this.env.AUDIT_QUEUE, this.env.QR_KV, [event], (p) => this.ctx.waitUntil(p));
-    }
-    if (rows.length > 0) {
-      this.sql.exec("DELETE FROM summary WHERE minute < ?", due);
-      await this.ctx.storage.put("summarizedThrough", due - 1);
-    }
-    this.alarmAt = null;
     const nextRefusal = this.sql.exec<{ m: number | null }>("SELECT min(minute) AS m FROM refusals").one().m;
     const nextSummary = this.sql.exec<{ m: number | null }>("SELECT min(minute) AS m FROM summary").one().m;
-    if (nextRefusal !== null) await this.alarmBy((Math.max(nextRefusal, current) + 1) * MINUTE_MS + 1_000);
-    if (nextSummary !== null) await this.alarmBy((nextSummary + 1) * MINUTE_MS + SUMMARY_DELAY_MS);
+    if (nextRefusal !== null) {
+      await this.alarmBy((Math.max(nextRefusal, current) + 1) * MINUTE_MS + NETWORK_DELAY_MS);
+    }
+    if (nextSummary !== null && level) await this.alarmBy((nextSummary + 1) * MINUTE_MS + SUMMARY_DELAYS_MS[level]);
+  }
+
+  /** Runs a hand-off to the next level; on failure keeps the rows and tries again in 10 s. */
+  private async handOn(call: () => Promise<void>): Promise<boolean> {
+    try {
+      await call();
+      return true;
+    } catch (err) {
+      log("warn", "refusal counts not handed on; kept for the next try", { error: String(err) });
+      this.alarmAt = Date.now() + 10_000;
+      await this.ctx.storage.setAlarm(this.alarmAt);
+      return false;
+    }
+  }
+
+  private async writeSummary(scope: AuditScope, group: SummaryRow[]): Promise<void> {
+    const { minute, reason } = group[0];
+    const count = group.reduce((n, r) => n + r.n, 0);
+    const networks = group.reduce((n, r) => n + r.networks, 0);
+    const top = group
+      .filter((r) => r.network !== OTHERS)
+      .slice(0, TOP_NETWORKS)
+      .map((r) => ({ network: ipOfNetwork(r.network), count: r.n }));
+    const event = buildAuditEvent(scope, null, {
+      eventName: AuditEventName.LOOKUPS_REFUSED,
+      message: `${count} lookups refused (${reason}) in one minute from ${networks} network(s); most from ${top
+        .map((t) => `${t.network} (${t.count})`)
+        .join(", ")}`,
+      subName: "device/pendingqr",
+      rpAppId: null,
+      isSuccessful: false,
+      errorCode: reason,
+      refused: { count, windowStartUTC: minute * MINUTE_MS, topNetworks: top },
+    });
+    event.id = await summaryId(minute, reason);
+    event.remoteIP = top[0]?.network ?? null;
+    await handOffAuditEvents(this.env.AUDIT_QUEUE, this.env.QR_KV, [event], (p) => this.ctx.waitUntil(p));
   }
 
   /** Sets the alarm for `at` unless one is due sooner. */
@@ -208,15 +240,40 @@ type RefusalRow = {
   reason: string;
   n: number;
 };
+type SummaryRow = RefusalRow & { network: string; networks: number };
+type SummaryLevel = "shard" | "deployment";
 
 /** The ledger instance that writes the deployment's refusal summaries (no network is named so). */
 export const SUMMARY_LEDGER = "*deployment";
-/** A minute is summarized this long after it ends, once the networks' ledgers have handed it over. */
-export const SUMMARY_DELAY_MS = 30_000;
-/** Networks named in a summary, with their counts. */
+/** Summary shards between the networks' ledgers and SUMMARY_LEDGER (`*summary:<n>`). */
+export const SUMMARY_SHARDS = 64;
+/** After a minute ends: networks hand it on after 1 s, summary shards after 15 s, the summary is written after 30 s. */
+const NETWORK_DELAY_MS = 1_000;
+export const SUMMARY_DELAYS_MS: Record<SummaryLevel, number> = { shard: 15_000, deployment: 30_000 };
+/** Networks named in a summary, with their counts; the rest are counted as one row. */
 const TOP_NETWORKS = 5;
+const OTHERS = "*others";
 
 export const summaryLedger = (ns: DurableObjectNamespace<ClientLedger>) => ns.get(ns.idFromName(SUMMARY_LEDGER));
+
+/** The summary shard a network's ledger hands its counts to (FNV-1a of the network's name). */
+export function summaryShardOf(ns: DurableObjectNamespace<ClientLedger>, network: string) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < network.length; i++) h = Math.imul(h ^ network.charCodeAt(i), 0x01000193) >>> 0;
+  return ns.get(ns.idFromName(`*summary:${h % SUMMARY_SHARDS}`));
+}
+
+/** A summary shard's rows of one minute and reason, as handed on: its top networks, and the rest as one row. */
+function topAndRest(group: SummaryRow[]): SummaryRow[] {
+  const rest = group.slice(TOP_NETWORKS);
+  const restRow = {
+    ...group[0],
+    network: OTHERS,
+    n: rest.reduce((n, r) => n + r.n, 0),
+    networks: rest.reduce((n, r) => n + r.networks, 0),
+  };
+  return [...group.slice(0, TOP_NETWORKS), ...(rest.length > 0 ? [restRow] : [])];
+}
 
 /** "192.0.2.0/24" as the trail writes addresses: "192.0.2.0" (truncateIp's form). */
 const ipOfNetwork = (network: string) => network.replace(/\/\d+$/, "");
