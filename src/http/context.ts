@@ -1,6 +1,6 @@
 import type { TokenRecord } from "../auth/token-record";
 import type { Controls } from "../controls/controls-snapshot";
-import type { LookupClient } from "../security/client-limits";
+import type { LookupClient } from "../lib/ip";
 
 /** Hono environment shared by every route: bindings plus per-request variables. */
 export interface AppEnv {

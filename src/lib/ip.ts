@@ -53,7 +53,15 @@ function unmapped(ip: ParsedIp): ParsedIp {
  * The keys limits count under, from one parse: the client (IPv4 address, or IPv6 /64) and its
  * network, with its own larger limits (IPv4 /24, IPv6 /48). Unparsable addresses share one key.
  */
-export function clientKeysOf(raw: string | null | undefined): { client: string; network: string } {
+/** Who a lookup is counted against: its client and its network (the keys the limits and caps use). */
+export interface LookupClient {
+  /** IPv4 address or IPv6 /64. */
+  client: string;
+  /** IPv4 /24 or IPv6 /48. */
+  network: string;
+}
+
+export function clientKeysOf(raw: string | null | undefined): LookupClient {
   const ip = parseIp(raw);
   if (!ip) return { client: "unknown", network: "unknown" };
   const u = unmapped(ip);

@@ -3,18 +3,11 @@ import { log } from "../../common/log";
 import type { AppEnv } from "../http/context";
 import { AppError, ErrorCode } from "../http/errors";
 import { batcherPerBinding, CountBatcher } from "../lib/count-batcher";
-import { clientKeysOf } from "../lib/ip";
+import { clientKeysOf, type LookupClient } from "../lib/ip";
 import type { ClientLedger, LedgerCaps } from "./client-ledger";
 
 /** The Rate Limiting bindings count per period of this many seconds (see wrangler.toml). */
 export const RATE_LIMIT_PERIOD_SECONDS = 60;
-
-export interface LookupClient {
-  /** IPv4 address or IPv6 /64. */
-  client: string;
-  /** IPv4 /24 or IPv6 /48. */
-  network: string;
-}
 
 export function lookupClientOf(req: Request): LookupClient {
   return clientKeysOf(req.headers.get("cf-connecting-ip"));
