@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { describe, expect, inject, it, vi } from "vitest";
 import type { AuditEvent } from "../common/audit-contract";
 import { signature } from "../src/hooks/deliver";
@@ -53,7 +54,7 @@ describe("event hooks: the admin API", () => {
       headerParameters: { Authorization: "Bearer very-secret-siem-token" },
       format: "splunk-hec",
     });
-    expect(created.secret).toMatch(/^whsec_[0-9a-f]{64}$/);
+    expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/); // Standard Webhooks: base64 of 32 bytes
     expect(created.headerNames).toEqual(["Authorization"]);
     expect(JSON.stringify(created)).not.toContain("very-secret-siem-token");
     const listed = await (await call("GET", HOOKS, { token: admin })).text();
@@ -131,7 +132,10 @@ describe("event hooks: delivery to a real local sink", () => {
     const events = got.map((r) => JSON.parse(r.body) as AuditEvent);
     expect(events.map((e) => e.eventName).sort()).toEqual(["QR_FALLBACK_CODE_ISSUED", "QR_FALLBACK_PAYLOAD_RETRIEVED"]);
     for (const r of got) {
-      expect(r.headers["x-qrf-signature"]).toBe(await signature(json.secret, r.body));
+      // A receiver verifies with the Standard Webhooks library, as it would in production.
+      expect(new Webhook(json.secret).verify(r.body, r.headers)).toEqual(JSON.parse(r.body));
+      expect(r.headers["webhook-id"]).toBe(JSON.parse(r.body).id);
+      expect(r.headers["x-qrf-signature"]).toBe(await signature(json.secret, r.body)); // legacy
       expect(r.headers.authorization).toBe("Bearer siem-token");
       expect(r.headers["x-qrf-event-id"]).toBe(JSON.parse(r.body).id);
     }
@@ -145,6 +149,17 @@ describe("event hooks: delivery to a real local sink", () => {
     expect(envelope.event.eventName).toBe("QR_FALLBACK_CODE_ISSUED");
     expect(envelope.time).toBe(envelope.event.eventTimeInUTC / 1000);
     expect(splunk.headers["x-qrf-signature"]).toBe(await signature(hec.secret, splunk.body));
+    expect(() => new Webhook(hec.secret).verify(splunk.body, splunk.headers)).not.toThrow();
+    // Another hook's secret, a changed body, or a replay outside the tolerance (5 minutes) is refused.
+    expect(() => new Webhook(json.secret).verify(splunk.body, splunk.headers)).toThrow(WebhookVerificationError);
+    expect(() => new Webhook(hec.secret).verify(`${splunk.body} `, splunk.headers)).toThrow(WebhookVerificationError);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Number(splunk.headers["webhook-timestamp"]) * 1000 + 6 * 60_000);
+      expect(() => new Webhook(hec.secret).verify(splunk.body, splunk.headers)).toThrow(/too old/i);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a failing sink never holds up the trail, gets its events after it recovers, and its status says so", async () => {
@@ -170,7 +185,13 @@ describe("event hooks: delivery to a real local sink", () => {
     );
     expect(JSON.parse(delivered[0].body).additionalDetails.extras.fallbackId).toBeDefined();
     expect(qr.qrFallbackActivationCode).toBeDefined();
-    expect((await received("/flaky")).filter((r) => r.status === 500)).toHaveLength(2);
+    const attempts = await received("/flaky");
+    expect(attempts.filter((r) => r.status === 500)).toHaveLength(2);
+    // Every attempt carries the same webhook-id, each its own timestamp and signature, all valid.
+    expect(new Set(attempts.map((r) => r.headers["webhook-id"])).size).toBe(1);
+    const stamps = attempts.map((r) => Number(r.headers["webhook-timestamp"]));
+    expect(stamps[stamps.length - 1]).toBeGreaterThan(stamps[0]); // retries back off 1 s, then 2 s
+    for (const r of attempts) expect(() => new Webhook(hook.secret).verify(r.body, r.headers)).not.toThrow();
     const status = await statusWhen(admin, hook.id, (s) => s.lastSuccessAt !== null);
     expect(status.failed).toBe(2);
     expect(status.lastError).toMatch(/endpoint answered 500/);

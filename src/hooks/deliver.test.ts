@@ -1,5 +1,6 @@
+import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { hookRetryDelaySeconds, isHookDeadLetterQueue } from "./deliver";
+import { hookRetryDelaySeconds, isHookDeadLetterQueue, standardWebhookHeaders } from "./deliver";
 import { endpointProblem } from "./schemas";
 
 describe("event-hook retries and endpoints", () => {
@@ -27,5 +28,15 @@ describe("the hooks' dead-letter queue", () => {
     for (const name of ["qr-fallback-hooks", "qr-fallback-hooks-staging"]) {
       expect(isHookDeadLetterQueue(name)).toBe(false);
     }
+  });
+});
+
+describe("Standard Webhooks signatures", () => {
+  it("a secret made before 0.6.0 (whsec_ + 64 hex digits) verifies with the library, unchanged", () => {
+    const legacy = `whsec_${"0123456789abcdef".repeat(4)}`;
+    const body = JSON.stringify({ id: "e1", eventName: "QR_FALLBACK_CODE_ISSUED" });
+    const headers = standardWebhookHeaders(legacy, "e1", body);
+    expect(headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+    expect(new Webhook(legacy).verify(body, headers)).toEqual(JSON.parse(body));
   });
 });

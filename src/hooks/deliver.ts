@@ -3,6 +3,7 @@ import type { HookDelivery } from "../../common/event-hooks";
 
 export type { HookDelivery };
 
+import { Webhook } from "standardwebhooks";
 import { log } from "../../common/log";
 import { toHex } from "../lib/encoding";
 import { type HookSecrets, type HookSummary, openHook, updateHookStatus } from "./hook-store";
@@ -26,7 +27,21 @@ export function hookBody(hook: Pick<HookSummary, "format">, event: AuditEvent): 
   return JSON.stringify(event);
 }
 
-/** `sha256=<hex HMAC-SHA-256 of the body under the hook's secret>`. */
+/**
+ * The Standard Webhooks headers of one delivery attempt: `webhook-id` (the event's id, the same on
+ * every retry), `webhook-timestamp` (this attempt's) and `webhook-signature` (`v1,` + base64 of
+ * HMAC-SHA-256 over `id.timestamp.body` under the key the `whsec_` secret encodes in base64).
+ * Secrets made before 0.6.0 (`whsec_` + 64 hex digits) decode as base64 too: receivers keep them.
+ */
+export function standardWebhookHeaders(secret: string, id: string, body: string, now = new Date()) {
+  return {
+    "webhook-id": id,
+    "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+    "webhook-signature": new Webhook(secret).sign(id, now, body),
+  };
+}
+
+/** Legacy (before 0.6.0, kept for existing receivers): `sha256=<hex HMAC-SHA-256 of the body under the secret's text>`. */
 export async function signature(secret: string, body: string): Promise<string> {
   const enc = new TextEncoder();
   const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
@@ -43,6 +58,7 @@ async function send(hook: HookSummary & HookSecrets, event: AuditEvent): Promise
       ...hook.headerParameters,
       "Content-Type": "application/json",
       "User-Agent": "qr-fallback-event-hooks/1",
+      ...standardWebhookHeaders(hook.signingSecret, event.id, body),
       "X-QRF-Event-Id": event.id,
       "X-QRF-Signature": await signature(hook.signingSecret, body),
     },

@@ -1,7 +1,7 @@
 import type { HookSummary } from "../../common/event-hooks";
 import { hookKey, hookListGenerationKey, hookStatusKey } from "../../common/kv-keys.js";
 import { openWith, sealWith } from "../lib/aead";
-import { fromBase64Url, randomHex, toBase64Url } from "../lib/encoding";
+import { fromBase64Url, toBase64Url } from "../lib/encoding";
 
 export { type HookSummary, listHooks } from "../../common/event-hooks";
 
@@ -71,7 +71,8 @@ export async function createHook(
     headerNames: Object.keys(headerParameters),
     createdAt: Date.now(),
   };
-  const signingSecret = `whsec_${randomHex(32)}`;
+  // Standard Webhooks: `whsec_` + base64 of the key (32 random bytes).
+  const signingSecret = `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
   const record: HookRecord = {
     ...hook,
     sealedSecrets: await seal(serverSecret, hook.id, { headerParameters, signingSecret }),

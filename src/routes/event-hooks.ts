@@ -52,7 +52,7 @@ export const createEventHookRoute: ApiRoute = {
     tags,
     summary: "Register an event hook (admin token)",
     description:
-      "Matching events are pushed to the endpoint at least once, signed with X-QRF-Signature under the secret returned here once. Header values are stored sealed and never returned.",
+      "Matching events are pushed to the endpoint at least once, signed as Standard Webhooks define (webhook-id, webhook-timestamp, webhook-signature) under the whsec_ secret returned here once; the legacy X-QRF-Signature is sent too. Header values are stored sealed and never returned.",
     security: bearer,
     requestBody: jsonBody("EventHookRequest"),
     responses: {
