@@ -3,7 +3,6 @@ import type { HookDelivery } from "../../common/event-hooks";
 
 export type { HookDelivery };
 
-import { Webhook } from "standardwebhooks";
 import { log } from "../../common/log";
 import { toHex } from "../lib/encoding";
 import { type HookSecrets, type HookSummary, openHook, updateHookStatus } from "./hook-store";
@@ -33,11 +32,15 @@ export function hookBody(hook: Pick<HookSummary, "format">, event: AuditEvent): 
  * HMAC-SHA-256 over `id.timestamp.body` under the key the `whsec_` secret encodes in base64).
  * Secrets made before 0.6.0 (`whsec_` + 64 hex digits) decode as base64 too: receivers keep them.
  */
-export function standardWebhookHeaders(secret: string, id: string, body: string, now = new Date()) {
+export async function standardWebhookHeaders(secret: string, id: string, body: string, now = new Date()) {
+  const timestamp = String(Math.floor(now.getTime() / 1000));
+  const keyBytes = Uint8Array.from(atob(secret.replace(/^whsec_/, "")), (c) => c.charCodeAt(0));
+  const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`));
   return {
     "webhook-id": id,
-    "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
-    "webhook-signature": new Webhook(secret).sign(id, now, body),
+    "webhook-timestamp": timestamp,
+    "webhook-signature": `v1,${btoa(String.fromCharCode(...new Uint8Array(mac)))}`,
   };
 }
 
@@ -58,7 +61,7 @@ async function send(hook: HookSummary & HookSecrets, event: AuditEvent): Promise
       ...hook.headerParameters,
       "Content-Type": "application/json",
       "User-Agent": "qr-fallback-event-hooks/1",
-      ...standardWebhookHeaders(hook.signingSecret, event.id, body),
+      ...(await standardWebhookHeaders(hook.signingSecret, event.id, body)),
       "X-QRF-Event-Id": event.id,
       "X-QRF-Signature": await signature(hook.signingSecret, body),
     },
