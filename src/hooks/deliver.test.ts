@@ -18,6 +18,60 @@ describe("event-hook retries and endpoints", () => {
     expect(endpointProblem("http://127.0.0.1:9999/sink", true)).toBeNull();
     expect(endpointProblem("not a url", true)).toMatch(/not a URL/);
   });
+
+  // One row per special-use name and IANA special-purpose range (and spellings of them); then public hosts.
+  it.each([
+    "https://localhost./",
+    "https://siem.example.com./",
+    "https://metadata.google.internal./",
+    "https://metadata.google.internal/",
+    "https://foo.local/",
+    "https://foo.localhost/",
+    "https://printer.home.arpa/",
+    "https://x.onion/",
+    "https://intranet/",
+    "https://0.0.0.1/",
+    "https://10.1.2.3/",
+    "https://100.64.0.1/",
+    "https://127.0.0.1/",
+    "https://0x7f.1/",
+    "https://2130706433/",
+    "https://169.254.169.254/",
+    "https://172.16.0.1/",
+    "https://192.0.0.8/",
+    "https://192.0.2.1/",
+    "https://192.88.99.1/",
+    "https://192.168.1.10/",
+    "https://198.18.0.1/",
+    "https://198.51.100.7/",
+    "https://203.0.113.9/",
+    "https://224.0.0.1/",
+    "https://240.0.0.1/",
+    "https://255.255.255.255/",
+    "https://[::]/",
+    "https://[::1]/",
+    "https://[::ffff:10.0.0.1]/",
+    "https://[64:ff9b::a00:1]/",
+    "https://[100::1]/",
+    "https://[2001::1]/",
+    "https://[2001:db8::1]/",
+    "https://[2002:a00:1::]/",
+    "https://[fc00::1]/",
+    "https://[fd12:3456::1]/",
+    "https://[fe80::1]/",
+    "https://[ff02::1]/",
+  ])("refuses %s (not a public host)", (url) => {
+    expect(endpointProblem(url, false)).toMatch(/public host/);
+  });
+
+  it.each([
+    "https://siem.example.com/",
+    "https://8.8.8.8/",
+    "https://[2606:4700:4700::1111]/",
+    "https://1.1.1.1:8443/x",
+  ])("accepts %s", (url) => {
+    expect(endpointProblem(url, false)).toBeNull();
+  });
 });
 
 describe("the hooks' dead-letter queue", () => {

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { AuditEventName } from "../../common/audit-contract";
+import { type ParsedIp, parseIp } from "../lib/ip";
 
 const EVENT_TYPES = ["ALL", ...Object.values(AuditEventName)] as [string, ...string[]];
 const headerName = z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, "must be an HTTP header name"));
@@ -31,14 +32,70 @@ export const eventHookRequestSchema = z
     ),
   );
 
-const HOSTS_NEVER_PUBLIC = /^(localhost|.*\.localhost|.*\.local|.*\.internal|0\.0\.0\.0|\[.*\])$/i;
-const PRIVATE_V4 =
-  /^(10\.|127\.|169\.254\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/;
+/** Special-use domain names (RFC 6761, RFC 6762, RFC 8375, RFC 9476, ICANN's .internal): never a public host. */
+const SPECIAL_NAMES = /(^|\.)(localhost|local|internal|invalid|test|example|onion|alt|home\.arpa)$/i;
 
 /**
- * Deployed, a hook must be https to a public host; with `allowLocal` (npm run dev, tests), http or
- * https to localhost / 127.0.0.1 is accepted too, so a local sink can receive. Returns the reason
- * when the endpoint is refused.
+ * IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890 and successors), plus multicast
+ * and the reserved 240/4: no hook endpoint may point into them.
+ */
+const SPECIAL_V4: [string, number][] = [
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["100.64.0.0", 10],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
+  ["192.0.2.0", 24],
+  ["192.31.196.0", 24],
+  ["192.52.193.0", 24],
+  ["192.88.99.0", 24],
+  ["192.168.0.0", 16],
+  ["192.175.48.0", 24],
+  ["198.18.0.0", 15],
+  ["198.51.100.0", 24],
+  ["203.0.113.0", 24],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
+];
+const SPECIAL_V6: [string, number][] = [
+  ["::", 96],
+  ["::ffff:0:0", 96],
+  ["64:ff9b::", 96],
+  ["64:ff9b:1::", 48],
+  ["100::", 64],
+  ["2001::", 23],
+  ["2001:db8::", 32],
+  ["2002::", 16],
+  ["3fff::", 20],
+  ["5f00::", 16],
+  ["fc00::", 7],
+  ["fe80::", 10],
+  ["fec0::", 10],
+  ["ff00::", 8],
+];
+
+/** The address as bits (a string of 0s and 1s): prefixes compare as string prefixes. */
+function bitsOf(ip: ParsedIp): string {
+  return ip.v === 4
+    ? ip.octets.map((o) => o.toString(2).padStart(8, "0")).join("")
+    : ip.groups.map((g) => Number.parseInt(g, 16).toString(2).padStart(16, "0")).join("");
+}
+
+function isSpecialAddress(ip: ParsedIp): boolean {
+  const bits = bitsOf(ip);
+  return (ip.v === 4 ? SPECIAL_V4 : SPECIAL_V6).some(([base, length]) => {
+    const parsed = parseIp(base);
+    return parsed !== null && bitsOf(parsed).slice(0, length) === bits.slice(0, length);
+  });
+}
+
+/**
+ * Deployed, a hook must be https to a public host: not a special-use name, not a name ending in a
+ * dot, not a special-purpose address. With `allowLocal` (npm run dev, tests), http or https to
+ * localhost / 127.0.0.1 is accepted too, so a local sink can receive. Returns the reason when the
+ * endpoint is refused.
  */
 export function endpointProblem(raw: string, allowLocal: boolean): string | null {
   let url: URL;
@@ -51,10 +108,13 @@ export function endpointProblem(raw: string, allowLocal: boolean): string | null
   const local = url.hostname === "localhost" || url.hostname === "127.0.0.1";
   if (allowLocal && local && (url.protocol === "http:" || url.protocol === "https:")) return null;
   if (url.protocol !== "https:") return "invocationEndpoint must be https";
-  if (HOSTS_NEVER_PUBLIC.test(url.hostname) || PRIVATE_V4.test(url.hostname) || !url.hostname.includes(".")) {
-    return "invocationEndpoint must be a public host";
-  }
-  return null;
+  const host = url.hostname;
+  // The URL parser has turned every IPv4 spelling (octal, hex, one number) into dotted decimal.
+  const address = parseIp(host.startsWith("[") ? host.slice(1, -1) : host);
+  const isPublic = address
+    ? !isSpecialAddress(address)
+    : !host.endsWith(".") && host.includes(".") && !SPECIAL_NAMES.test(host);
+  return isPublic ? null : "invocationEndpoint must be a public host";
 }
 
 /** What the API answers about a hook: never a header value, the signing secret only at creation. */
