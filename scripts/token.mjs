@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// API tokens from the command line (SPEC §7); the same records POST/GET/DELETE /cc/api/tokens manage.
-// A token goes to the registry (D1 CONTROL_DB: lists, revocation) and to KV under its SHA-256 (what
-// each request reads). The token is printed once, on the last line; `revoke` takes an id, never a token.
 import { parseArgs } from "node:util";
 import {
   DEFAULT_APP_SCOPES,
@@ -17,6 +14,10 @@ import {
   tokenRow,
 } from "../common/api-tokens.js";
 import { KV_PREFIXES, tokenKey } from "../common/kv-keys.js";
+// API tokens from the command line (SPEC §7); the same records POST/GET/DELETE /cc/api/tokens manage.
+// A token goes to the registry (D1 CONTROL_DB: lists, revocation) and to KV under its SHA-256 (what
+// each request reads). The token is printed once, on the last line; `revoke` takes an id, never a token.
+import { RP_APP_ID, RP_APP_ID_RULE } from "../common/rp-app-id.js";
 import { STATE_DIR, wrangler } from "./wrangler.mjs";
 
 const USAGE = `usage:
@@ -80,8 +81,8 @@ if (command === "create") {
   const scopes = values.admin ? ["admin"] : (values.scope?.split(",").map((x) => x.trim()) ?? DEFAULT_APP_SCOPES);
   if (scopes.length === 0 || scopes.some((x) => !SCOPES.includes(x))) fail(`--scope takes ${SCOPES.join(", ")}`);
   const admin = scopes.includes("admin");
-  if (!admin && (!values.app || !/^[\w.:-]{1,128}$/.test(values.app))) {
-    fail("--app <rpAppId> is required for an application token (letters, digits, . _ : -)");
+  if (!admin && (!values.app || !RP_APP_ID.test(values.app))) {
+    fail(`--app <rpAppId> is required for an application token (${RP_APP_ID_RULE})`);
   }
   if (values.label.length > 128) fail("--label is at most 128 characters");
   let expiresAt = null;

@@ -49,13 +49,26 @@ describe("GET/PUT /cc/api/application/{appId}/qrfallback", () => {
       { qrTtlSeconds: 601 },
       { rpUrl: "http://phish.example.com" },
       { rpUrl: "https://user:pw@qr.example.com" },
+      { rpUrl: "https://evil.example.com\\@good.example.com" },
+      { rpUrl: "https://evil.example.com@good.example.com" },
+      { rpUrl: "https://qr.example.com/%0d%0aSet-Cookie:x" },
+      { rpUrl: "https://qr.example.com/\u0000" },
+      { rpUrl: "https://qr.example.com\\path" },
       { enabled: "no" },
       { colour: "blue" },
     ]) {
       await expectErrorShape(await call("PUT", SETTINGS, { token: admin, body }), 400, "INVALID_REQUEST");
     }
+    for (const appId of ["bad%20id", "%3Cscript%3E", "a%00b"]) {
+      await expectErrorShape(
+        await call("PUT", `/cc/api/application/${appId}/qrfallback`, { token: admin, body: {} }),
+        400,
+        "INVALID_REQUEST",
+      );
+    }
+    // The same rule for every endpoint that names an application: an admin's create as well.
     await expectErrorShape(
-      await call("PUT", "/cc/api/application/bad%20id/qrfallback", { token: admin, body: {} }),
+      await call("POST", "/rp/versioned/client/qr/create", { token: admin, body: { rpAppId: "<b>App</b>" } }),
       400,
       "INVALID_REQUEST",
     );
@@ -91,7 +104,7 @@ describe("GET/PUT /cc/api/application/{appId}/qrfallback", () => {
 
     const on = await call("PUT", SETTINGS, {
       token: admin,
-      body: { enabled: true, qrTtlSeconds: 120, rpUrl: "https://login.example.com/" },
+      body: { enabled: true, qrTtlSeconds: 120, rpUrl: "HTTPS://Login.Example.com/" },
     });
     expect(await on.json()).toMatchObject({ enabled: true, qrTtlSeconds: 120, rpUrl: "https://login.example.com" });
     const t0 = Date.now();

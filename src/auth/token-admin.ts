@@ -1,10 +1,11 @@
 /** Listing and revoking API tokens: the registry (CONTROL_DB) first, KV for tokens made before it. */
 import * as z from "zod/mini";
 import { getRegisteredToken, listRegisteredTokens, markRevoked } from "../controls/control-store";
+import { rpAppIdSchema } from "../http/app-id";
 import { DEFAULT_APP_SCOPES, SCOPES, TOKEN_ID_LENGTH, type TokenRecord } from "./token-record";
 import { deleteTokenRecord, findTokenById, listTokenRecords } from "./token-store";
 
-const appId = z.string().check(z.regex(/^[\w.:-]{1,128}$/, "must be an RP application id"));
+const appId = rpAppIdSchema;
 
 export const tokenRequestSchema = z
   .strictObject({

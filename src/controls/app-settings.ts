@@ -59,8 +59,17 @@ function describe(config: Config, appId: string, row: SettingsRow | null): Setti
   };
 }
 
-/** A per-application base URL must be https (http only to this machine, when the deployment is local too). */
+/**
+ * A per-application base URL must be https (http only to this machine, when the deployment is local
+ * too), without credentials, query or fragment; it is stored as the URL parser writes it. Backslashes
+ * and control characters (raw or percent-encoded) are refused: parsers disagree on them (WHATWG URL
+ * reads `\` as `/` in https URLs, others do not), so a phone might not go where the check looked.
+ */
 function checkRpUrl(config: Config, raw: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\\\u0000-\u001f\u007f]|%(?:[01][0-9a-f]|7f)/i.test(raw)) {
+    throw new AppError(ErrorCode.INVALID_REQUEST, "The request is not valid (rpUrl: backslash or control character).");
+  }
   let url: URL;
   try {
     url = new URL(raw);
@@ -71,10 +80,10 @@ function checkRpUrl(config: Config, raw: string): string {
   if (url.protocol !== "https:" && !(local && url.protocol === "http:")) {
     throw new AppError(ErrorCode.INVALID_REQUEST, "The request is not valid (rpUrl: must be https).");
   }
-  if (url.username || url.password || url.search || url.hash) {
+  if (url.username || url.password || url.search || url.hash || raw.includes("@")) {
     throw new AppError(ErrorCode.INVALID_REQUEST, "The request is not valid (rpUrl: a base URL only).");
   }
-  return raw.replace(/\/+$/, "");
+  return url.href.replace(/\/+$/, "");
 }
 
 export async function readAppSettings(db: D1Database, config: Config, appId: string): Promise<SettingsResponse> {

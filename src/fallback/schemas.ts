@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
+import { rpAppIdSchema as appId } from "../http/app-id";
 
-const appId = z.string().check(z.trim(), z.minLength(1), z.maxLength(128));
 const hex = z.string().check(z.maxLength(1024), z.regex(/^[0-9a-fA-F]*$/, "must be hexadecimal"));
 const text = (max: number) => z.string().check(z.maxLength(max));
 

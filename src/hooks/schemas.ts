@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { AuditEventName } from "../../common/audit-contract";
+import { rpAppIdSchema } from "../http/app-id";
 import { type ParsedIp, parseIp } from "../lib/ip";
 
 const EVENT_TYPES = ["ALL", ...Object.values(AuditEventName)] as [string, ...string[]];
@@ -10,7 +11,7 @@ export const eventHookRequestSchema = z
   .object({
     name: z.string().check(z.trim(), z.minLength(1), z.maxLength(128)),
     eventType: z.enum(EVENT_TYPES),
-    rpAppId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    rpAppId: z.optional(rpAppIdSchema),
     invocationEndpoint: z.string().check(z.maxLength(2048)),
     httpMethod: z._default(z.enum(["POST", "PUT"]), "POST"),
     authType: z._default(z.enum(["NONE", "BASIC", "BEARER"]), "NONE"),

@@ -23,6 +23,7 @@ import {
   ref,
   schema,
 } from "../docs/openapi-parts";
+import { rpAppIdSchema } from "../http/app-id";
 import type { AppEnv } from "../http/context";
 import { ErrorCode } from "../http/errors";
 import { limitBody, requireJsonBody } from "../http/middleware";
@@ -32,7 +33,7 @@ import { validate } from "../http/validate";
 /** QR Fallback Controls per RP application (SPEC §11), admin only. */
 const factory = createFactory<AppEnv>();
 const PATH = "/cc/api/application/:appId/qrfallback";
-const appIdParam = z.object({ appId: z.string().check(z.regex(/^[\w.:-]{1,128}$/, "must be an RP application id")) });
+const appIdParam = z.object({ appId: rpAppIdSchema });
 const tags = ["Applications"];
 const parameters = [pathParameter("appId", "The RP application's id.")];
 const example = {
