@@ -15,12 +15,12 @@ function wrongCode(i: number): string {
 }
 
 /** `n` wrong codes that one claim shard evaluates (the same first character of their index id). */
-async function wrongCodesOfOneShard(n: number, from = 0): Promise<string[]> {
+async function wrongCodesOfOneShard(n: number, from = 0, shard = "A"): Promise<string[]> {
   const keys = await pendingKeys(configOf(env).serverSecret);
   const codes: string[] = [];
   for (let i = from; codes.length < n; i++) {
     const code = wrongCode(i);
-    if ((await indexIdOf(keys, code)).startsWith("A")) codes.push(code);
+    if ((await indexIdOf(keys, code)).startsWith(shard)) codes.push(code);
   }
   return codes;
 }
@@ -159,6 +159,21 @@ describe("attack mode costs the attacker the budget's rate", () => {
     }
     throw new Error("attack mode never ended");
   }
+
+  it("when it starts, every shard that holds units is told at once: none evaluates another normal-length code", async () => {
+    const deployed = deployment("tell-shards", { GUESS_BUDGET_PER_MINUTE: "10" });
+    // Shard B evaluates one wrong code and keeps the units it was granted...
+    const [inB] = await wrongCodesOfOneShard(1, 5_000, "B");
+    expect((await lookup(inB, "10.67.0.1", { env: deployed })).status).toBe(400);
+    // ...then the budget is spent in shard A, which starts attack mode.
+    const inA = await wrongCodesOfOneShard(12, 6_000);
+    let i = 0;
+    while ((await lookup(inA[i], `10.67.1.${i}`, { env: deployed })).status === 400) i++;
+    // B still holds a unit, yet refuses: the keeper told it.
+    const [nextInB] = await wrongCodesOfOneShard(1, 7_000, "B");
+    await expectErrorShape(await lookup(nextInB, "10.67.2.1", { env: deployed }), 503, "ATTACK_MODE");
+    expect((await keeperOf("tell-shards").usage()).held).toBeGreaterThan(0);
+  });
 
   it("a trickle under half the budget's rate cannot hold it: it ends at its minimum", async () => {
     const { deployed, t0 } = await startAttack("trickle");

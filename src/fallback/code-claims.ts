@@ -42,12 +42,17 @@ export class CodeClaims extends DurableObject<Env> {
     );
   }
 
-  /** The shard's gate; its name is the first id it sees (every id here shares the shard's prefix). */
-  private gate(id: string): GuessGate {
-    this.gateOf ??= new GuessGate(this.sql, claimObjectName(id), (name) =>
+  /** The shard's gate, known to the keeper by this object's id (so the keeper can tell it of attack mode). */
+  private gate(): GuessGate {
+    this.gateOf ??= new GuessGate(this.sql, this.ctx.id.toString(), (name) =>
       this.env.GUESS_BUDGET.get(this.env.GUESS_BUDGET.idFromName(name)),
     );
     return this.gateOf;
+  }
+
+  /** The keeper tells the shards it knows of that attack mode started: they refuse and issue long codes at once. */
+  async attackStarted(until: number): Promise<void> {
+    this.gate().learnAttack(until);
   }
 
   /**
@@ -55,7 +60,7 @@ export class CodeClaims extends DurableObject<Env> {
    * With `settings` (a normal-length code), "attack" instead while attack mode is on: issue a long code.
    */
   async reserve(id: string, expiresAt: number, settings?: BudgetSettings): Promise<boolean | "attack"> {
-    if (settings && (await this.gate(id).attackOn(settings))) return "attack";
+    if (settings && (await this.gate().attackOn(settings))) return "attack";
     // One statement: a new claim, or an expired one taken over; a live one (redeemed or not) wins.
     const won = this.sql
       .exec(
@@ -76,7 +81,7 @@ export class CodeClaims extends DurableObject<Env> {
    * location) is neither redeemed nor charged: the phone can try again and be served.
    */
   async lookup(settings: BudgetSettings, cls: CodeClass, id: string, found: KvFinding): Promise<ClaimVerdict> {
-    const gate = cls === "normal" ? this.gate(id) : null;
+    const gate = cls === "normal" ? this.gate() : null;
     if (gate) {
       this.settings = settings;
       const admission = await gate.admit(settings);

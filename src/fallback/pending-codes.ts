@@ -116,7 +116,10 @@ export class PendingCodes {
     // KV may serve an entry a little past its TTL; the sealed expiry is what counts.
     const found: KvFinding = !entry ? "absent" : entry.expiresAt <= Date.now() ? "expired" : "live";
     const verdict = await claimObject(this.claims, indexId).lookup(settings, cls, indexId, found);
-    if (verdict.outcome === "attack") return { outcome: "attack", until: verdict.until };
+    if (verdict.outcome === "attack") {
+      attackSeenAt.set(this.claims, Date.now()); // this isolate's next creates draw long codes first
+      return { outcome: "attack", until: verdict.until };
+    }
     if (verdict.outcome === "unavailable" || verdict.outcome === "unknown" || !entry)
       return { outcome: verdict.outcome === "unavailable" ? "unavailable" : "unknown" };
     if (verdict.outcome === "expired")

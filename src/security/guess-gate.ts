@@ -67,7 +67,9 @@ export class GuessGate {
       this.waiting++;
       try {
         // Units granted to this shard may be taken by the lookups that waited with this one: ask again.
-        if ((await this.sync(settings)) === 0 && this.units === 0 && this.attackUntil <= Date.now()) break;
+        // No unit and no attack mode twice (the second call asked for the waiting lookups): fail closed.
+        if ((await this.sync(settings)) === 0 && this.units === 0 && this.attackUntil <= Date.now() && calls >= 2)
+          break;
       } catch {
         break;
       } finally {
@@ -99,6 +101,11 @@ export class GuessGate {
     this.spentUnreported++;
     this.store();
     if (this.units < UNITS_WANTED) this.syncInBackground(settings);
+  }
+
+  /** Attack mode started (the keeper's notice): refuse from now, without waiting for the next keeper call. */
+  learnAttack(until: number): void {
+    if (until > this.attackUntil) this.attackUntil = until;
   }
 
   /** Whether normal-length codes are refused now, asking the keeper when what is known is stale. */
