@@ -113,6 +113,19 @@ describe("the guess budget at any isolate count", () => {
     expect(usage).toEqual({ spentLastMinute: 6, spentLastDay: 6, held: 2, pressureLastMinute: 6 });
   });
 
+  it("a spend is remembered for a whole minute, whatever the millisecond it was reported at", async () => {
+    const deployed = deployment("minute-edge", { GUESS_BUDGET_PER_MINUTE: "10" });
+    const codes = await wrongCodesOfOneShard(11, 10_000);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const s = Math.ceil(Date.now() / 1000) * 1000;
+    vi.setSystemTime(s + 999);
+    for (const [i, code] of codes.slice(0, 10).entries()) {
+      expect((await lookup(code, `10.71.${i}.1`, { env: deployed })).status).toBe(400);
+    }
+    vi.setSystemTime(s + 60_000); // 59.001 s later: still inside the minute of those ten
+    await expectErrorShape(await lookup(codes[10], "10.71.20.1", { env: deployed }), 503, "ATTACK_MODE");
+  });
+
   it("fails closed: a shard that cannot reach the keeper evaluates nothing", async () => {
     const stub = env.CODE_CLAIMS.get(env.CODE_CLAIMS.idFromName("fail-closed|claims:a"));
     const admission = await runInDurableObject(stub, async (_instance, state) => {
@@ -173,6 +186,33 @@ describe("attack mode costs the attacker the budget's rate", () => {
     const [nextInB] = await wrongCodesOfOneShard(1, 7_000, "B");
     await expectErrorShape(await lookup(nextInB, "10.67.2.1", { env: deployed }), 503, "ATTACK_MODE");
     expect((await keeperOf("tell-shards").usage()).held).toBeGreaterThan(0);
+  });
+
+  it("stays on past its announced end until the keeper's check ends it (a late alarm opens no window)", async () => {
+    const { deployed, t0 } = await startAttack("late-alarm");
+    vi.setSystemTime(t0 + 60_001); // the check is due but has not run
+    const [next] = await wrongCodesOfOneShard(1, 8_000);
+    await expectErrorShape(await lookup(next, "10.68.0.1", { env: deployed }), 503, "ATTACK_MODE");
+  });
+
+  it("while an isolate knows it is on, a refused lookup reads nothing from KV, live code or not", async () => {
+    const { deployed } = await startAttack("no-kv-read");
+    let reads = 0;
+    const counting = {
+      ...deployed,
+      QR_KV: new Proxy(deployed.QR_KV, {
+        get(t, p) {
+          if (p === "get") reads++;
+          const value = Reflect.get(t, p);
+          return typeof value === "function" ? value.bind(t) : value;
+        },
+      }),
+    } as Env;
+    const [a, b] = await wrongCodesOfOneShard(2, 9_000);
+    await expectErrorShape(await lookup(a, "10.69.0.1", { env: counting }), 503, "ATTACK_MODE"); // learns it here
+    const before = reads;
+    await expectErrorShape(await lookup(b, "10.69.0.2", { env: counting }), 503, "ATTACK_MODE");
+    expect(reads - before).toBe(0);
   });
 
   it("a trickle under half the budget's rate cannot hold it: it ends at its minimum", async () => {

@@ -29,4 +29,20 @@ describe("the trail stays bounded under any flood", () => {
       rows.filter((e) => e.eventName === "QR_FALLBACK_PAYLOAD_RETRIEVED" && e.message.includes("malformed")),
     ).toEqual([]);
   }, 60_000);
+
+  it("wrong long codes (no budget bounds them) are summarized too, not written one by one", async () => {
+    const deployed = deployment("long-misses");
+    const networks = Array.from({ length: 20 }, (_, i) => `10.72.${i}`);
+    const answers = await Promise.all(
+      networks.map((net, i) => lookup(`zzzzzzzz${String.fromCharCode(97 + i)}q`, `${net}.1`, { env: deployed })),
+    );
+    for (const answer of answers) await expectErrorShape(answer, 400, "QR_FALLBACK_NOT_FOUND");
+    await writeRefusalSummaries(...networks.map((n) => `${n}.0/24`));
+    const rows = await waitForTrail((r) => r.some((e) => e.errorCode === "UNKNOWN_LONG_CODE"));
+    const summaries = rows.filter((e) => e.errorCode === "UNKNOWN_LONG_CODE");
+    expect(summaries.reduce((n, e) => n + (e.additionalDetails.extras.refusedCount ?? 0), 0)).toBe(20);
+    expect(
+      rows.filter((e) => e.eventName === "QR_FALLBACK_PAYLOAD_RETRIEVED" && e.remoteIP?.startsWith("10.72.")),
+    ).toEqual([]);
+  }, 60_000);
 });

@@ -4,12 +4,18 @@ import type { CodeClass } from "../config";
 import type { BudgetSettings } from "../security/guess-budget";
 import { GuessGate, REFUSAL_REPORT_MS } from "../security/guess-gate";
 
-/** What the route read from Workers KV for the code: a payload it opened, an expired one, or none. */
-export type KvFinding = "live" | "expired" | "absent";
+/**
+ * What the route read from Workers KV for the code: a payload it opened, an expired one, none; or
+ * "unread": it asks first whether the code may be evaluated at all (while attack mode seems on, so
+ * that a refused lookup costs the same whether the code is live or not).
+ */
+export type KvFinding = "live" | "expired" | "absent" | "unread";
 
 /** The shard's answer to a lookup: only "retrieved" may be answered 200, and it is given once. */
 export type ClaimVerdict =
   | { outcome: "retrieved" | "expired" | "unknown" }
+  /** "unread" and admitted: nothing evaluated; read KV and ask again. */
+  | { outcome: "proceed" }
   /** Not evaluated: normal-length codes are refused until then. */
   | { outcome: "attack"; until: number }
   /** Not evaluated: the guess-budget keeper could not be reached (fail closed). */
@@ -92,6 +98,10 @@ export class CodeClaims extends DurableObject<Env> {
           ? { outcome: "attack", until: admission.attackUntil }
           : { outcome: "unavailable" };
       }
+    }
+    if (found === "unread") {
+      gate?.giveBack();
+      return { outcome: "proceed" };
     }
     // The unit is taken: evaluate, then give it back (a real code) or spend it (a wrong one).
     const now = Date.now();

@@ -44,6 +44,8 @@ const MAX_DRAWS = 8;
  * ATTACK_HINT_MS its creates draw long codes first. A hint only; the shards decide.
  */
 const attackSeenAt = new WeakMap<DurableObjectNamespace<CodeClaims>, number>();
+/** Until when this isolate last heard attack mode lasts (from a lookup refused for it), per claims binding. */
+const attackUntilSeen = new WeakMap<DurableObjectNamespace<CodeClaims>, number>();
 const ATTACK_HINT_MS = 5_000;
 const attackSeen = (ns: DurableObjectNamespace<CodeClaims>) =>
   Date.now() - (attackSeenAt.get(ns) ?? 0) < ATTACK_HINT_MS;
@@ -110,21 +112,33 @@ export class PendingCodes {
     waitUntil: (p: Promise<unknown>) => void,
   ): Promise<RedeemResult> {
     const indexId = await indexIdOf(this.keys, code);
+    const shard = claimObject(this.claims, indexId);
+    // While attack mode seems on, the shard decides before any KV read or decryption: a refused
+    // lookup then takes the same work, and time, whether its code is live or not.
+    if (cls === "normal" && (attackUntilSeen.get(this.claims) ?? 0) > Date.now()) {
+      const first = await shard.lookup(settings, cls, indexId, "unread");
+      if (first.outcome === "attack") return this.refused(first.until);
+      if (first.outcome === "unavailable") return { outcome: "unavailable" };
+    }
     const sealed = await this.kv.get(pendingKey(indexId), "arrayBuffer");
     const text = sealed && (await openPayload(this.keys, code, indexId, sealed));
     const entry = text ? (JSON.parse(text) as PendingEntry) : null;
     // KV may serve an entry a little past its TTL; the sealed expiry is what counts.
     const found: KvFinding = !entry ? "absent" : entry.expiresAt <= Date.now() ? "expired" : "live";
-    const verdict = await claimObject(this.claims, indexId).lookup(settings, cls, indexId, found);
-    if (verdict.outcome === "attack") {
-      attackSeenAt.set(this.claims, Date.now()); // this isolate's next creates draw long codes first
-      return { outcome: "attack", until: verdict.until };
-    }
-    if (verdict.outcome === "unavailable" || verdict.outcome === "unknown" || !entry)
+    const verdict = await shard.lookup(settings, cls, indexId, found);
+    if (verdict.outcome === "attack") return this.refused(verdict.until);
+    if (verdict.outcome === "unavailable" || verdict.outcome === "unknown" || verdict.outcome === "proceed" || !entry)
       return { outcome: verdict.outcome === "unavailable" ? "unavailable" : "unknown" };
     if (verdict.outcome === "expired")
       return { outcome: "expired", fallbackId: entry.fallbackId, rpAppId: entry.rpAppId };
     waitUntil(this.kv.delete(pendingKey(indexId)));
     return { outcome: "retrieved", qrCode: entry.qrCode, fallbackId: entry.fallbackId, rpAppId: entry.rpAppId };
+  }
+
+  /** A lookup refused for attack mode: this isolate's next lookups ask first, its next creates draw long codes. */
+  private refused(until: number): RedeemResult {
+    attackSeenAt.set(this.claims, Date.now());
+    attackUntilSeen.set(this.claims, until);
+    return { outcome: "attack", until };
   }
 }

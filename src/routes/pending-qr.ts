@@ -26,7 +26,7 @@ import { validate } from "../http/validate";
 import { limitLookups, lookupClientOf, recordFailedLookup } from "../security/client-limits";
 import { budgetSettings } from "../security/guess-budget";
 
-type LookupEnv = AppEnv & { Variables: { lookup?: RedeemResult } };
+type LookupEnv = AppEnv & { Variables: { lookup?: RedeemResult; longCode?: boolean } };
 
 type EvaluatedOutcome = "retrieved" | "expired" | "unknown";
 const OUTCOME_MESSAGES: Record<EvaluatedOutcome, string> = {
@@ -37,6 +37,8 @@ const OUTCOME_MESSAGES: Record<EvaluatedOutcome, string> = {
 
 /** The refusal summaries' reason for malformed codes (answered as any miss, never evaluated). */
 export const MALFORMED_CODE = "MALFORMED_CODE";
+/** ...and for wrong long codes: no budget bounds them, so they are summarized, not written one by one. */
+export const UNKNOWN_LONG_CODE = "UNKNOWN_LONG_CODE";
 
 /** Refused before the code check: summarized per client network, reason and minute, not one by one. */
 const SUMMARIZED_REFUSALS = new Set<string>([
@@ -49,9 +51,10 @@ const SUMMARIZED_REFUSALS = new Set<string>([
 ]);
 
 /**
- * Every code evaluated gets its own event (success, miss, expiry): the guess budget bounds them.
- * Everything else (refused before evaluation, attack mode, malformed codes) is counted into the
- * trail's refusal summaries, so a flood of any size adds a bounded number of rows.
+ * Every code found (served, expired) and every wrong normal-length code evaluated gets its own event:
+ * the guess budget bounds them. Everything else (refused before evaluation, attack mode, malformed
+ * codes, wrong long codes) is counted into the trail's refusal summaries, so a flood of any size adds
+ * a bounded number of rows.
  */
 const auditLookup = createMiddleware<LookupEnv>(async (c, next) => {
   await next();
@@ -60,11 +63,13 @@ const auditLookup = createMiddleware<LookupEnv>(async (c, next) => {
   const refusal =
     lookup?.outcome === "malformed"
       ? MALFORMED_CODE
-      : error && (!lookup || lookup.outcome === "attack" || lookup.outcome === "unavailable")
-        ? SUMMARIZED_REFUSALS.has(error.code)
-          ? error.code
-          : null
-        : null;
+      : lookup?.outcome === "unknown" && c.get("longCode")
+        ? UNKNOWN_LONG_CODE
+        : error && (!lookup || lookup.outcome === "attack" || lookup.outcome === "unavailable")
+          ? SUMMARIZED_REFUSALS.has(error.code)
+            ? error.code
+            : null
+          : null;
   if (refusal) {
     const { network } = c.get("lookupClient") ?? lookupClientOf(c.req.raw);
     countRefusal(c.env.CLIENT_LEDGER, configOf(c.env), network, refusal, (p) => c.executionCtx.waitUntil(p));
@@ -116,6 +121,7 @@ const lookup = createFactory<LookupEnv>().createHandlers(
       throw notFound();
     }
     // The claim shard evaluates the code only with a unit of the guess budget (normal length).
+    c.set("longCode", codeClass === "long");
     const store = await PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.serverSecret);
     const result = await store.redeem(code, codeClass, budgetSettings(config), waitUntil);
     c.set("lookup", result);

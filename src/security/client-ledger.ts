@@ -163,7 +163,9 @@ export class ClientLedger extends DurableObject<Env> {
         due,
       )) {
         const key = `${row.minute}|${row.reason}`;
-        groups.set(key, [...(groups.get(key) ?? []), row]);
+        const group = groups.get(key);
+        if (group) group.push(row);
+        else groups.set(key, [row]);
       }
       if (groups.size > 0) {
         if (level === "shard") {

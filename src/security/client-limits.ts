@@ -19,7 +19,19 @@ export function lookupClientOf(req: Request): LookupClient {
  * one failure of it: the overshoot is bounded by the isolates a client reaches, each capped per minute.
  */
 const blocked = new Map<string, number>();
-const MAX_BLOCKS = 10_000;
+const MAX_BLOCKS = 50_000;
+
+/**
+ * Drops the blocks that are over; when every block is live, the ones that end soonest. A block
+ * dropped early costs at most one more failure of that client, which the ledger counts and answers
+ * with the block again.
+ */
+function forgetExpiredBlocks(now = Date.now()): void {
+  for (const [key, until] of blocked) if (until <= now) blocked.delete(key);
+  if (blocked.size < MAX_BLOCKS) return;
+  const soonest = [...blocked].sort((a, b) => a[1] - b[1]).slice(0, Math.ceil(MAX_BLOCKS / 10));
+  for (const [key] of soonest) blocked.delete(key);
+}
 
 function rateLimited(message: string, retryAfterSeconds = RATE_LIMIT_PERIOD_SECONDS): AppError {
   return new AppError(ErrorCode.RATE_LIMITED, message, retryAfterSeconds);
@@ -65,7 +77,7 @@ const failuresOf = batcherPerBinding(
       async (network, counts, { clientDailyFailures, networkDailyFailures }) => {
         const caps: LedgerCaps = { clientDailyFailures, networkDailyFailures };
         const answer = await ns.get(ns.idFromName(network)).recordFailures(caps, counts);
-        if (blocked.size >= MAX_BLOCKS) blocked.clear();
+        if (blocked.size >= MAX_BLOCKS) forgetExpiredBlocks();
         for (const [client, until] of Object.entries(answer.clientsBlockedUntil)) if (until) blocked.set(client, until);
         if (answer.networkBlockedUntil) blocked.set(`net:${network}`, answer.networkBlockedUntil);
       },

@@ -112,7 +112,7 @@ export class GuessBudget extends DurableObject<Env> {
     if (spent + refused > 0) s.pressure[second] = (s.pressure[second] ?? 0) + spent + refused;
     s.held[shard] = Math.max(0, Math.floor(report.held));
     let granted = 0;
-    if (!this.attackOn(now)) {
+    if (!this.attackOn()) {
       const { perMinute, perDay } = settings.budget;
       const heldAll = sum(s.held);
       const left = Math.min(perMinute - sum(s.spent) - heldAll, perDay - sum(s.hours) - heldAll);
@@ -128,7 +128,7 @@ export class GuessBudget extends DurableObject<Env> {
       }
     }
     await this.ctx.storage.put("keeper", s);
-    return { granted, attackUntil: this.attackOn(now) ? (s.attack?.until ?? 0) : 0 };
+    return { granted, attackUntil: this.announcedUntil(now) };
   }
 
   /** The budget's use as it stands: wrong codes evaluated in the last minute and day, units held by shards. */
@@ -146,16 +146,23 @@ export class GuessBudget extends DurableObject<Env> {
   /** Attack mode as it stands (the status route). */
   async attackState(): Promise<AttackState> {
     const now = Date.now();
-    return { normal: this.attackOn(now) ? (this.ks.attack?.until ?? 0) : 0, long: 0 };
+    return { normal: this.announcedUntil(now), long: 0 };
   }
 
-  private attackOn(now: number): boolean {
-    return this.ks.attack !== null && this.ks.attack.until > now;
+  /** On from its start until the alarm ends it, even if that alarm runs late. */
+  private attackOn(): boolean {
+    return this.ks.attack !== null;
+  }
+
+  /** What shards are told attack mode lasts until: never in the past while it is on (they re-ask then). */
+  private announcedUntil(now: number): number {
+    return this.ks.attack ? Math.max(this.ks.attack.until, now + 1_000) : 0;
   }
 
   private prune(now: number) {
     const s = this.ks;
-    const oldestSecond = Math.floor((now - MINUTE_MS) / 1000) + 1;
+    // A spend is remembered for 60 to 61 s: any 60 s window sees every spend it holds.
+    const oldestSecond = Math.floor(now / 1000) - MINUTE_MS / 1000;
     prune(s.spent, oldestSecond);
     prune(s.pressure, oldestSecond);
     prune(s.hours, Math.floor(now / HOUR_MS) - 23);
