@@ -42,7 +42,9 @@ const withUsers = (seconds, attack) => async (d, rec, ctx) => {
 };
 const withinBudget = (r) => ["evaluated ≤ 1.10 × budget", r.worstMinute <= 1.1 * BUDGET];
 const longNeverRefused = (r) => ["long codes never refused", (r.totals.refusedLongAttackMode ?? 0) === 0];
-const usersServed = (r) => ["users served", r.served >= 0.99];
+// A user whose code was live when attack mode began asks again; in its first second, a create at a
+// shard that has not heard yet may give them a normal-length code again (docs/security-model.md).
+const usersServed = (r) => ["users served", r.served >= 0.98];
 const attackModeCodesServed = (r) => ["codes issued in attack mode served", r.servedLong >= 0.99];
 
 /** Each phase: what runs, for how long, and the bounds its figures must meet. */

@@ -46,7 +46,7 @@ export const MIN_CODE_ENTROPY_BITS = 20;
 export const MIN_ATTACK_CODE_ENTROPY_BITS = 40;
 /** Workers KV refuses an expirationTtl under 60 seconds. */
 export const MIN_QR_TTL_SECONDS = 60;
-/** Attack mode then ends within 90 s of the attack stopping (a minute of pressure + one 30 s check). */
+/** Attack mode then ends within about 100 s of the attack stopping (10 s of report, a minute of pressure, one 30 s check). */
 export const MAX_ATTACK_MIN_SECONDS = 90;
 const MIN_SECRET_LENGTH = 32;
 

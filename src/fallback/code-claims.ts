@@ -48,17 +48,12 @@ export class CodeClaims extends DurableObject<Env> {
     );
   }
 
-  /** The shard's gate, known to the keeper by this object's id (so the keeper can tell it of attack mode). */
+  /** The shard's gate, known to the keeper by this object's id. */
   private gate(): GuessGate {
     this.gateOf ??= new GuessGate(this.sql, this.ctx.id.toString(), (name) =>
       this.env.GUESS_BUDGET.get(this.env.GUESS_BUDGET.idFromName(name)),
     );
     return this.gateOf;
-  }
-
-  /** The keeper tells the shards it knows of that attack mode started: they refuse and issue long codes at once. */
-  async attackStarted(until: number): Promise<void> {
-    this.gate().learnAttack(until);
   }
 
   /**

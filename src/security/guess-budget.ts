@@ -173,19 +173,11 @@ export class GuessBudget extends DurableObject<Env> {
     this.ks.settings = settings;
     await this.ctx.storage.put("keeper", this.ks);
     await this.ctx.storage.setAlarm(this.ks.attack.until);
-    await this.tellShards(this.ks.attack.until);
     await this.audit(
       settings,
       AuditEventName.ATTACK_MODE_STARTED,
       `Attack mode started for normal-length codes: the ${reason} guess budget is spent`,
     );
-  }
-
-  /** Tells every shard that has called (by object id) that attack mode started; a shard missed learns at its next call. */
-  private async tellShards(until: number): Promise<void> {
-    const ns = this.env.CODE_CLAIMS;
-    const ids = Object.keys(this.ks.held).filter((id) => /^[0-9a-f]{64}$/.test(id));
-    await Promise.allSettled(ids.map((id) => ns.get(ns.idFromString(id)).attackStarted(until)));
   }
 
   /** Decides whether attack mode goes on: the attack's pressure, or a spent day, keep it. */

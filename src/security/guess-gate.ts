@@ -4,8 +4,11 @@ import type { BudgetSettings, Grant, GuessBudget } from "./guess-budget";
 export const UNITS_WANTED = 2;
 /** A shard refusing in attack mode reports its refusals this often (they hold attack mode on). */
 export const REFUSAL_REPORT_MS = 10_000;
-/** Before issuing a normal-length code, a shard re-asks the keeper when what it knows is older. */
-export const ATTACK_STATE_FRESH_MS = 5_000;
+/**
+ * Before issuing a normal-length code, a shard re-asks the keeper when what it knows is older: a
+ * create learns attack mode within a second, at most one keeper call a second per shard.
+ */
+export const ATTACK_STATE_FRESH_MS = 1_000;
 
 /** A lookup gives up (503 GUESS_BUDGET_UNAVAILABLE) after this many keeper calls that left it no unit. */
 const MAX_KEEPER_CALLS = 20;
@@ -103,11 +106,6 @@ export class GuessGate {
     if (this.units < UNITS_WANTED) this.syncInBackground(settings);
   }
 
-  /** Attack mode started (the keeper's notice): refuse from now, without waiting for the next keeper call. */
-  learnAttack(until: number): void {
-    if (until > this.attackUntil) this.attackUntil = until;
-  }
-
   /** Whether normal-length codes are refused now, asking the keeper when what is known is stale. */
   async attackOn(settings: BudgetSettings): Promise<boolean> {
     if (
@@ -132,7 +130,10 @@ export class GuessGate {
     this.syncing ??= (async () => {
       try {
         // Units beyond what the shard likes to hold, with nobody waiting, go back to the budget.
-        if (this.waiting === 0 && this.units > UNITS_WANTED) this.units = UNITS_WANTED;
+        if (this.waiting === 0 && this.units > UNITS_WANTED) {
+          this.units = UNITS_WANTED;
+          this.store(); // before the keeper hears of it: a restart must not bring the surplus back
+        }
         const spent = this.spentUnreported;
         const refused = this.refusedUnreported;
         this.reportedAt = Date.now();
