@@ -6,7 +6,7 @@
 // successful guesses to expect in a year: the measured rate over a day, bounded by the caps a short
 // run cannot reach (`npm run odds`). `--write` puts the table into docs/security-model.md and renders
 // the botnet's timeline to docs/attack-sim-timeline.svg.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -17,7 +17,7 @@ import {
   attackerCapPerDay,
   fmt,
   readGuessingConfig,
-  replaceGenerated,
+  writeGenerated,
   yearlyHits,
 } from "./guessing-model.mjs";
 import { lineChart, rangesOf, rolling } from "./lib/svg-chart.mjs";
@@ -139,7 +139,7 @@ console.log(
 );
 if (values.write) {
   const doc = path.join(root, "docs/security-model.md");
-  writeFileSync(doc, replaceGenerated(readFileSync(doc, "utf8"), "attack-sim", table));
+  writeGenerated(doc, "attack-sim", table);
   const botnet = rows[2];
   writeFileSync(
     path.join(root, "docs/attack-sim-timeline.svg"),

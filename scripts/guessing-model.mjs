@@ -2,6 +2,9 @@
 // config reader, any environment): how many wrong codes each attacker model can have evaluated per
 // day, and the successful guesses to expect in a year. Shared by `npm run odds` (analytic) and
 // `npm run attack-sim` (measured, then projected with the same caps).
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { unstable_readConfig } from "wrangler";
 
 export function readGuessingConfig(configPath = "wrangler.toml", env = undefined) {
@@ -97,4 +100,11 @@ export function replaceGenerated(text, name, generated) {
   const j = text.indexOf(end);
   if (i < 0 || j < i) throw new Error(`no ${start} ... ${end} in the document`);
   return `${text.slice(0, i + start.length)}\n${generated.trim()}\n${text.slice(j)}`;
+}
+
+/** Puts a generated table into a doc between its markers, formatted as the project's formatter (Biome) wants. */
+export function writeGenerated(docPath, name, generated) {
+  writeFileSync(docPath, replaceGenerated(readFileSync(docPath, "utf8"), name, generated));
+  const biome = createRequire(import.meta.url).resolve("@biomejs/biome/bin/biome");
+  spawnSync(process.execPath, [biome, "format", "--write", docPath], { stdio: "ignore" });
 }

@@ -1,12 +1,7 @@
 #!/usr/bin/env node
-// `npm run odds [-- --config wrangler.toml] [--env production] [--write]`: for each attacker model, the
-// wrong codes the deployment's configuration lets it have evaluated per day and the successful
-// guesses to expect in a year at 100 and 1,000 live codes. `--write` puts the table into
-// docs/security-model.md. `npm run attack-sim` measures the same against the real Workers.
-import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ATTACKERS, analyticOdds, fmt, readGuessingConfig, replaceGenerated } from "./guessing-model.mjs";
+import { ATTACKERS, analyticOdds, fmt, readGuessingConfig, writeGenerated } from "./guessing-model.mjs";
 import { root } from "./wrangler.mjs";
 
 const { values } = parseArgs({
@@ -31,6 +26,6 @@ const lines = [
 console.log(lines.join("\n"));
 if (values.write) {
   const doc = path.join(root, "docs/security-model.md");
-  writeFileSync(doc, replaceGenerated(readFileSync(doc, "utf8"), "odds", lines.join("\n")));
+  writeGenerated(doc, "odds", lines.join("\n"));
   console.log(`\nwritten into ${path.relative(root, doc)}`);
 }

@@ -5,11 +5,11 @@
 // lookups served, attack-mode starts, wrong codes evaluated in the worst minute against the budget,
 // attack-mode time; writes sim/results/latest.json; exits 1 when a bound is missed. `--quick` is
 // the CI run: 100 isolates, legitimate traffic only (what started attack mode falsely before 0.6).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { replaceGenerated } from "../scripts/guessing-model.mjs";
+import { writeGenerated } from "../scripts/guessing-model.mjs";
 import { root } from "../scripts/wrangler.mjs";
 import { buildSimBundle, startDeployment } from "./deployment.mjs";
 import { attacker, legitimateUsers, Recorder, trailCounts, watchAttackMode } from "./traffic.mjs";
@@ -20,9 +20,10 @@ const { values } = parseArgs({
     phases: { type: "string", default: "legit,burst,botnet,trickle,ipv6,locations" },
     quick: { type: "boolean", default: false },
     write: { type: "boolean", default: false },
-    out: { type: "string", default: path.join(root, "sim/results/latest.json") },
+    out: { type: "string" }, // default: sim/results/latest.json (committed); --quick: sim/results/quick.json
   },
 });
+values.out ??= path.join(root, values.quick ? "sim/results/quick.json" : "sim/results/latest.json");
 const counts = values.quick ? [100] : values.n.split(",").map(Number);
 const phaseNames = values.quick ? ["legit"] : values.phases.split(",");
 const BUDGET = 300; // GUESS_BUDGET_PER_MINUTE as shipped
@@ -199,7 +200,7 @@ const table = [
 console.log(`\n${table}`);
 if (values.write) {
   const doc = path.join(root, "docs/security-model.md");
-  writeFileSync(doc, replaceGenerated(readFileSync(doc, "utf8"), "sim-scale", table));
+  writeGenerated(doc, "sim-scale", table);
 }
 mkdirSync(path.dirname(values.out), { recursive: true });
 writeFileSync(values.out, `${JSON.stringify({ when: new Date().toISOString(), results }, null, 1)}\n`);
