@@ -105,6 +105,11 @@ export function replaceGenerated(text, name, generated) {
 /** Puts a generated table into a doc between its markers, formatted as the project's formatter (Biome) wants. */
 export function writeGenerated(docPath, name, generated) {
   writeFileSync(docPath, replaceGenerated(readFileSync(docPath, "utf8"), name, generated));
+  formatWithBiome(docPath);
+}
+
+/** Formats a file the tools wrote as the project's formatter wants it (so `npm run lint` stays green). */
+export function formatWithBiome(filePath) {
   const biome = createRequire(import.meta.url).resolve("@biomejs/biome/bin/biome");
-  spawnSync(process.execPath, [biome, "format", "--write", docPath], { stdio: "ignore" });
+  spawnSync(process.execPath, [biome, "format", "--write", filePath], { stdio: "ignore" });
 }

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { writeGenerated } from "../scripts/guessing-model.mjs";
+import { formatWithBiome, writeGenerated } from "../scripts/guessing-model.mjs";
 import { root } from "../scripts/wrangler.mjs";
 import { buildSimBundle, startDeployment } from "./deployment.mjs";
 import { attacker, legitimateUsers, Recorder, trailCounts, watchAttackMode } from "./traffic.mjs";
@@ -203,7 +203,8 @@ if (values.write) {
   writeGenerated(doc, "sim-scale", table);
 }
 mkdirSync(path.dirname(values.out), { recursive: true });
-writeFileSync(values.out, `${JSON.stringify({ when: new Date().toISOString(), results }, null, 1)}\n`);
+writeFileSync(values.out, `${JSON.stringify({ when: new Date().toISOString(), results }, null, 2)}\n`);
+formatWithBiome(values.out);
 const ok = results.every((r) => Object.values(r.bounds).every(Boolean));
 console.log(
   `\n${ok ? "ok" : "FAIL"}: ${results.length} runs in ${Math.round((Date.now() - started) / 1000)} s; figures in ${path.relative(root, values.out)}`,
