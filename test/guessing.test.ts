@@ -124,7 +124,7 @@ describe("the guess budget at any isolate count", () => {
     }
     vi.setSystemTime(s + 60_000); // 59.001 s later: still inside the minute of those ten
     await expectErrorShape(await lookup(codes[10], "10.71.20.1", { env: deployed }), 503, "ATTACK_MODE");
-  });
+  }, 120_000); // 11 lookups each waiting for its audit hand-off, slow when the whole suite runs
 
   it("fails closed: a shard that cannot reach the keeper evaluates nothing", async () => {
     const stub = env.CODE_CLAIMS.get(env.CODE_CLAIMS.idFromName("fail-closed|claims:a"));
