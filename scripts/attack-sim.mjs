@@ -90,6 +90,7 @@ try {
         longRefused: t.refusedLongAttackMode ?? 0,
         served: (t.userServed ?? 0) / Math.max(1, (t.userServed ?? 0) + (t.userNotServed ?? 0)),
         users: (t.userServed ?? 0) + (t.userNotServed ?? 0),
+        lostByHarness: t.userLostByHarness ?? 0,
         servedLong: (t.servedLong ?? 0) / Math.max(1, (t.servedLong ?? 0) + (t.notServedLong ?? 0)),
         longLookups: (t.servedLong ?? 0) + (t.notServedLong ?? 0),
         hits: t.hits ?? 0,
@@ -105,6 +106,9 @@ try {
       console.error(
         `  evaluated ${row.normal} + ${row.long} long (worst minute ${row.worstMinute}), refused ${row.limited} + ${row.attackMode}, users served ${pct(row.served)}`,
       );
+      // Why users were not served (and lookups the harness lost to broken connections, left out above).
+      const why = Object.entries(t).filter(([key]) => /^(notServed\d|harnessLost|createFailed|other)/.test(key));
+      if (why.length) console.error(`  not served: ${why.map(([k, v]) => `${k} ${v}`).join(", ")}`);
       if (process.env.SIM_DEBUG) console.error(JSON.stringify(t));
     } finally {
       await d.stop();
@@ -132,10 +136,11 @@ const ok = rows.every(
     r.longRefused === 0 &&
     r.hits === 0 &&
     (r.longLookups === 0 || r.servedLong >= 0.99) &&
-    r.served >= 0.95,
+    r.served >= 0.95 &&
+    r.lostByHarness <= 0.05 * r.users,
 );
 console.log(
-  `\n${ok ? "ok" : "FAIL"}: every model: normal-length guesses within 1.10 × the minute budget, long codes never refused, codes issued in attack mode served (≥ 99%), ≥ 95% of users served, no hit`,
+  `\n${ok ? "ok" : "FAIL"}: every model: normal-length guesses within 1.10 × the minute budget, long codes never refused, codes issued in attack mode served (≥ 99%), ≥ 95% of users served, no hit (users the harness lost to broken connections left out, at most 5%)`,
 );
 if (values.write) {
   const doc = path.join(root, "docs/security-model.md");

@@ -61,10 +61,11 @@ async function post(deployment, at, pathname, body, ip, token) {
     try {
       const res = await deployment.request(pathname, { method: "POST", headers, body: JSON.stringify(body) }, at);
       const json = await res.json().catch(() => ({}));
-      return { status: res.status, json };
+      return { status: res.status, json, resent: attempt > 0 };
     } catch (err) {
       // workerd closes kept-alive connections that the client may just have picked for a request.
-      // Under load it also resets connections: a request not answered is sent again.
+      // Under load it also resets connections: a request not answered is sent again (`resent`: a
+      // lookup the first attempt may already have redeemed then reads as used).
       if (["UND_ERR_SOCKET", "ECONNRESET"].includes(err?.cause?.code) && attempt < 5) {
         await sleep(10 * (attempt + 1));
         continue;
@@ -81,7 +82,8 @@ export async function legitimateUsers(deployment, rec, { perSecond, until, slots
   const users = [];
   let n = 0;
   const user = async (i) => {
-    rec.add((await oneUser(i)) ? "userServed" : "userNotServed");
+    const served = await oneUser(i);
+    rec.add(served === null ? "userLostByHarness" : served ? "userServed" : "userNotServed");
   };
   const oneUser = async (i) => {
     const token = tokens[i % tokens.length];
@@ -121,9 +123,13 @@ export async function legitimateUsers(deployment, rec, { perSecond, until, slots
         ip,
       );
       const served = looked.status === 200 && looked.json.qrCode === created.json.qrCode;
-      rec.add(
-        served ? "served" : `notServed${looked.status}${looked.json?.error?.code ? `:${looked.json.error.code}` : ""}`,
-      );
+      const why = `${looked.status}${looked.json?.error?.code ? `:${looked.json.error.code}` : ""}`;
+      // A lookup sent twice because the connection broke is the harness's loss, not the service's answer.
+      if (!served && (looked.resent || looked.status === 0)) {
+        rec.add(`harnessLost${why}`);
+        return null;
+      }
+      rec.add(served ? "served" : `notServed${why}`);
       if (code.length > 6) rec.add(served ? "servedLong" : "notServedLong");
       if (served) return true;
       // The 503's message says: ask the workstation for a new code. The user does, once.
