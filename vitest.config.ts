@@ -6,6 +6,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "audit-consumer/migrations"));
   const controlMigrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  // A fresh secret per run (no secret lives in the repository), where wrangler looks for required secrets.
+  const serverSecret = randomBytes(32).toString("hex");
+  process.env.SERVER_SECRET = serverSecret;
   return {
     plugins: [
       cloudflareTest({
@@ -15,8 +18,7 @@ export default defineConfig(async () => {
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
-            // A fresh secret per run: no secret lives in the repository.
-            SERVER_SECRET: randomBytes(32).toString("hex"),
+            SERVER_SECRET: serverSecret,
             TEST_MIGRATIONS: migrations,
             TEST_CONTROL_MIGRATIONS: controlMigrations,
             // The shipped config leaves RP_URL empty (a deployment must set it).

@@ -37,9 +37,6 @@ export function eventTagsOf(eventName: AuditEventName, isSuccessful: boolean): E
   return security ? ["QR_FALLBACK", "SECURITY"] : ["QR_FALLBACK"];
 }
 
-/** Events of no RP application are filed under this one (`QR_FALLBACK_SECURITY_APP`), which is always listed. */
-export const DEFAULT_SECURITY_APP_ID = "QRFallbackSecurity";
-
 const nullOnly = z.null();
 const text = (max: number) => z.string().check(z.maxLength(max));
 const nullableText = (max: number) => z.nullable(text(max));

@@ -12,14 +12,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { buildSimBundle, startDeployment } from "../sim/deployment.mjs";
 import { attacker, legitimateUsers, Recorder, watchAttackMode } from "../sim/traffic.mjs";
-import {
-  ATTACKERS,
-  attackerCapPerDay,
-  fmt,
-  readGuessingConfig,
-  writeGenerated,
-  yearlyHits,
-} from "./guessing-model.mjs";
+import { ATTACKERS, attackerCapPerDay, fmt, readGuessingConfig, yearlyHits } from "./guessing-model.mjs";
+import { writeGenerated } from "./lib/generated.mjs";
 import { lineChart, rangesOf, rolling } from "./lib/svg-chart.mjs";
 import { root } from "./wrangler.mjs";
 

@@ -6,10 +6,11 @@
 // (common/claim-shards.js: the guess budget lives in those shards from 0.6.0 on); the D1 migrations are
 // applied remotely; then the static-assets Worker, the audit consumer and the main Worker are deployed.
 // --dry-run checks what can be checked offline and runs `wrangler deploy --dry-run` for each Worker.
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { unstable_readConfig } from "wrangler";
 import { claimRolloutRefusal, parseClaimSharding } from "../common/claim-shards.js";
+import { varOf as defaultedVar } from "../common/config-vars.js";
 import { root, wrangler } from "./wrangler.mjs";
 
 const { values } = parseArgs({
@@ -28,18 +29,15 @@ function fail(message) {
   process.exit(1);
 }
 
-/** A var as deployed: a --var override, else the environment's [vars] table in wrangler.toml. */
+/** A var as deployed: a --var override, else the environment's vars (wrangler's own reader), else its default. */
 function varOf(name) {
   const override = values.var.find((v) => v.startsWith(`${name}:`));
   if (override) return override.slice(name.length + 1);
-  const toml = readFileSync(path.join(root, "wrangler.toml"), "utf8");
-  const header = values.env ? `[env.${values.env}.vars]` : "[vars]";
-  const start = toml.split("\n").findIndex((line) => line.trim() === header);
-  if (start < 0) fail(`wrangler.toml has no ${header} table`);
-  const table = toml.split("\n").slice(start + 1);
-  const end = table.findIndex((line) => line.startsWith("["));
-  const pattern = new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, "m");
-  return pattern.exec(table.slice(0, end < 0 ? undefined : end).join("\n"))?.[1] ?? "";
+  const config = unstable_readConfig(
+    { config: path.join(root, "wrangler.toml"), env: values.env },
+    { hideWarnings: true },
+  );
+  return defaultedVar(config.vars, name);
 }
 
 if (varOf("DEMO_ENABLED") === "true") fail("DEMO_ENABLED is for npm run dev only (the Worker would refuse to serve)");
@@ -49,7 +47,7 @@ try {
   parsed = new URL(url);
 } catch {
   fail(
-    `RP_URL is ${url ? `"${url}", not a URL` : "not set"}: set it in wrangler.toml [vars] to this deployment's public https URL`,
+    `RP_URL is ${url ? `"${url}", not a URL` : "not set"}: set it to this deployment's public https URL in config/environments.toml (then npm run config), or pass --var RP_URL:https://...`,
   );
 }
 if (parsed.protocol !== "https:") fail(`RP_URL must be https (it is ${url})`);

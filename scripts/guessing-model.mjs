@@ -2,18 +2,12 @@
 // config reader, any environment): how many wrong codes each attacker model can have evaluated per
 // day, and the successful guesses to expect in a year. Shared by `npm run odds` (analytic) and
 // `npm run attack-sim` (measured, then projected with the same caps).
-import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { unstable_readConfig } from "wrangler";
+import { varOf as defaultedVar } from "../common/config-vars.js";
 
 export function readGuessingConfig(configPath = "wrangler.toml", env = undefined) {
   const config = unstable_readConfig({ config: configPath, env }, { hideWarnings: true });
-  const varOf = (name) => {
-    const value = config.vars?.[name];
-    if (value === undefined) throw new Error(`${name} is not set in ${configPath}${env ? ` [env.${env}]` : ""}`);
-    return String(value);
-  };
+  const varOf = (name) => defaultedVar(config.vars, name);
   const limiter = (name) => {
     const found = config.ratelimits?.find((r) => r.name === name);
     if (!found) throw new Error(`rate limiter ${name} not found in ${configPath}`);
@@ -91,25 +85,3 @@ export function analyticOdds(config, attacker) {
 
 export const fmt = (n) =>
   n >= 1e6 || (n < 0.01 && n > 0) ? n.toExponential(2) : n.toLocaleString("en-US", { maximumFractionDigits: 3 });
-
-/** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->` in a doc: a table the tools generate. */
-export function replaceGenerated(text, name, generated) {
-  const start = `<!-- ${name}:start -->`;
-  const end = `<!-- ${name}:end -->`;
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  if (i < 0 || j < i) throw new Error(`no ${start} ... ${end} in the document`);
-  return `${text.slice(0, i + start.length)}\n${generated.trim()}\n${text.slice(j)}`;
-}
-
-/** Puts a generated table into a doc between its markers, formatted as the project's formatter (Biome) wants. */
-export function writeGenerated(docPath, name, generated) {
-  writeFileSync(docPath, replaceGenerated(readFileSync(docPath, "utf8"), name, generated));
-  formatWithBiome(docPath);
-}
-
-/** Formats a file the tools wrote as the project's formatter wants it (so `npm run lint` stays green). */
-export function formatWithBiome(filePath) {
-  const biome = createRequire(import.meta.url).resolve("@biomejs/biome/bin/biome");
-  spawnSync(process.execPath, [biome, "format", "--write", filePath], { stdio: "ignore" });
-}

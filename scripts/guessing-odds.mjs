@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ATTACKERS, analyticOdds, fmt, readGuessingConfig, writeGenerated } from "./guessing-model.mjs";
+import { ATTACKERS, analyticOdds, fmt, readGuessingConfig } from "./guessing-model.mjs";
+import { writeGenerated } from "./lib/generated.mjs";
 import { root } from "./wrangler.mjs";
 
 const { values } = parseArgs({

@@ -1,6 +1,6 @@
 // Runs the project's pinned wrangler with telemetry off; shared by the dev and token scripts.
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +10,8 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const STATE_DIR = path.join(root, ".wrangler", "state");
 /** The pinned wrangler; QRF_WRANGLER_BIN stands in for it where a test needs Cloudflare's API offline (check-deploy). */
 export const wranglerBin =
-  process.env.QRF_WRANGLER_BIN || createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
+  process.env.QRF_WRANGLER_BIN ||
+  path.join(path.dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
 /**
@@ -66,20 +67,15 @@ export function spawnWrangler(args) {
 }
 
 /**
- * Bundles a config's Worker once, as `wrangler deploy` does, and returns a config (written beside
- * the bundle, under `outRoot`) that runs that bundle as is (`no_bundle`): wrangler dev then keeps no
- * esbuild watcher polling the sources (30-80 ms of CPU a second, measured), and editing the sources
- * while it runs changes nothing.
+ * Bundles a config's Worker as `wrangler deploy` does (what runs is what would be uploaded) into
+ * `outdir`; `entry` replaces the config's `main` (a bench or simulation entry around src/index.ts),
+ * `minify: false` keeps names readable in a profile. Returns the bundle's path.
  */
-export function prebuiltConfig(config, outRoot, name) {
-  const outdir = path.join(outRoot, name);
-  wrangler(["deploy", "--dry-run", "-c", config, "--outdir", outdir]);
-  const bundle = readdirSync(outdir).find((f) => f.endsWith(".js"));
-  const from = path.dirname(path.resolve(root, config));
-  const toml = readFileSync(path.resolve(root, config), "utf8")
-    .replace(/^main = .*$/m, `main = ${JSON.stringify(path.join(outdir, bundle))}\nno_bundle = true`)
-    .replace(/^migrations_dir = "(.*)"$/m, (_, dir) => `migrations_dir = ${JSON.stringify(path.resolve(from, dir))}`);
-  const out = path.join(outRoot, `${name}.prebuilt.toml`);
-  writeFileSync(out, toml);
-  return out;
+export function bundleWorker(config, outdir, { entry, minify } = {}) {
+  const args = ["deploy", ...(entry ? [entry] : []), "--dry-run", "-c", config, "--outdir", outdir];
+  if (minify === false) args.push("--minify=false");
+  wrangler(args);
+  const file = readdirSync(outdir).find((f) => f.endsWith(".js"));
+  if (!file) throw new Error(`no bundle for ${config}`);
+  return path.join(outdir, file);
 }

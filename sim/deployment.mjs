@@ -3,37 +3,23 @@
 // Cloudflare. A router Worker in front sends each request to the Worker (and simulated isolate) the
 // load generator names, so one HTTP port reaches every isolate. sim/README.md says what is modelled.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { applyMigrations, putToken } from "../bench/lib/instances.mjs";
-import { root, wrangler } from "../scripts/wrangler.mjs";
+import { bundleWorker, root } from "../scripts/wrangler.mjs";
 
 const MAIN = "qr-fallback";
 const CONSUMER = "qr-fallback-audit-consumer";
 
 /** Bundles sim/entry.ts (src/index.ts + simulated isolates) as `wrangler deploy` would; returns its path. */
 export function buildSimBundle(outdir) {
-  const config = path.join(root, ".sim.wrangler.toml");
-  const toml = readFileSync(path.join(root, "wrangler.toml"), "utf8");
-  const edited = toml.replace(/^main = "src\/index.ts"$/m, 'main = "sim/entry.ts"');
-  if (edited === toml) throw new Error("sim: wrangler.toml's main is not src/index.ts");
-  writeFileSync(config, edited);
-  try {
-    wrangler(["deploy", "--dry-run", "-c", config, "--outdir", path.join(outdir, "main")]);
-    wrangler(["deploy", "--dry-run", "-c", "audit-consumer/wrangler.toml", "--outdir", path.join(outdir, "consumer")]);
-  } finally {
-    rmSync(config, { force: true });
-  }
-  const js = (dir) =>
-    path.join(
-      outdir,
-      dir,
-      readdirSync(path.join(outdir, dir)).find((f) => f.endsWith(".js")),
-    );
-  return { main: js("main"), consumer: js("consumer") };
+  return {
+    main: bundleWorker(path.join(root, "wrangler.toml"), path.join(outdir, "main"), { entry: "sim/entry.ts" }),
+    consumer: bundleWorker(path.join(root, "audit-consumer/wrangler.toml"), path.join(outdir, "consumer")),
+  };
 }
 
 function optionsOf(configPath, name, script, overrides = {}) {

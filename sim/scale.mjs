@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { formatWithBiome, writeGenerated } from "../scripts/guessing-model.mjs";
+import { formatWithBiome, writeGenerated } from "../scripts/lib/generated.mjs";
 import { root } from "../scripts/wrangler.mjs";
 import { buildSimBundle, startDeployment } from "./deployment.mjs";
 import { attacker, legitimateUsers, Recorder, trailCounts, watchAttackMode } from "./traffic.mjs";

@@ -1,5 +1,5 @@
-import { DEFAULT_SECURITY_APP_ID } from "../common/audit-contract";
 import { CLAIM_SHARDING, parseClaimSharding } from "../common/claim-shards.js";
+import { varOf } from "../common/config-vars.js";
 import { log } from "../common/log";
 import { AppError, ErrorCode } from "./http/errors";
 
@@ -52,44 +52,31 @@ const MIN_SECRET_LENGTH = 32;
 
 export class ConfigError extends Error {}
 
-function intVar(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
+/** A Worker's env or a set of vars: each var it lacks takes its default (common/config-vars.js). */
+export type ConfigVars = Env | Readonly<Record<string, unknown>>;
+
+function intVar(env: ConfigVars, name: string): number {
+  const n = Number(varOf(env, name));
   if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer`);
   return n;
 }
 
 /** A delay in ms from 0 (none) to 5000. */
-function msVar(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
+function msVar(env: ConfigVars, name: string): number {
+  const n = Number(varOf(env, name));
   if (!Number.isSafeInteger(n) || n < 0 || n > 5_000)
     throw new ConfigError(`${name} must be an integer from 0 to 5000`);
   return n;
 }
-
-/**
- * Linger of the ledger hand-offs: under a flood from one network an isolate makes at most a few
- * ledger calls a second instead of one per failure. Blocks are learned this much later, which
- * the per-minute rate limits make worth a fraction of one guess per client.
- */
-export const DEFAULT_LEDGER_BATCH_MS = 250;
-
-/**
- * Linger of the audit hand-off: a request's event waits this long in isolate memory for others to
- * share its `sendBatch` (src/audit/send-batcher.ts). The trail sees events this much later; an
- * isolate stopped inside the window loses them (docs/audit-events.md, "What can be lost").
- */
-export const DEFAULT_AUDIT_BATCH_MS = 20;
 
 export function codeEntropyBits(length: number, alphabetSize: number): number {
   return length * Math.log2(alphabetSize);
 }
 
 /** Throws ConfigError with a message an operator can act on; never includes secret values. */
-export function parseConfig(env: Env): Config {
-  const codeLength = intVar("CODE_LENGTH", env.CODE_LENGTH, 6);
-  const codeAlphabet = env.CODE_ALPHABET || "abcdefghijklmnopqrstuvwxyz";
+export function parseConfig(env: ConfigVars): Config {
+  const codeLength = intVar(env, "CODE_LENGTH");
+  const codeAlphabet = varOf(env, "CODE_ALPHABET");
   const chars = [...codeAlphabet];
   if (new Set(chars).size !== chars.length) throw new ConfigError("CODE_ALPHABET has repeated characters");
   // Input is case-folded and stripped of spaces and dashes before lookup, so the alphabet must survive that.
@@ -101,60 +88,60 @@ export function parseConfig(env: Env): Config {
       `activation codes of ${codeLength} characters from ${chars.length} have ${bits.toFixed(1)} bits of entropy; at least ${MIN_CODE_ENTROPY_BITS} are required`,
     );
   }
-  const attackCodeLength = intVar("ATTACK_CODE_LENGTH", env.ATTACK_CODE_LENGTH, 10);
+  const attackCodeLength = intVar(env, "ATTACK_CODE_LENGTH");
   if (attackCodeLength <= codeLength) throw new ConfigError("ATTACK_CODE_LENGTH must be greater than CODE_LENGTH");
   if (codeEntropyBits(attackCodeLength, chars.length) < MIN_ATTACK_CODE_ENTROPY_BITS) {
     throw new ConfigError(`attack-mode codes need at least ${MIN_ATTACK_CODE_ENTROPY_BITS} bits of entropy`);
   }
-  const minAttackSeconds = intVar("ATTACK_MIN_SECONDS", env.ATTACK_MIN_SECONDS, 60);
+  const minAttackSeconds = intVar(env, "ATTACK_MIN_SECONDS");
   if (minAttackSeconds > MAX_ATTACK_MIN_SECONDS) {
     throw new ConfigError(
       `ATTACK_MIN_SECONDS must be at most ${MAX_ATTACK_MIN_SECONDS}: attack mode must end soon after an attack`,
     );
   }
-  const qrTtlSeconds = intVar("QR_TTL_SECONDS", env.QR_TTL_SECONDS, 180);
+  const qrTtlSeconds = intVar(env, "QR_TTL_SECONDS");
   if (qrTtlSeconds < MIN_QR_TTL_SECONDS) throw new ConfigError(`QR_TTL_SECONDS must be at least ${MIN_QR_TTL_SECONDS}`);
-  const serverSecret = env.SERVER_SECRET ?? "";
+  const serverSecret = String((env as { SERVER_SECRET?: unknown }).SERVER_SECRET ?? "");
   if (serverSecret.length < MIN_SECRET_LENGTH) {
     throw new ConfigError(`SERVER_SECRET is missing or shorter than ${MIN_SECRET_LENGTH} characters`);
   }
-  if (parseClaimSharding(env.CLAIM_SHARDS) === null) {
+  if (parseClaimSharding(varOf(env, "CLAIM_SHARDS")) === null) {
     throw new ConfigError(`CLAIM_SHARDS must be "${CLAIM_SHARDING}" (the 4096 sharding ended with 0.5)`);
   }
-  const rpUrl = parseRpUrl(env.RP_URL);
+  const rpUrl = parseRpUrl(varOf(env, "RP_URL"));
   // The demo creates codes for anyone who loads the page: never where phones would use them.
-  if (env.DEMO_ENABLED === "true" && !isLoopback(new URL(rpUrl).hostname)) {
+  if (varOf(env, "DEMO_ENABLED") === "true" && !isLoopback(new URL(rpUrl).hostname)) {
     throw new ConfigError("DEMO_ENABLED is for local use only: it needs a localhost RP_URL");
   }
   return {
     rpUrl,
-    tenantId: env.TENANT_ID || "default",
-    securityAppId: env.QR_FALLBACK_SECURITY_APP || DEFAULT_SECURITY_APP_ID,
+    tenantId: varOf(env, "TENANT_ID"),
+    securityAppId: varOf(env, "QR_FALLBACK_SECURITY_APP"),
     qrTtlSeconds,
     codeLength,
     codeAlphabet,
-    corsAllowedOrigins: (env.CORS_ALLOWED_ORIGINS ?? "")
+    corsAllowedOrigins: varOf(env, "CORS_ALLOWED_ORIGINS")
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean),
     guessing: {
       attackCodeLength,
       budget: {
-        perMinute: intVar("GUESS_BUDGET_PER_MINUTE", env.GUESS_BUDGET_PER_MINUTE, 300),
-        perDay: intVar("GUESS_BUDGET_PER_DAY", env.GUESS_BUDGET_PER_DAY, 5_000),
+        perMinute: intVar(env, "GUESS_BUDGET_PER_MINUTE"),
+        perDay: intVar(env, "GUESS_BUDGET_PER_DAY"),
       },
       minAttackSeconds,
-      clientDailyFailures: intVar("CLIENT_DAILY_FAILURE_CAP", env.CLIENT_DAILY_FAILURE_CAP, 100),
-      networkDailyFailures: intVar("NETWORK_DAILY_FAILURE_CAP", env.NETWORK_DAILY_FAILURE_CAP, 1_000),
-      ledgerBatchMs: msVar("LEDGER_BATCH_MS", env.LEDGER_BATCH_MS, DEFAULT_LEDGER_BATCH_MS),
+      clientDailyFailures: intVar(env, "CLIENT_DAILY_FAILURE_CAP"),
+      networkDailyFailures: intVar(env, "NETWORK_DAILY_FAILURE_CAP"),
+      ledgerBatchMs: msVar(env, "LEDGER_BATCH_MS"),
     },
-    auditBatchMs: msVar("AUDIT_BATCH_MS", env.AUDIT_BATCH_MS, DEFAULT_AUDIT_BATCH_MS),
+    auditBatchMs: msVar(env, "AUDIT_BATCH_MS"),
     serverSecret,
     eventHooks: {
-      allowLocal: env.EVENT_HOOKS_ALLOW_LOCAL === "true",
-      retryBaseSeconds: intVar("EVENT_HOOK_RETRY_BASE_SECONDS", env.EVENT_HOOK_RETRY_BASE_SECONDS, 10),
+      allowLocal: varOf(env, "EVENT_HOOKS_ALLOW_LOCAL") === "true",
+      retryBaseSeconds: intVar(env, "EVENT_HOOK_RETRY_BASE_SECONDS"),
     },
-    demoEnabled: env.DEMO_ENABLED === "true",
+    demoEnabled: varOf(env, "DEMO_ENABLED") === "true",
   };
 }
 

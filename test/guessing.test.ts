@@ -104,7 +104,7 @@ describe("the guess budget at any isolate count", () => {
     }
     // The shard reports its last spend right after answering.
     await vi.waitUntil(async () => (await keeperOf("evict").usage()).spentLastMinute === 6);
-    const usage = await runInDurableObject(keeperOf("evict"), async (_instance: GuessBudget, state) => {
+    const usage = await runInDurableObject(keeperOf("evict"), async (_instance, state) => {
       // A new instance over the same storage: what a restart or an eviction leaves.
       const fresh = new GuessBudget(state, env);
       await state.blockConcurrencyWhile(async () => {});

@@ -2,6 +2,7 @@ import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext }
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { AuditEvent } from "../common/audit-contract";
+import type { CONFIG_VARS } from "../common/config-vars.js";
 import { KV_PREFIXES } from "../common/kv-keys.js";
 import type { Scope } from "../src/auth/token-record";
 import { createToken } from "../src/auth/tokens";
@@ -187,7 +188,7 @@ function passThrough<T extends object>(target: T, override: Record<string | symb
  * no other test touches (names prefixed with `name`), so each case starts from a fresh budget.
  * `vars` override the shipped configuration.
  */
-export function deployment(name: string, vars: Partial<Record<keyof Env, string>> = {}): Env {
+export function deployment(name: string, vars: Partial<Record<keyof typeof CONFIG_VARS, string>> = {}): Env {
   const keeper = `${name}|global`;
   const withKeeper = <S extends { keeper: string } | undefined>(settings: S): S =>
     (settings ? { ...settings, keeper } : settings) as S;

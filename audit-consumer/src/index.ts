@@ -1,4 +1,5 @@
 import { type QueuedAuditEvent, queuedAuditEventSchema, writeEvents, writeRejects } from "../../common/audit-contract";
+import { varOf } from "../../common/config-vars.js";
 import { log } from "../../common/log";
 import { fanOutToHooks } from "./hook-fanout";
 import { archiveExpiredDays } from "./retention";
@@ -63,9 +64,9 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Consu
   for (const { message } of rejected) message.ack();
 }
 
-/** Cron: archives and prunes the days past AUDIT_RETENTION_DAYS (default 400). */
+/** Cron: archives and prunes the days past AUDIT_RETENTION_DAYS. */
 export async function pruneTrail(env: ConsumerEnv): Promise<void> {
-  const retentionDays = Number(env.AUDIT_RETENTION_DAYS || "400");
+  const retentionDays = Number(varOf(env, "AUDIT_RETENTION_DAYS"));
   if (!Number.isSafeInteger(retentionDays) || retentionDays < 1) {
     log("error", "AUDIT_RETENTION_DAYS must be a positive integer; nothing pruned", {});
     return;

@@ -3,12 +3,12 @@
 // --dry-run` builds: what runs is what would be uploaded. Bindings come from the wrangler configs
 // themselves (wrangler's own config-to-Miniflare conversion); the bench overrides only what it must.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
 import { tokenKey } from "../../common/kv-keys.js";
-import { root, wrangler } from "../../scripts/wrangler.mjs";
+import { bundleWorker, root } from "../../scripts/wrangler.mjs";
 import { workerdPids } from "./cpu.mjs";
 
 // Miniflare keeps every store (KV blobs, the SQLite files of Durable Objects and D1) under the temp
@@ -17,21 +17,6 @@ import { workerdPids } from "./cpu.mjs";
 // disk, not the Workers; a Worker's storage on Cloudflare is not its machine's disk either. So the
 // stores live in memory (tmpfs) when the machine has one, for both sides alike.
 if (!process.env.TMPDIR && existsSync("/dev/shm")) process.env.TMPDIR = "/dev/shm";
-
-/** A config edit that must apply: a wording change in a wrangler.toml fails the bench loudly. */
-export function edit(text, pattern, replacement, what) {
-  const out = text.replace(pattern, replacement);
-  if (out === text) throw new Error(`bench config: could not ${what} (has the wrangler.toml changed?)`);
-  return out;
-}
-
-/** Bundles a config's Worker as `wrangler deploy` does; returns the bundle's path. */
-export function bundle(config, outdir) {
-  wrangler(["deploy", "--dry-run", "-c", config, "--outdir", outdir]);
-  const file = readdirSync(outdir).find((f) => f.endsWith(".js"));
-  if (!file) throw new Error(`no bundle for ${config}`);
-  return path.join(outdir, file);
-}
 
 /** Miniflare options of one Worker: its config's bindings, its deploy bundle, `overrides` on top. */
 function workerOptions(config, name, script, overrides = {}) {
@@ -56,38 +41,18 @@ const UNLIMITED = { simple: { limit: 1_000_000_000, period: 60 } };
  */
 export function buildWorkers(workdir) {
   mkdirSync(workdir, { recursive: true });
-  // The service's entry is bench/service-entry.ts (src/index.ts + the seeding route), from a copy of
-  // wrangler.toml beside the originals so its relative paths hold.
-  const serviceConfig = path.join(root, ".bench-service.wrangler.toml");
-  let toml = edit(
-    readFileSync(path.join(root, "wrangler.toml"), "utf8"),
-    'main = "src/index.ts"',
-    'main = "bench/service-entry.ts"',
-    "point main at the bench entry",
-  );
   // BENCH_PROFILE keeps names readable in a CPU profile.
-  if (process.env.BENCH_PROFILE) toml = edit(toml, "minify = true", "minify = false", "turn minify off");
-  writeFileSync(serviceConfig, toml);
-  // The reference likewise, from a copy beside its own config.
-  const referenceConfig = path.join(root, "bench/baseline/.bench.wrangler.toml");
-  const referenceToml = readFileSync(path.join(root, "bench/baseline/wrangler.toml"), "utf8");
-  writeFileSync(
-    referenceConfig,
-    process.env.BENCH_PROFILE
-      ? edit(referenceToml, "minify = true", "minify = false", "turn minify off")
-      : referenceToml,
-  );
-  try {
-    return {
-      service: bundle(serviceConfig, path.join(workdir, "service")),
-      consumer: bundle(path.join(root, "audit-consumer/wrangler.toml"), path.join(workdir, "consumer")),
-      reference: bundle(referenceConfig, path.join(workdir, "reference")),
-    };
-  } finally {
-    // only the bundling reads them
-    rmSync(serviceConfig, { force: true });
-    rmSync(referenceConfig, { force: true });
-  }
+  const minify = process.env.BENCH_PROFILE ? false : undefined;
+  return {
+    service: bundleWorker(path.join(root, "wrangler.toml"), path.join(workdir, "service"), {
+      entry: "bench/service-entry.ts",
+      minify,
+    }),
+    consumer: bundleWorker(path.join(root, "audit-consumer/wrangler.toml"), path.join(workdir, "consumer")),
+    reference: bundleWorker(path.join(root, "bench/baseline/wrangler.toml"), path.join(workdir, "reference"), {
+      minify,
+    }),
+  };
 }
 
 const instances = [];
