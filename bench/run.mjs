@@ -11,6 +11,7 @@ import { writeResults } from "./lib/budgets.mjs";
 import { edgeModel } from "./lib/edge.mjs";
 import { buildWorkers, putToken, startReference, startService, stopAll } from "./lib/instances.mjs";
 import { CONNECTIONS, jsonHeaders } from "./lib/load.mjs";
+import { size } from "./lib/mode.mjs";
 import { LOOKUP } from "./lib/runs.mjs";
 import {
   bundleSize,
@@ -26,8 +27,8 @@ import { client, SLICE_SIZE, SLICES } from "./lib/slices.mjs";
 
 const ONLY = process.env.BENCH_ONLY?.split(",") ?? null;
 const wanted = (name) => !ONLY || ONLY.includes(name);
-const FILL = Number(process.env.BENCH_PENDING ?? 100_000);
-const TRAIL = Number(process.env.BENCH_TRAIL ?? 1_000_000);
+const FILL = size("BENCH_PENDING", 100_000, 500);
+const TRAIL = size("BENCH_TRAIL", 1_000_000, 2_000);
 const workdir = mkdtempSync(path.join(tmpdir(), "qrf-bench-"));
 let lapAt = Date.now();
 const lap = (label) => {

@@ -1,6 +1,8 @@
 // API tokens as both the Worker (src/auth, src/controls) and `npm run token` (scripts/token.mjs) see
 // them: scopes, ids, how a stored record reads (records of 0.2 included), its KV expiry, and every
-// SQL statement on the registry (CONTROL_DB `api_tokens`). Plain JavaScript so the CLI imports it.
+// SQL statement on the registry (CONTROL_DB `api_tokens`), and minting. Plain JavaScript so the CLI
+// imports it.
+import { tokenKey } from "./kv-keys.js";
 
 /** What a token may do (SPEC §7): `admin` is everything, for every application. */
 export const SCOPES = /** @type {const} */ (["qr:create", "audit:read", "admin"]);
@@ -94,3 +96,85 @@ export const fromTokenRow = (r) => ({
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
 });
+
+// --- minting: the one place a token is made (POST /cc/api/tokens, the demo, `npm run token`) -------
+
+const TOKEN_PREFIX = "qrf_";
+/** 256 bits from the platform's CSPRNG (Web Crypto, in the Worker and in Node alike). */
+const TOKEN_BYTES = 32;
+const DAY_MS = 86_400_000;
+
+/**
+ * Lowercase hex SHA-256 of the token as typed: the only form in which tokens are stored.
+ * @param {string} token
+ */
+export async function hashToken(token) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function generateToken() {
+  const bytes = crypto.getRandomValues(new Uint8Array(TOKEN_BYTES));
+  return (
+    TOKEN_PREFIX +
+    btoa(String.fromCharCode(...bytes))
+      .replaceAll("+", "-")
+      .replaceAll("/", "_")
+      .replace(/=+$/, "")
+  );
+}
+
+/**
+ * @typedef {object} NewToken
+ * @property {string | null} rpAppId required unless the scopes hold `admin`
+ * @property {Scope[]} scopes
+ * @property {string} [label]
+ * @property {number} [expiresInDays]
+ * @property {number} [expiresInSeconds] instead of days, for short-lived tokens (the demo's)
+ */
+
+/**
+ * The bindings minting writes to, as the Worker has them (and the CLI, through Miniflare or wrangler).
+ * @typedef {{ put(key: string, value: string, options: { metadata: unknown, expiration?: number }): Promise<unknown> }} TokenKv
+ * @typedef {{ prepare(sql: string): { bind(...values: unknown[]): { run(): Promise<unknown> } } }} TokenDb
+ */
+
+/**
+ * Mints a token: its record goes to the registry (CONTROL_DB: what lists and revocation use), then to
+ * KV under its hash (what each request reads), so a token KV knows is always one revocation can find.
+ * Returns the token: the only time it is ever seen.
+ * @param {TokenKv} kv
+ * @param {TokenDb} db
+ * @param {NewToken} fields
+ * @param {number} [now]
+ * @returns {Promise<{ token: string, record: TokenRecord }>}
+ */
+export async function mintToken(kv, db, fields, now = Date.now()) {
+  const token = generateToken();
+  const tokenHash = await hashToken(token);
+  const admin = fields.scopes.includes("admin");
+  const ttlMs =
+    fields.expiresInSeconds !== undefined
+      ? fields.expiresInSeconds * 1000
+      : fields.expiresInDays !== undefined
+        ? fields.expiresInDays * DAY_MS
+        : null;
+  /** @type {TokenRecord} */
+  const record = {
+    id: tokenIdOf(tokenHash),
+    rpAppId: admin ? null : fields.rpAppId,
+    scopes: admin ? ["admin"] : [...new Set(fields.scopes)],
+    label: fields.label ?? "",
+    createdAt: now,
+    expiresAt: ttlMs === null ? null : now + ttlMs,
+  };
+  await db
+    .prepare(INSERT_TOKEN)
+    .bind(...tokenRow(record))
+    .run();
+  await kv.put(tokenKey(tokenHash), JSON.stringify(record), {
+    metadata: record,
+    expiration: kvExpirationOf(record.expiresAt),
+  });
+  return { token, record };
+}

@@ -1,32 +1,37 @@
 #!/usr/bin/env node
+// API tokens from the command line (SPEC §7): the same records POST/GET/DELETE /cc/api/tokens manage,
+// minted by the same code (common/api-tokens.js). Locally the stores are opened through Miniflare on
+// `npm run dev`'s state folder (no wrangler process: well under a second a token), the control
+// database's migrations applied first when missing, so it works before `npm run dev` has ever run.
+// --remote goes through wrangler to the account's stores. The token is printed once, alone on the
+// last line; `revoke` takes an id, never a token.
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
+import { parse } from "smol-toml";
 import {
   DEFAULT_APP_SCOPES,
   fromTokenRow,
-  INSERT_TOKEN,
-  kvExpirationOf,
+  mintToken,
   normalizeTokenRecord,
   REVOKE_TOKEN,
   SCOPES,
   SELECT_TOKEN,
   SELECT_TOKENS,
-  tokenIdOf,
   tokenRow,
 } from "../common/api-tokens.js";
-import { KV_PREFIXES, tokenKey } from "../common/kv-keys.js";
-// API tokens from the command line (SPEC §7); the same records POST/GET/DELETE /cc/api/tokens manage.
-// A token goes to the registry (D1 CONTROL_DB: lists, revocation) and to KV under its SHA-256 (what
-// each request reads). The token is printed once, on the last line; `revoke` takes an id, never a token.
+import { KV_PREFIXES } from "../common/kv-keys.js";
 import { RP_APP_ID, RP_APP_ID_RULE } from "../common/rp-app-id.js";
-import { STATE_DIR, wrangler } from "./wrangler.mjs";
+import { LOCKED, LOCKED_NOTICE, LOCKED_RETRIES, root, STATE_DIR, wrangler } from "./wrangler.mjs";
 
 const USAGE = `usage:
-  npm run token -- create --app <rpAppId> [--scope qr:create,audit:read] [--label <text>] [--expires-days N] [--local|--remote] [--env <name>]
-  npm run token -- create --admin [--label <text>] [--expires-days N] [--local|--remote]
-  npm run token -- list [--local|--remote]
-  npm run token -- revoke <id> [--local|--remote]
+  npm run token -- create --app <rpAppId> [--scope qr:create,audit:read] [--label <text>] [--expires-days N] [--remote --env <name>]
+  npm run token -- create --admin [--label <text>] [--expires-days N] [--remote --env <name>]
+  npm run token -- list [--remote --env <name>]
+  npm run token -- revoke <id> [--remote --env <name>]
 Without --scope an application token gets qr:create,audit:read; give workstations qr:create only
-and SIEMs audit:read only. A revoked or expired token is refused everywhere within 10 seconds.`;
+and SIEMs audit:read only. A revoked or expired token is refused everywhere within 10 seconds.
+Without --remote: the local stores of npm run dev (.wrangler/state), whether or not it runs.`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -36,48 +41,174 @@ const { values, positionals } = parseArgs({
     scope: { type: "string" },
     label: { type: "string", default: "" },
     "expires-days": { type: "string" },
-    local: { type: "boolean", default: false },
+    local: { type: "boolean", default: false }, // the default; kept for scripts that pass it
     remote: { type: "boolean", default: false },
     env: { type: "string" },
   },
 });
 const [command, arg] = positionals;
-if (values.local && values.remote) fail("choose one of --local and --remote");
-const where = values.remote ? ["--remote"] : ["--local", "--persist-to", STATE_DIR];
-const envArgs = values.env ? ["--env", values.env] : [];
-const kv = (args) => wrangler(["kv", ...args, "--binding", "QR_KV", ...where, ...envArgs]);
-const literal = (v) =>
-  v === null || v === undefined ? "NULL" : typeof v === "number" ? String(v) : `'${String(v).replaceAll("'", "''")}'`;
-/**
- * One of common/api-tokens.js's statements on the control database, its ?N parameters written in as
- * SQL literals (`wrangler d1 execute` takes no parameters); returns the rows.
- */
-const sql = (statement, params = []) => {
-  const command = statement.replace(/\?(\d+)/g, (_, n) => literal(params[Number(n) - 1]));
-  return JSON.parse(wrangler(["d1", "execute", "CONTROL_DB", "--json", "--command", command, ...where, ...envArgs]))[0]
-    .results;
-};
 
 function fail(message) {
   console.error(`${message}\n${USAGE}`);
   process.exit(2);
 }
+if (values.local && values.remote) fail("choose one of --local and --remote");
 
-async function sha256Hex(text) {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Buffer.from(digest).toString("hex");
+/** The QR_KV and CONTROL_DB ids of the environment's configuration (generated sections included). */
+function bindingIds() {
+  const config = parse(readFileSync(path.join(root, "wrangler.toml"), "utf8"));
+  const section = values.env ? config.env?.[values.env] : config;
+  if (!section) fail(`wrangler.toml has no environment ${values.env}`);
+  const kvId = section.kv_namespaces?.find((k) => k.binding === "QR_KV")?.id;
+  const dbId = section.d1_databases?.find((d) => d.binding === "CONTROL_DB")?.database_id;
+  return { kvId, dbId };
 }
 
-/** Every token record in KV, with its hash. */
-function kvTokens() {
-  const keys = JSON.parse(kv(["key", "list", "--prefix", KV_PREFIXES.token]));
-  return keys.map((k) => {
-    const hash = k.name.slice(KV_PREFIXES.token.length);
-    return { hash, record: normalizeTokenRecord(k.metadata ?? {}, hash) };
+/**
+ * The local stores of `npm run dev` (wrangler dev --persist-to STATE_DIR keeps them under v3/),
+ * opened through Miniflare with the same ids, so the records land where the running Worker reads.
+ */
+async function localStores() {
+  const { Miniflare } = await import("miniflare");
+  const { kvId, dbId } = bindingIds();
+  const open = () =>
+    new Miniflare({
+      modules: true,
+      script: "export default {}",
+      kvNamespaces: { QR_KV: kvId },
+      d1Databases: { CONTROL_DB: dbId },
+      kvPersist: path.join(STATE_DIR, "v3", "kv"),
+      d1Persist: path.join(STATE_DIR, "v3", "d1"),
+    });
+  let mf = open();
+  let db = unlocked(await mf.getD1Database("CONTROL_DB"));
+  if (await migrationsMissing(db)) {
+    // wrangler applies them as `npm run dev` does (and records them), so neither applies them twice.
+    await mf.dispose();
+    wrangler(["d1", "migrations", "apply", "CONTROL_DB", "--local", "--persist-to", STATE_DIR]);
+    mf = open();
+    db = unlocked(await mf.getD1Database("CONTROL_DB"));
+  }
+  const kv = await mf.getKVNamespace("QR_KV");
+  return {
+    kv: {
+      put: (...args) => untilUnlocked("kv put", () => kv.put(...args)),
+      list: (...args) => untilUnlocked("kv list", () => kv.list(...args)),
+      delete: (key) => untilUnlocked("kv delete", () => kv.delete(key)),
+    },
+    db,
+    close: () => mf.dispose(),
+  };
+}
+
+/**
+ * A running `npm run dev` holds the same SQLite files open, so a write can find one locked for a
+ * moment (workerd logs SQLITE_BUSY and D1 answers "internal error", local KV answers 500). SQLite
+ * refuses such a statement whole, so running it again is safe.
+ */
+const LOCKED_LOCALLY = new RegExp(`${LOCKED.source}|D1_ERROR: .*internal error`);
+async function untilUnlocked(what, op) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (attempt === LOCKED_RETRIES || !LOCKED_LOCALLY.test(String(err?.message ?? err))) throw err;
+      process.stderr.write(`${what}: ${LOCKED_NOTICE}; trying again (${attempt + 1} of ${LOCKED_RETRIES})\n`);
+      await new Promise((r) => setTimeout(r, 100 * 2 ** Math.min(attempt, 4))); // 0.1-1.6 s
+    }
+  }
+}
+
+/** A D1 binding whose statements wait out a lock. */
+function unlocked(db) {
+  const wrap = (statement) => ({
+    bind: (...params) => wrap(statement.bind(...params)),
+    run: () => untilUnlocked("d1", () => statement.run()),
+    all: () => untilUnlocked("d1", () => statement.all()),
+    first: () => untilUnlocked("d1", () => statement.first()),
   });
+  return { prepare: (sql) => wrap(db.prepare(sql)) };
 }
 
-if (command === "create") {
+async function migrationsMissing(db) {
+  const wanted = readdirSync(path.join(root, "migrations")).filter((f) => f.endsWith(".sql"));
+  try {
+    const { results } = await db.prepare("SELECT name FROM d1_migrations").all();
+    const applied = new Set(results.map((r) => r.name));
+    return wanted.some((f) => !applied.has(f));
+  } catch (err) {
+    if (/no such table/.test(String(err?.message ?? err))) return true; // nothing applied yet
+    throw err;
+  }
+}
+
+/** The account's stores through wrangler, behind the same binding shapes the Worker uses. */
+function remoteStores() {
+  const where = ["--remote", ...(values.env ? ["--env", values.env] : [])];
+  const literal = (v) =>
+    v === null || v === undefined ? "NULL" : typeof v === "number" ? String(v) : `'${String(v).replaceAll("'", "''")}'`;
+  // `wrangler d1 execute` takes no parameters: ?N are written in as SQL literals.
+  const execute = (statement, params) =>
+    JSON.parse(
+      wrangler([
+        "d1",
+        "execute",
+        "CONTROL_DB",
+        "--json",
+        "--command",
+        statement.replace(/\?(\d+)/g, (_, n) => literal(params[Number(n) - 1])),
+        ...where,
+      ]),
+    )[0];
+  const db = {
+    prepare: (statement) => {
+      const bound = (params) => ({
+        run: async () => execute(statement, params),
+        all: async () => ({ results: execute(statement, params).results }),
+        first: async () => execute(statement, params).results[0] ?? null,
+      });
+      return { ...bound([]), bind: (...params) => bound(params) };
+    },
+  };
+  const kvArgs = (args) => ["kv", ...args, "--binding", "QR_KV", ...where];
+  const kv = {
+    put: async (key, value, { metadata, expiration }) =>
+      wrangler(
+        kvArgs([
+          "key",
+          "put",
+          key,
+          value,
+          "--metadata",
+          JSON.stringify(metadata),
+          ...(expiration ? ["--expiration", String(expiration)] : []),
+        ]),
+      ),
+    list: async ({ prefix }) => ({
+      keys: JSON.parse(wrangler(kvArgs(["key", "list", "--prefix", prefix]))),
+      list_complete: true,
+    }),
+    delete: async (key) => wrangler(kvArgs(["key", "delete", key])),
+  };
+  return { kv, db, close: async () => {} };
+}
+
+/** Every token record in KV (from list metadata), with its hash. */
+async function kvTokens(kv) {
+  const found = [];
+  let cursor;
+  do {
+    const page = await kv.list({ prefix: KV_PREFIXES.token, cursor });
+    for (const k of page.keys) {
+      const hash = k.name.slice(KV_PREFIXES.token.length);
+      found.push({ hash, record: normalizeTokenRecord(k.metadata ?? {}, hash) });
+    }
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return found;
+}
+
+function checkedCreate() {
   const scopes = values.admin ? ["admin"] : (values.scope?.split(",").map((x) => x.trim()) ?? DEFAULT_APP_SCOPES);
   if (scopes.length === 0 || scopes.some((x) => !SCOPES.includes(x))) fail(`--scope takes ${SCOPES.join(", ")}`);
   const admin = scopes.includes("admin");
@@ -85,68 +216,69 @@ if (command === "create") {
     fail(`--app <rpAppId> is required for an application token (${RP_APP_ID_RULE})`);
   }
   if (values.label.length > 128) fail("--label is at most 128 characters");
-  let expiresAt = null;
+  let expiresInDays;
   if (values["expires-days"] !== undefined) {
-    const days = Number(values["expires-days"]);
-    if (!Number.isInteger(days) || days < 1 || days > 3650) fail("--expires-days is a whole number from 1 to 3650");
-    expiresAt = Date.now() + days * 86_400_000;
+    expiresInDays = Number(values["expires-days"]);
+    if (!Number.isInteger(expiresInDays) || expiresInDays < 1 || expiresInDays > 3650) {
+      fail("--expires-days is a whole number from 1 to 3650");
+    }
   }
-  const token = `qrf_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
-  const hash = await sha256Hex(token);
-  const record = {
-    id: tokenIdOf(hash),
-    rpAppId: admin ? null : values.app,
-    scopes: admin ? ["admin"] : [...new Set(scopes)],
-    label: values.label,
-    createdAt: Date.now(),
-    expiresAt,
-  };
-  // Registry first, as the API does: a token KV knows is always one revocation can find.
-  sql(INSERT_TOKEN, tokenRow(record));
-  const json = JSON.stringify(record);
-  const expiration = kvExpirationOf(expiresAt);
-  kv([
-    "key",
-    "put",
-    tokenKey(hash),
-    json,
-    "--metadata",
-    json,
-    ...(expiration ? ["--expiration", String(expiration)] : []),
-  ]);
-  console.error(
-    `created token ${record.id} (${record.scopes.join(",")}) for ${record.rpAppId ?? "every application"}; it is shown once, below:`,
-  );
-  console.log(token);
-} else if (command === "list") {
-  // As GET /cc/api/tokens: the registry's live tokens, then those only KV knows (made before it).
-  const now = Date.now();
-  const registered = sql(`${SELECT_TOKENS} ORDER BY created_at DESC, id`).map(fromTokenRow);
-  const known = new Set(registered.map((t) => t.id));
-  const live = (t) => t.expiresAt === null || t.expiresAt > now;
-  const listed = [
-    ...registered.filter((t) => t.revokedAt === null && live(t)),
-    ...kvTokens()
-      .map((t) => t.record)
-      .filter((t) => !known.has(t.id) && live(t)),
-  ];
-  for (const t of listed) {
-    const expires = t.expiresAt ? ` expires ${new Date(t.expiresAt).toISOString()}` : "";
-    console.log(
-      `${t.id}  ${t.rpAppId ?? "(admin)"}  ${t.scopes.join(",")}  ${new Date(t.createdAt).toISOString()}${expires}  ${t.label}`,
-    );
-  }
-} else if (command === "revoke") {
+  return { rpAppId: admin ? null : values.app, scopes, label: values.label, expiresInDays };
+}
+
+if (!["create", "list", "revoke"].includes(command))
+  fail(command ? `unknown command ${command}` : "a command is required");
+if (command === "revoke") {
   if (!arg || arg.startsWith("qrf_")) fail("revoke takes the token's id (from list), never the token itself");
   if (!/^[0-9a-f]{16}$/.test(arg)) fail("a token id is 16 hexadecimal characters, as list shows");
-  const inKv = kvTokens().find((t) => t.record.id === arg);
-  const [row] = sql(SELECT_TOKEN, [arg]);
-  const record = row ? fromTokenRow(row) : inKv?.record;
-  if (!record) fail("no such token");
-  // As DELETE /cc/api/tokens/{id}: the registry decides (refused everywhere within 10 s), KV is cleaned.
-  sql(REVOKE_TOKEN, [...tokenRow(record), Date.now()]);
-  if (inKv) kv(["key", "delete", tokenKey(inKv.hash)]);
-  console.log(`revoked ${arg}: refused everywhere within 10 seconds`);
-} else {
-  fail(command ? `unknown command ${command}` : "a command is required");
+}
+const fields = command === "create" ? checkedCreate() : null;
+// A reader that stops early (`| head`) is not an error.
+process.stdout.on("error", (err) => {
+  if (err.code !== "EPIPE") throw err;
+});
+const stores = values.remote ? remoteStores() : await localStores();
+try {
+  if (fields) {
+    const { token, record } = await mintToken(stores.kv, stores.db, fields);
+    console.error(
+      `created token ${record.id} (${record.scopes.join(",")}) for ${record.rpAppId ?? "every application"}; it is shown once, below:`,
+    );
+    console.log(token);
+  } else if (command === "list") {
+    // As GET /cc/api/tokens: the registry's live tokens, then those only KV knows (made before it).
+    const now = Date.now();
+    const { results } = await stores.db.prepare(`${SELECT_TOKENS} ORDER BY created_at DESC, id`).all();
+    const registered = results.map(fromTokenRow);
+    const known = new Set(registered.map((t) => t.id));
+    const live = (t) => t.expiresAt === null || t.expiresAt > now;
+    const listed = [
+      ...registered.filter((t) => t.revokedAt === null && live(t)),
+      ...(await kvTokens(stores.kv)).map((t) => t.record).filter((t) => !known.has(t.id) && live(t)),
+    ];
+    for (const t of listed) {
+      const expires = t.expiresAt ? ` expires ${new Date(t.expiresAt).toISOString()}` : "";
+      console.log(
+        `${t.id}  ${t.rpAppId ?? "(admin)"}  ${t.scopes.join(",")}  ${new Date(t.createdAt).toISOString()}${expires}  ${t.label}`,
+      );
+    }
+  } else {
+    // As DELETE /cc/api/tokens/{id}: the registry decides (refused everywhere within 10 s), KV is cleaned.
+    const inKv = (await kvTokens(stores.kv)).find((t) => t.record.id === arg);
+    const row = await stores.db.prepare(SELECT_TOKEN).bind(arg).first();
+    const record = row ? fromTokenRow(row) : inKv?.record;
+    if (!record) {
+      console.error(`no token has the id ${arg} (npm run token -- list shows them)`);
+      process.exitCode = 1;
+    } else {
+      await stores.db
+        .prepare(REVOKE_TOKEN)
+        .bind(...tokenRow(record), Date.now())
+        .run();
+      if (inKv) await stores.kv.delete(`${KV_PREFIXES.token}${inKv.hash}`);
+      console.log(`revoked ${arg}: refused everywhere within 10 seconds`);
+    }
+  }
+} finally {
+  await stores.close();
 }

@@ -20,8 +20,8 @@ const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
  * SQLite refuses such a statement whole, so trying it again is safe. D1 names the lock; local KV
  * only answers 500 (`KV PUT failed: 500`), and every `wrangler kv` command we run is idempotent.
  */
-const LOCKED = /SQLITE_BUSY|database is locked|KV [A-Z]+ failed: 500/;
-const LOCKED_RETRIES = 8;
+export const LOCKED = /SQLITE_BUSY|database is locked|KV [A-Z]+ failed: 500/;
+export const LOCKED_RETRIES = 8;
 /** What a retry prints on stderr (the end-to-end test looks for it). */
 export const LOCKED_NOTICE = "the local store is locked by another process (npm run dev?)";
 

@@ -1,6 +1,7 @@
 // The reference for the edge latency model: only the binding calls an answer must wait for, under
 // the same latency model. A lookup hit: the client's rate limit, the KV read, the claim's single
-// redemption (a Durable Object). A miss: the rate limit and the KV read. A create: the token's rate
+// redemption (a Durable Object). A miss: the rate limit, the KV read and the guess budget's charge
+// in the code's object (SPEC §9: strongly consistent, so a Durable Object call). A create: the token's rate
 // limit, the claim (a Durable Object) and the KV write. No router, no validation, no crypto, no audit.
 import { DurableObject } from "cloudflare:workers";
 import { withEdgeLatency } from "./latency";
@@ -35,6 +36,7 @@ export default {
     await env.LOOKUP_LIMITER.limit({ key: request.headers.get("cf-connecting-ip") ?? "" });
     const value = await env.QR_KV.get(`ref:${body.code}`);
     if (pathname === "/hit" && value) await claims().claim(`redeemed:${body.code}`);
+    if (!value) await claims().claim(`charged:${crypto.randomUUID()}`);
     return Response.json({ found: value !== null }, { status: value ? 200 : 400 });
   },
 } satisfies ExportedHandler<ReferenceEnv>;

@@ -14,8 +14,9 @@ import { tokenKey } from "../../common/kv-keys.js";
 import { root } from "../../scripts/wrangler.mjs";
 import { budget } from "./budgets.mjs";
 import { applyMigrations, mainWorkerOptions } from "./instances.mjs";
+import { size } from "./mode.mjs";
 
-const N = Number(process.env.BENCH_EDGE_REQUESTS ?? 100);
+const N = size("BENCH_EDGE_REQUESTS", 100, 5);
 const BUDGET = 1.1;
 
 const percentile = (values, p) => {
@@ -81,7 +82,10 @@ async function measureAll(dir) {
         scriptPath: await bundle(dir, "bench/edge/reference-edge.ts", "reference"),
         compatibilityDate: "2026-04-01",
         kvNamespaces: ["QR_KV"],
-        ratelimits: { LOOKUP_LIMITER: unlimited, CREATE_LIMITER: unlimited },
+        ratelimits: {
+          LOOKUP_LIMITER: { ...unlimited, namespace_id: "9001" },
+          CREATE_LIMITER: { ...unlimited, namespace_id: "9002" },
+        },
         durableObjects: { CLAIMS: { className: "Claims", useSQLite: true } },
         routes: ["reference.local/*"],
       },

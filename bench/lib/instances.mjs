@@ -33,7 +33,7 @@ function workerOptions(config, name, script, overrides = {}) {
   return options;
 }
 
-const UNLIMITED = { simple: { limit: 1_000_000_000, period: 60 } };
+const UNLIMITED = { limit: 1_000_000_000, period: 60 };
 
 /**
  * Builds the bundles once: the service (its entry adds one bench-only seeding route), its audit
@@ -91,8 +91,9 @@ export async function applyMigrations(db, dir) {
  * raised for the same reason. Shared by the bench and the edge latency model.
  */
 export function mainWorkerOptions(script, overrides = {}) {
+  const { workerOptions: shipped } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
   const limits = Object.fromEntries(
-    ["LOOKUP_LIMITER", "NETWORK_LOOKUP_LIMITER", "CREATE_LIMITER"].map((n) => [n, UNLIMITED]),
+    Object.entries(shipped.ratelimits ?? {}).map(([name, limiter]) => [name, { ...limiter, simple: UNLIMITED }]),
   );
   return workerOptions(path.join(root, "wrangler.toml"), "qr-fallback", script, {
     ratelimits: limits,

@@ -1,6 +1,7 @@
 // What every load shares: the connections per side, the JSON headers, and the codes a lookup-hit run needs.
+import { size } from "./mode.mjs";
 
-export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+export const CONNECTIONS = size("BENCH_CONNECTIONS", 10, 2);
 export const jsonHeaders = { "content-type": "application/json" };
 
 /**

@@ -3,6 +3,7 @@ import path from "node:path";
 import { root, wrangler } from "../../scripts/wrangler.mjs";
 import { budget } from "./budgets.mjs";
 import { createCodes, jsonHeaders } from "./load.mjs";
+import { size } from "./mode.mjs";
 import { bareSides, LOOKUP, MISS_BODY, referenceSides, repeatedSide, serviceSides } from "./runs.mjs";
 import { interleave, joinDraws, swapped } from "./slices.mjs";
 
@@ -25,7 +26,7 @@ export async function checkReferenceHeaders(service, reference) {
 }
 
 /** Slices of each context figure (printed, not budgeted). */
-const CONTEXT_SLICES = Number(process.env.BENCH_CONTEXT_SLICES ?? 3);
+const CONTEXT_SLICES = size("BENCH_CONTEXT_SLICES", 3, 1);
 const perRequest = (v) => (v === null ? "n/a" : `${v.toFixed(3)} ms`);
 
 /**
@@ -35,7 +36,7 @@ const perRequest = (v) => (v === null ? "n/a" : `${v.toFixed(3)} ms`);
  * slices cannot average out and draws do. The draws alternate which side starts and goes first
  * (the A/A runs put the first side about 2 % ahead: BENCHMARKS.md), so an even count cancels it.
  */
-export const DRAWS = Number(process.env.BENCH_DRAWS ?? 4);
+export const DRAWS = size("BENCH_DRAWS", 4, 1);
 
 const PAIRS = [
   ["hit", "lookupHit", "lookup hit"],
@@ -121,7 +122,7 @@ export function reportPairs(draws, minRatio = 0.9) {
 }
 
 /** Slices of each scale figure's comparison (mean latency, 4 connections: a moderate load). */
-const SCALE_SLICES = Number(process.env.BENCH_SCALE_SLICES ?? 20);
+const SCALE_SLICES = size("BENCH_SCALE_SLICES", 20, 2);
 
 /** Lookup latency with 100k pending entries against the service as started (10 real codes), in interleaved slices. */
 export async function pendingScale({ service, pendingTwin, token }, fill) {

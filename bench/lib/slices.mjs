@@ -7,9 +7,10 @@
 import http from "node:http";
 import { idle, processCpuNs, quiesce } from "./cpu.mjs";
 import { CONNECTIONS } from "./load.mjs";
+import { size } from "./mode.mjs";
 
-export const SLICES = Number(process.env.BENCH_SLICES ?? 32);
-export const SLICE_SIZE = Number(process.env.BENCH_SLICE ?? 200);
+export const SLICES = size("BENCH_SLICES", 32, 2);
+export const SLICE_SIZE = size("BENCH_SLICE", 200, 20);
 const WARM_SLICES = 2;
 const PREPARE_BLOCK = 400;
 

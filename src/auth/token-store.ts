@@ -1,6 +1,5 @@
 /** API-token records in Workers KV, keyed by the SHA-256 of the token: the token itself is never stored. */
 
-import { kvExpirationOf } from "../../common/api-tokens.js";
 import { KV_PREFIXES, tokenKey } from "../../common/kv-keys.js";
 import { listKeys } from "../../common/kv-list";
 import { normalizeTokenRecord, type TokenRecord, tokenIdOf } from "./token-record";
@@ -28,13 +27,6 @@ export async function getTokenRecord(kv: KVNamespace, tokenHash: string): Promis
     cache.delete(tokenHash);
   }
   return record;
-}
-
-export function putTokenRecord(kv: KVNamespace, tokenHash: string, record: TokenRecord): Promise<void> {
-  return kv.put(tokenKey(tokenHash), JSON.stringify(record), {
-    metadata: record,
-    expiration: kvExpirationOf(record.expiresAt),
-  });
 }
 
 /** The KV record of the token with this id, found by key prefix (the key holds the full hash). */

@@ -5,7 +5,6 @@
  */
 import {
   fromTokenRow,
-  INSERT_TOKEN,
   REVOKE_TOKEN,
   SELECT_REVOKED_IDS,
   SELECT_TOKEN,
@@ -87,13 +86,6 @@ export async function putSettings(db: D1Database, row: SettingsRow): Promise<voi
 // --- tokens (the SQL and the row mapping are in common/api-tokens.js, shared with the CLI) ---------
 
 type TokenSqlRow = Parameters<typeof fromTokenRow>[0];
-
-export async function registerToken(db: D1Database, t: TokenRecord): Promise<void> {
-  await db
-    .prepare(INSERT_TOKEN)
-    .bind(...tokenRow(t))
-    .run();
-}
 
 /** Every registered token, revoked ones too (with `revokedAt`), newest first. */
 export async function listRegisteredTokens(db: D1Database) {
