@@ -31,13 +31,21 @@ export default defineConfig(async () => {
             // which set them.
             LEDGER_BATCH_MS: "0",
             AUDIT_BATCH_MS: "0",
+            AUDIT_RETRY_MAX_DELAY_SECONDS: "1",
           },
           // The consumer's archive bucket (audit-consumer/wrangler.toml), for the retention tests.
           r2Buckets: ["AUDIT_ARCHIVE"],
           // The consumer's producer of event-hook deliveries (audit-consumer/wrangler.toml).
           queueProducers: { HOOK_QUEUE: { queueName: "qr-fallback-hooks" } },
           queueConsumers: {
-            "qr-fallback-audit": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 3 },
+            // A compressed schedule (AUDIT_RETRY_MAX_DELAY_SECONDS 1): three retries, then the dead-letter queue.
+            "qr-fallback-audit": {
+              maxBatchSize: 100,
+              maxBatchTimeout: 0.05,
+              maxRetries: 3,
+              deadLetterQueue: "qr-fallback-audit-dlq",
+            },
+            "qr-fallback-audit-dlq": { maxBatchSize: 100, maxBatchTimeout: 0.05 },
             "qr-fallback-hooks": {
               maxBatchSize: 10,
               maxBatchTimeout: 0.05,

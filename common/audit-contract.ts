@@ -14,6 +14,8 @@ export const AuditEventName = {
   SETTINGS_CHANGED: "QR_FALLBACK_SETTINGS_CHANGED",
   TOKEN_CREATED: "QR_FALLBACK_TOKEN_CREATED",
   TOKEN_REVOKED: "QR_FALLBACK_TOKEN_REVOKED",
+  /** Audit events reached the dead-letter queue (the trail's database refused them past every retry). */
+  AUDIT_DEGRADED: "QR_FALLBACK_AUDIT_DEGRADED",
   /** Written by earlier versions (a global lockout, replaced by attack mode); kept so old rows stay valid. */
   LOCKDOWN_STARTED: "QR_FALLBACK_LOCKDOWN_STARTED",
   LOCKDOWN_ENDED: "QR_FALLBACK_LOCKDOWN_ENDED",
@@ -33,6 +35,7 @@ export function eventTagsOf(eventName: AuditEventName, isSuccessful: boolean): E
     eventName === AuditEventName.TOKEN_REVOKED ||
     eventName === AuditEventName.ATTACK_MODE_STARTED ||
     eventName === AuditEventName.ATTACK_MODE_ENDED ||
+    eventName === AuditEventName.AUDIT_DEGRADED ||
     (eventName === AuditEventName.PAYLOAD_RETRIEVED && !isSuccessful);
   return security ? ["QR_FALLBACK", "SECURITY"] : ["QR_FALLBACK"];
 }
@@ -88,6 +91,8 @@ export const queuedAuditEventSchema = z.strictObject({
       /** QR_FALLBACK_SETTINGS_CHANGED: the application's settings before and after (null = default). */
       settingsBefore: z.optional(appSettingsValues),
       settingsAfter: z.optional(appSettingsValues),
+      /** QR_FALLBACK_AUDIT_DEGRADED: the events that reached the dead-letter queue with it. */
+      deadLetteredCount: z.optional(z.int().check(z.positive())),
     }),
   }),
   // Optional on the queue only so events sent by the previous version still validate.

@@ -9,6 +9,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { parse, stringify } from "smol-toml";
 import { CONFIG_VARS } from "../common/config-vars.js";
+import { VAR_DESCRIPTIONS } from "../config/vars.mjs";
 import { formatText, replaceGenerated } from "./lib/generated.mjs";
 import { root } from "./wrangler.mjs";
 
@@ -45,7 +46,9 @@ function environmentOf(top, name, described) {
   for (const key of NOT_INHERITED) if (top[key] !== undefined) env[key] = structuredClone(top[key]);
   // The vars of this Worker that the environment sets; the rest take their defaults.
   const vars = Object.fromEntries(
-    Object.entries({ ...top.vars, ...described.vars }).filter(([v]) => CONFIG_VARS[v]?.worker === top.name),
+    Object.entries({ ...top.vars, ...described.vars }).filter(([v]) =>
+      [CONFIG_VARS[v]?.worker ?? []].flat().includes(top.name),
+    ),
   );
   for (const v of Object.keys(described.vars ?? {})) {
     if (!CONFIG_VARS[v]) throw new Error(`config/environments.toml: [${name}] sets ${v}, which no Worker reads`);
@@ -82,13 +85,20 @@ export function generatedConfig(text, described = environments()) {
 
 /** The vars table of docs/configuration.md. */
 export function varsTable() {
+  const missing = Object.keys(CONFIG_VARS).filter((name) => !VAR_DESCRIPTIONS[name]);
+  const stray = Object.keys(VAR_DESCRIPTIONS).filter((name) => !CONFIG_VARS[name]);
+  if (missing.length || stray.length) {
+    throw new Error(
+      `config/vars.mjs: no description for ${missing.join(", ") || "-"}; no such var ${stray.join(", ") || "-"}`,
+    );
+  }
   const cell = (s) => s.replaceAll("|", "\\|");
   return [
     "| var | Worker | default | what it does |",
     "| --- | --- | --- | --- |",
     ...Object.entries(CONFIG_VARS).map(
       ([name, v]) =>
-        `| \`${name}\` | ${v.worker} | ${v.default === "" ? "(empty)" : `\`${v.default}\``} | ${cell(v.about)} |`,
+        `| \`${name}\` | ${[v.worker].flat().join(", ")} | ${v.default === "" ? "(empty)" : `\`${v.default}\``} | ${cell(VAR_DESCRIPTIONS[name])} |`,
     ),
   ].join("\n");
 }

@@ -3,8 +3,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { writeEvents } from "../../common/audit-contract";
+import { retryDelaySeconds } from "../../common/audit-retry.js";
 import { buildAuditEvent } from "../../src/audit/producer";
-import consumer, { retryDelaySeconds } from "./index";
+import consumer from "./index";
 
 function event(rpAppId: string | null = "ConsumerApp") {
   return buildAuditEvent({ tenantId: "t", securityAppId: "QRFallbackSecurity" }, null, {
@@ -134,7 +135,7 @@ describe("audit-consumer", () => {
     expect(await countRows(good.id)).toBe(0);
   });
 
-  it("backs off exponentially up to five minutes", () => {
-    expect([1, 2, 3, 4, 8, 20].map(retryDelaySeconds)).toEqual([2, 4, 8, 16, 256, 300]);
+  it("backs off exponentially up to its cap", () => {
+    expect([1, 2, 3, 4, 8, 20].map((n) => retryDelaySeconds(n, 60))).toEqual([2, 4, 8, 16, 60, 60]);
   });
 });

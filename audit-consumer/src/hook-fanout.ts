@@ -26,21 +26,26 @@ const SEND_BATCH = 100;
 /**
  * After a batch is in D1: one delivery message per (matching hook, event) onto the hooks queue,
  * each event as the trail holds it (with its loggedTimeInUTC, read back from D1). A redelivered
- * batch fans out again: hooks get events at least once.
+ * batch fans out again: hooks get events at least once. With `loggedAt: "eventTime"` the trail is
+ * not read (it may be down): each event goes out with its event time as its logged time.
  */
 export async function fanOutToHooks(
   env: Pick<ConsumerEnv, "AUDIT_DB" | "QR_KV" | "HOOK_QUEUE">,
   events: QueuedAuditEvent[],
+  { loggedAt = "trail" }: { loggedAt?: "trail" | "eventTime" } = {},
 ): Promise<number> {
   const hooks = await hooksOf(env.QR_KV);
   if (hooks.length === 0 || events.length === 0) return 0;
   const matching = events.filter((e) => hooks.some((h) => hookMatches(h, e)));
   if (matching.length === 0) return 0;
-  const { results } = await env.AUDIT_DB.prepare(
-    "SELECT id, loggedTimeInUTC FROM audit_events WHERE id IN (SELECT value FROM json_each(?1))",
-  )
-    .bind(JSON.stringify(matching.map((e) => e.id)))
-    .all<{ id: string; loggedTimeInUTC: number }>();
+  const { results } =
+    loggedAt === "eventTime"
+      ? { results: [] }
+      : await env.AUDIT_DB.prepare(
+          "SELECT id, loggedTimeInUTC FROM audit_events WHERE id IN (SELECT value FROM json_each(?1))",
+        )
+          .bind(JSON.stringify(matching.map((e) => e.id)))
+          .all<{ id: string; loggedTimeInUTC: number }>();
   const logged = new Map(results.map((r) => [r.id, r.loggedTimeInUTC]));
   const deliveries: HookDelivery[] = [];
   for (const event of matching) {

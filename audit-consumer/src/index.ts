@@ -1,13 +1,10 @@
 import { type QueuedAuditEvent, queuedAuditEventSchema, writeEvents, writeRejects } from "../../common/audit-contract";
+import { retryDelaySeconds } from "../../common/audit-retry.js";
 import { varOf } from "../../common/config-vars.js";
 import { log } from "../../common/log";
+import { isAuditDeadLetterQueue, keepDeadLetters, replayHeld } from "./dead-letters";
 import { fanOutToHooks } from "./hook-fanout";
-import { archiveExpiredDays } from "./retention";
-
-/** Delay before redelivering a batch that failed to write: 2, 4, 8 ... seconds, capped at 5 minutes. */
-export function retryDelaySeconds(attempts: number): number {
-  return Math.min(300, 2 ** Math.max(1, attempts));
-}
+import { archiveExpiredDays, RETENTION_CRON } from "./retention";
 
 /**
  * Writes audit events from the queue into D1. Malformed messages are acknowledged and recorded as
@@ -60,7 +57,8 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Consu
 
   // Rejects are acknowledged whatever happened (retrying cannot fix them); the events only once written.
   if (written) return batch.ackAll();
-  for (const { message } of accepted) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+  const cap = Number(varOf(env, "AUDIT_RETRY_MAX_DELAY_SECONDS"));
+  for (const { message } of accepted) message.retry({ delaySeconds: retryDelaySeconds(message.attempts, cap) });
   for (const { message } of rejected) message.ack();
 }
 
@@ -76,6 +74,10 @@ export async function pruneTrail(env: ConsumerEnv): Promise<void> {
 }
 
 export default {
-  queue: consumeAuditBatch,
-  scheduled: (_controller, env) => pruneTrail(env),
+  queue: (batch, env) =>
+    isAuditDeadLetterQueue(batch.queue) ? keepDeadLetters(batch, env) : consumeAuditBatch(batch, env),
+  async scheduled(controller, env) {
+    await replayHeld(env);
+    if (controller.cron === RETENTION_CRON) await pruneTrail(env);
+  },
 } satisfies ExportedHandler<ConsumerEnv>;

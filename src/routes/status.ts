@@ -1,5 +1,6 @@
 import { createFactory } from "hono/factory";
 import * as z from "zod/mini";
+import { heldBacklog } from "../../common/audit-held";
 import packageJson from "../../package.json";
 import { requireScope } from "../auth/bearer";
 import { API_ERRORS, AUTH_ERRORS, bearer, errors, ok, ref, schema } from "../docs/openapi-parts";
@@ -12,6 +13,8 @@ const statusSchema = z.object({
   version: z.string(),
   /** Normal-length codes refused, long codes issued (docs/security-model.md); longCodes: never on since 0.6.0. */
   attackMode: z.object({ normalCodes: modeSchema, longCodes: modeSchema }),
+  /** Audit events that reached the dead-letter queue while the trail's database refused them, held in R2 until replayed. */
+  auditBacklog: z.object({ batches: z.int(), events: z.int(), oldestAt: z.nullable(z.int()) }),
 });
 
 const mode = (until: number, now: number) => ({ active: until > now, until: until > now ? until : null });
@@ -20,18 +23,23 @@ export const statusRoute: ApiRoute = {
   method: "get",
   paths: ["/cc/api/qrfallback/status"],
   handlers: createFactory<AppEnv>().createHandlers(requireScope("admin"), async (c) => {
-    const attack = await c.env.GUESS_BUDGET.get(c.env.GUESS_BUDGET.idFromName(KEEPER_NAME)).attackState();
+    const [attack, auditBacklog] = await Promise.all([
+      c.env.GUESS_BUDGET.get(c.env.GUESS_BUDGET.idFromName(KEEPER_NAME)).attackState(),
+      heldBacklog(c.env.AUDIT_ARCHIVE),
+    ]);
     const now = Date.now();
     return c.json({
       version: packageJson.version,
       attackMode: { normalCodes: mode(attack.normal, now), longCodes: mode(attack.long, now) },
+      auditBacklog,
     });
   }),
   operation: {
     operationId: "getStatus",
     tags: ["Applications"],
-    summary: "The deployment's state: attack mode per code class (admin token)",
-    description: "Read from the guess-budget keeper, so it is current, not an isolate's copy.",
+    summary: "The deployment's state: attack mode per code class, the held audit backlog (admin token)",
+    description:
+      "Attack mode is read from the guess-budget keeper, so it is current, not an isolate's copy. auditBacklog counts the dead-lettered audit events held in R2 until the trail takes them (replayed each minute).",
     security: bearer,
     responses: {
       "200": ok("The state.", ref("Status")),

@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { processCpuNs } from "./lib/cpu.mjs";
-import { buildWorkers, stopAll } from "./lib/instances.mjs";
-import { startOneSide } from "./lib/runs.mjs";
-import { client } from "./lib/slices.mjs";
+import { processCpuNs } from "../lib/cpu.mjs";
+import { buildWorkers, stopAll } from "../lib/instances.mjs";
+import { startOneSide } from "../lib/runs.mjs";
+import { client } from "../lib/slices.mjs";
 
 const which = process.argv[2] ?? "hit";
 const ofReference = process.argv[3] === "reference";
