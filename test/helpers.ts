@@ -202,7 +202,7 @@ export function deployment(name: string, vars: Partial<Record<keyof typeof CONFI
       get: (id: DurableObjectId) => {
         const stub = claims.get(id);
         return passThrough(stub, {
-          lookup: (settings: { keeper: string }, ...rest: [never, never, never]) =>
+          lookup: (settings: { keeper: string }, ...rest: [never, never, never, never?]) =>
             stub.lookup(withKeeper(settings) as never, ...rest),
           reserve: (id: string, expiresAt: number, settings?: { keeper: string }) =>
             stub.reserve(id, expiresAt, withKeeper(settings) as never),

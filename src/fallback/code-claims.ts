@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { claimObjectName } from "../../common/claim-shards.js";
 import type { CodeClass } from "../config";
 import type { BudgetSettings } from "../security/guess-budget";
@@ -13,13 +14,22 @@ export type KvFinding = "live" | "expired" | "absent" | "unread";
 
 /** The shard's answer to a lookup: only "retrieved" may be answered 200, and it is given once. */
 export type ClaimVerdict =
-  | { outcome: "retrieved" | "expired" | "unknown" }
+  /** `eventKept`: the retrieval event given with the lookup is stored with the redemption (absent: a 0.6 shard). */
+  | { outcome: "retrieved"; eventKept?: true }
+  | { outcome: "expired" | "unknown" }
   /** "unread" and admitted: nothing evaluated; read KV and ask again. */
   | { outcome: "proceed" }
   /** Not evaluated: normal-length codes are refused until then. */
   | { outcome: "attack"; until: number }
   /** Not evaluated: the guess-budget keeper could not be reached (fail closed). */
   | { outcome: "unavailable" };
+
+/** A redemption's event waits this long in the shard, so that the events of a busy shard share a send. */
+const EVENT_SEND_DELAY_MS = 250;
+/** A send the queue refused is tried again this much later (the events stay stored meanwhile). */
+const EVENT_RETRY_MS = 5_000;
+/** The Queue's limit of messages per sendBatch. */
+const MAX_EVENTS_PER_SEND = 100;
 
 /**
  * Strongly consistent claims on activation codes, and the guess budget spent on them. Workers KV
@@ -46,6 +56,8 @@ export class CodeClaims extends DurableObject<Env> {
     this.sql.exec(
       "CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY NOT NULL, expiresAt INTEGER NOT NULL, redeemed INTEGER NOT NULL)",
     );
+    // Retrieval events stored with their redemption, until the alarm has handed them to the audit queue.
+    this.sql.exec("CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL)");
   }
 
   /** The shard's gate, known to the keeper by this object's id. */
@@ -81,7 +93,13 @@ export class CodeClaims extends DurableObject<Env> {
    * and redeemed once when KV gave its payload. A live claim KV did not serve (a stale miss at that
    * location) is neither redeemed nor charged: the phone can try again and be served.
    */
-  async lookup(settings: BudgetSettings, cls: CodeClass, id: string, found: KvFinding): Promise<ClaimVerdict> {
+  async lookup(
+    settings: BudgetSettings,
+    cls: CodeClass,
+    id: string,
+    found: KvFinding,
+    retrievalEvent?: QueuedAuditEvent,
+  ): Promise<ClaimVerdict> {
     const gate = cls === "normal" ? this.gate() : null;
     if (gate) {
       this.settings = settings;
@@ -109,7 +127,37 @@ export class CodeClaims extends DurableObject<Env> {
       return { outcome: "unknown" };
     }
     gate?.giveBack();
-    return { outcome: found === "live" ? "retrieved" : found === "expired" ? "expired" : "unknown" };
+    if (found !== "live") return { outcome: found === "expired" ? "expired" : "unknown" };
+    if (!retrievalEvent) return { outcome: "retrieved" };
+    // The redemption and its event are one durable fact: written in the same step as the redemption
+    // (no await between), sent by the alarm. An isolate stopped after answering loses neither.
+    this.sql.exec(
+      "INSERT OR IGNORE INTO events (id, body) VALUES (?, ?)",
+      retrievalEvent.id,
+      JSON.stringify(retrievalEvent),
+    );
+    await this.armBy(Date.now() + EVENT_SEND_DELAY_MS);
+    return { outcome: "retrieved", eventKept: true };
+  }
+
+  /** Hands the stored retrieval events to the audit queue; what a send could not take stays for the next alarm. */
+  private async sendEvents(): Promise<void> {
+    for (;;) {
+      const rows = this.sql
+        .exec<{ id: string; body: string }>("SELECT id, body FROM events LIMIT ?", MAX_EVENTS_PER_SEND)
+        .toArray();
+      if (rows.length === 0) return;
+      try {
+        await this.env.AUDIT_QUEUE.sendBatch(rows.map((r) => ({ body: JSON.parse(r.body), contentType: "json" })));
+      } catch {
+        await this.armBy(Date.now() + EVENT_RETRY_MS);
+        return;
+      }
+      this.sql.exec(
+        "DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))",
+        JSON.stringify(rows.map((r) => r.id)),
+      );
+    }
   }
 
   /** @deprecated 0.5 Workers' redemption (without the budget), during the rollout to 0.6. */
@@ -147,9 +195,10 @@ export class CodeClaims extends DurableObject<Env> {
     }
   }
 
-  /** Claims leave with their codes; refusals and spends not yet reported go to the keeper. */
+  /** Stored retrieval events go to the audit queue; claims leave with their codes; refusals and spends not yet reported go to the keeper. */
   async alarm(): Promise<void> {
     this.alarmAt = null;
+    await this.sendEvents();
     if (this.gateOf && this.settings) await this.gateOf.flush(this.settings).catch(() => undefined);
     this.sql.exec("DELETE FROM claims WHERE expiresAt <= ?", Date.now());
     const next = this.sql.exec<{ t: number | null }>("SELECT min(expiresAt) AS t FROM claims").one().t;

@@ -1,3 +1,4 @@
+import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { pendingKey } from "../../common/kv-keys.js";
 import type { CodeClass } from "../config";
 import type { BudgetSettings } from "../security/guess-budget";
@@ -22,7 +23,8 @@ export interface ReservedCode {
 }
 
 export type RedeemResult =
-  | { outcome: "retrieved"; qrCode: string; fallbackId: string; rpAppId: string }
+  /** `eventKept`: the claim's shard stored the retrieval event with the redemption and sends it. */
+  | { outcome: "retrieved"; qrCode: string; fallbackId: string; rpAppId: string; eventKept: boolean }
   | { outcome: "expired"; fallbackId: string; rpAppId: string }
   | { outcome: "unknown" }
   | { outcome: "malformed" }
@@ -103,13 +105,15 @@ export class PendingCodes {
   /**
    * Looks a well-formed, normalized code up and consumes it: 200-worthy only after winning the
    * claim's single redemption, whatever a KV location still serves. The KV copy is deleted in the
-   * background (`waitUntil`): the claim already makes it useless.
+   * background (`waitUntil`): the claim already makes it useless. `retrievalEventOf` gives the event
+   * of a successful retrieval, which the shard stores with the redemption (durable at the source).
    */
   async redeem(
     code: string,
     cls: CodeClass,
     settings: BudgetSettings,
     waitUntil: (p: Promise<unknown>) => void,
+    retrievalEventOf?: (entry: { fallbackId: string; rpAppId: string }) => QueuedAuditEvent,
   ): Promise<RedeemResult> {
     const indexId = await indexIdOf(this.keys, code);
     const shard = claimObject(this.claims, indexId);
@@ -125,14 +129,21 @@ export class PendingCodes {
     const entry = text ? (JSON.parse(text) as PendingEntry) : null;
     // KV may serve an entry a little past its TTL; the sealed expiry is what counts.
     const found: KvFinding = !entry ? "absent" : entry.expiresAt <= Date.now() ? "expired" : "live";
-    const verdict = await shard.lookup(settings, cls, indexId, found);
+    const event = found === "live" && entry ? retrievalEventOf?.(entry) : undefined;
+    const verdict = await shard.lookup(settings, cls, indexId, found, event);
     if (verdict.outcome === "attack") return this.refused(verdict.until);
     if (verdict.outcome === "unavailable" || verdict.outcome === "unknown" || verdict.outcome === "proceed" || !entry)
       return { outcome: verdict.outcome === "unavailable" ? "unavailable" : "unknown" };
     if (verdict.outcome === "expired")
       return { outcome: "expired", fallbackId: entry.fallbackId, rpAppId: entry.rpAppId };
     waitUntil(this.kv.delete(pendingKey(indexId)));
-    return { outcome: "retrieved", qrCode: entry.qrCode, fallbackId: entry.fallbackId, rpAppId: entry.rpAppId };
+    return {
+      outcome: "retrieved",
+      qrCode: entry.qrCode,
+      fallbackId: entry.fallbackId,
+      rpAppId: entry.rpAppId,
+      eventKept: "eventKept" in verdict && verdict.eventKept === true,
+    };
   }
 
   /** A lookup refused for attack mode: this isolate's next lookups ask first, its next creates draw long codes. */

@@ -1,5 +1,6 @@
 import { createFactory, createMiddleware } from "hono/factory";
 import { AuditEventName } from "../../common/audit-contract";
+import { buildAuditEvent, originOf } from "../audit/producer";
 import { recordAudit } from "../audit/record";
 import { countRefusal } from "../audit/refusals";
 import { configOf } from "../config";
@@ -34,6 +35,14 @@ const OUTCOME_MESSAGES: Record<EvaluatedOutcome, string> = {
   expired: "QR fallback lookup failed: the code has expired",
   unknown: "QR fallback lookup failed: no pending payload for the code",
 };
+/** A served lookup's event, as recordAudit would write it (the shard stores it with the redemption). */
+const RETRIEVED_FIELDS = {
+  eventName: AuditEventName.PAYLOAD_RETRIEVED,
+  message: OUTCOME_MESSAGES.retrieved,
+  subName: "device/pendingqr",
+  isSuccessful: true,
+  errorCode: null,
+} as const;
 
 /** The refusal summaries' reason for malformed codes (answered as any miss, never evaluated). */
 export const MALFORMED_CODE = "MALFORMED_CODE";
@@ -75,6 +84,8 @@ const auditLookup = createMiddleware<LookupEnv>(async (c, next) => {
     countRefusal(c.env.CLIENT_LEDGER, configOf(c.env), network, refusal, (p) => c.executionCtx.waitUntil(p));
     return;
   }
+  // A served lookup's event was stored by the claim's shard with the redemption (it sends it).
+  if (lookup?.outcome === "retrieved" && lookup.eventKept && !error) return;
   const evaluated =
     lookup?.outcome === "retrieved" || lookup?.outcome === "expired" || lookup?.outcome === "unknown" ? lookup : null;
   const known = evaluated && evaluated.outcome !== "unknown" ? evaluated : null;
@@ -123,7 +134,13 @@ const lookup = createFactory<LookupEnv>().createHandlers(
     // The claim shard evaluates the code only with a unit of the guess budget (normal length).
     c.set("longCode", codeClass === "long");
     const store = await PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.serverSecret);
-    const result = await store.redeem(code, codeClass, budgetSettings(config), waitUntil);
+    const result = await store.redeem(code, codeClass, budgetSettings(config), waitUntil, (entry) =>
+      buildAuditEvent(config, originOf(c.req.raw, c.get("requestId")), {
+        ...RETRIEVED_FIELDS,
+        rpAppId: entry.rpAppId,
+        fallbackId: entry.fallbackId,
+      }),
+    );
     c.set("lookup", result);
     if (result.outcome === "retrieved") return c.json({ qrCode: result.qrCode });
     if (result.outcome === "attack") {
