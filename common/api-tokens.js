@@ -136,20 +136,23 @@ function generateToken() {
 /**
  * The bindings minting writes to, as the Worker has them (and the CLI, through Miniflare or wrangler).
  * @typedef {{ put(key: string, value: string, options: { metadata: unknown, expiration?: number }): Promise<unknown> }} TokenKv
- * @typedef {{ prepare(sql: string): { bind(...values: unknown[]): { run(): Promise<unknown> } } }} TokenDb
+ * @typedef {{ run(): Promise<unknown> }} TokenStatement
+ * @typedef {{ prepare(sql: string): { bind(...values: unknown[]): TokenStatement }, batch?(statements: any[]): Promise<unknown> }} TokenDb
  */
 
 /**
  * Mints a token: its record goes to the registry (CONTROL_DB: what lists and revocation use), then to
  * KV under its hash (what each request reads), so a token KV knows is always one revocation can find.
  * Returns the token: the only time it is ever seen.
+ * `keepEvent` gives a statement to run in the same transaction as the registry's insert (the API's
+ * audit event, src/controls/change-events.ts); the CLI's tokens have none.
  * @param {TokenKv} kv
  * @param {TokenDb} db
  * @param {NewToken} fields
- * @param {number} [now]
+ * @param {{ now?: number, keepEvent?: (record: TokenRecord) => TokenStatement }} [options]
  * @returns {Promise<{ token: string, record: TokenRecord }>}
  */
-export async function mintToken(kv, db, fields, now = Date.now()) {
+export async function mintToken(kv, db, fields, { now = Date.now(), keepEvent } = {}) {
   const token = generateToken();
   const tokenHash = await hashToken(token);
   const admin = fields.scopes.includes("admin");
@@ -168,10 +171,9 @@ export async function mintToken(kv, db, fields, now = Date.now()) {
     createdAt: now,
     expiresAt: ttlMs === null ? null : now + ttlMs,
   };
-  await db
-    .prepare(INSERT_TOKEN)
-    .bind(...tokenRow(record))
-    .run();
+  const insert = db.prepare(INSERT_TOKEN).bind(...tokenRow(record));
+  if (keepEvent && db.batch) await db.batch([insert, keepEvent(record)]);
+  else await insert.run();
   await kv.put(tokenKey(tokenHash), JSON.stringify(record), {
     metadata: record,
     expiration: kvExpirationOf(record.expiresAt),

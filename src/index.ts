@@ -2,6 +2,7 @@ import { log } from "../common/log";
 import { buildApp } from "./app";
 import { drainAuditOutbox } from "./audit/producer";
 import { configOf } from "./config";
+import { drainChangeEvents } from "./controls/change-events";
 import { deliverHookBatch, type HookDelivery, isHookDeadLetterQueue, recordDeadLetters } from "./hooks/deliver";
 
 export { CodeClaims } from "./fallback/code-claims";
@@ -23,9 +24,11 @@ export default {
       config.eventHooks.retryBaseSeconds,
     );
   },
-  /** Cron: puts audit events whose queue send failed back onto the queue. */
+  /** Cron: puts audit events whose queue send failed, or that an isolate left, back onto the queue. */
   async scheduled(_controller, env, _ctx) {
     const sent = await drainAuditOutbox(env.AUDIT_QUEUE, env.QR_KV);
     if (sent > 0) log("info", "audit outbox drained", { sent });
+    const changes = await drainChangeEvents(env.CONTROL_DB, env.AUDIT_QUEUE);
+    if (changes > 0) log("info", "change events sent from the control outbox", { sent: changes });
   },
 } satisfies ExportedHandler<Env>;

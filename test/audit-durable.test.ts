@@ -2,8 +2,11 @@
 // the step that redeems the code and sends it itself. Here the isolate "stops right after answering":
 // its own audit hand-off never happens (the queue binding it was given drops every send), as when the
 // runtime is stopped between the answer and the send.
+import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import worker from "../src/index";
+import harness from "./harness-worker";
 import { createRegistration, lookup, mintToken, waitForTrail } from "./helpers";
 
 /** The real queue binding, whose sends from this isolate never leave it. */
@@ -11,7 +14,29 @@ const droppingQueue = new Proxy(env.AUDIT_QUEUE, {
   get: (target, key) => (key === "send" || key === "sendBatch" ? async () => {} : Reflect.get(target, key)),
 });
 
-describe("retrieval events are durable at the source", () => {
+/**
+ * A request whose isolate stops right after answering: its background work never completes (the
+ * queue send it started never returns, nothing after it runs).
+ */
+async function stoppedAfterAnswering(method: string, path: string, token: string, body?: unknown): Promise<Response> {
+  const hangingQueue = new Proxy(env.AUDIT_QUEUE, {
+    get: (target, key) =>
+      key === "send" || key === "sendBatch" ? () => new Promise(() => {}) : Reflect.get(target, key),
+  });
+  const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+  const request = new Request(`https://qr.test${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+      "cf-connecting-ip": "198.51.100.7",
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return worker.fetch(request, { ...env, AUDIT_QUEUE: hangingQueue }, ctx);
+}
+
+describe("audit events are durable at the source", () => {
   it("every lookup answered 200 has its retrieval event though the isolate's hand-off is lost", async () => {
     const token = await mintToken("DurableApp");
     const served: string[] = [];
@@ -36,5 +61,40 @@ describe("retrieval events are durable at the source", () => {
     expect(retrieved.map((e) => e.remoteIP)).toEqual(served.map(() => "203.0.113.0"));
     // The codes are used up: the redemption happened with the event, not without it.
     for (const code of served) expect((await lookup(code, "203.0.113.99")).status).toBe(400);
+  });
+
+  it("an administrator's change and its event are one fact: the minute cron sends what a stopped isolate left", async () => {
+    const admin = await mintToken("ops", true);
+    const put = await stoppedAfterAnswering("PUT", "/cc/api/application/DurableSettingsApp/qrfallback", admin, {
+      enabled: false,
+    });
+    expect(put.status).toBe(200);
+    const made = await stoppedAfterAnswering("POST", "/cc/api/tokens", admin, {
+      rpAppId: "DurableSettingsApp",
+      scopes: ["qr:create"],
+    });
+    expect(made.status).toBe(201);
+    const { id } = (await made.json()) as { id: string };
+    expect((await stoppedAfterAnswering("DELETE", `/cc/api/tokens/${id}`, admin)).status).toBe(204);
+    // The isolate's sends were lost; the events wait in the control database's outbox.
+    const kept = await env.CONTROL_DB.prepare("SELECT count(*) AS n FROM audit_outbox").first<{ n: number }>();
+    expect(kept?.n).toBe(3);
+    // The cron sends what isolates left (rows older than 10 s: the isolate's own send had its chance).
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 11_000);
+      const ctx = { waitUntil: () => {}, passThroughOnException: () => {} } as unknown as ExecutionContext;
+      await harness.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
+    } finally {
+      vi.useRealTimers();
+    }
+    const rows = await waitForTrail((r) => r.filter((e) => e.rpAppId === "DurableSettingsApp").length >= 3);
+    expect(
+      rows
+        .filter((e) => e.rpAppId === "DurableSettingsApp")
+        .map((e) => e.eventName)
+        .sort(),
+    ).toEqual(["QR_FALLBACK_SETTINGS_CHANGED", "QR_FALLBACK_TOKEN_CREATED", "QR_FALLBACK_TOKEN_REVOKED"]);
+    expect((await env.CONTROL_DB.prepare("SELECT count(*) AS n FROM audit_outbox").first<{ n: number }>())?.n).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { KV_PREFIXES } from "../common/kv-keys.js";
-import { putSettings } from "../src/controls/control-store";
+import { putSettingsStatement } from "../src/controls/control-store";
 import { call, createRegistration, expectErrorShape, lookup, mintToken, waitForTrail } from "./helpers";
 
 const APP = "ControlsApp";
@@ -160,14 +160,14 @@ describe("GET/PUT /cc/api/application/{appId}/qrfallback", () => {
     vi.setSystemTime(base + 60_000);
     expect((await createRegistration(workstation)).res.status).toBe(200);
     // Another location turns the application off: straight into the control database.
-    await putSettings(env.CONTROL_DB, {
+    await putSettingsStatement(env.CONTROL_DB, {
       appId: "EdgeApp",
       enabled: false,
       qrTtlSeconds: null,
       rpUrl: null,
       updatedAt: base,
       updatedBy: "elsewhere",
-    });
+    }).run();
     // Within the refresh period this isolate still uses its copy (this is the bound, not instant)...
     vi.setSystemTime(base + 64_000);
     expect((await createRegistration(workstation)).res.status).toBe(200);

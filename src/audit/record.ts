@@ -1,5 +1,8 @@
 import type { Context } from "hono";
+import type { QueuedAuditEvent } from "../../common/audit-contract";
+import { log } from "../../common/log";
 import { configOf } from "../config";
+import { sendKeptEvent } from "../controls/change-events";
 import type { AppEnv } from "../http/context";
 import { type AuditFields, buildAuditEvent, originOf } from "./producer";
 import { auditSendsOf } from "./send-batcher";
@@ -15,5 +18,22 @@ export function recordAudit(c: Context<AppEnv>, fields: AuditFields): void {
   const event = buildAuditEvent(config, originOf(c.req.raw, c.get("requestId")), fields);
   auditSendsOf(c.env.AUDIT_QUEUE).add(event, { kv: c.env.QR_KV, lingerMs: config.auditBatchMs }, (p) =>
     c.executionCtx.waitUntil(p),
+  );
+}
+
+/** The current request's audit event, built but not sent (a change stores it with itself). */
+export function auditEventOf(c: Context<AppEnv>, fields: AuditFields): QueuedAuditEvent {
+  return buildAuditEvent(configOf(c.env), originOf(c.req.raw, c.get("requestId")), fields);
+}
+
+/**
+ * Sends an event a change stored in the control database's outbox, after the answer, and deletes its
+ * row; a failed send leaves the row to the minute cron.
+ */
+export function sendStoredAudit(c: Context<AppEnv>, event: QueuedAuditEvent): void {
+  c.executionCtx.waitUntil(
+    sendKeptEvent(c.env.CONTROL_DB, c.env.AUDIT_QUEUE, event).catch((err) =>
+      log("warn", "audit event left in the control outbox for the cron", { error: String(err) }),
+    ),
   );
 }

@@ -1,6 +1,8 @@
 /** Listing and revoking API tokens: the registry (CONTROL_DB) first, KV for tokens made before it. */
 import * as z from "zod/mini";
-import { getRegisteredToken, listRegisteredTokens, markRevoked } from "../controls/control-store";
+import type { QueuedAuditEvent } from "../../common/audit-contract";
+import { keepEventStatement } from "../controls/change-events";
+import { getRegisteredToken, listRegisteredTokens, markRevokedStatement } from "../controls/control-store";
 import { rpAppIdSchema } from "../http/app-id";
 import { DEFAULT_APP_SCOPES, SCOPES, TOKEN_ID_LENGTH, type TokenRecord } from "./token-record";
 import { deleteTokenRecord, findTokenById, listTokenRecords } from "./token-store";
@@ -63,13 +65,16 @@ export async function revokeToken(
   kv: KVNamespace,
   db: D1Database,
   id: string,
-): Promise<{ record: TokenRecord; changed: boolean } | null> {
+  /** The revocation's audit event, stored in the same transaction as the revocation. */
+  eventOf: (record: TokenRecord) => QueuedAuditEvent,
+): Promise<{ record: TokenRecord; changed: boolean; event: QueuedAuditEvent | null } | null> {
   if (!new RegExp(`^[0-9a-f]{${TOKEN_ID_LENGTH}}$`).test(id)) return null;
   const [registered, inKv] = await Promise.all([getRegisteredToken(db, id), findTokenById(kv, id)]);
   const record = registered ?? inKv?.record;
   if (!record) return null;
   const changed = !registered?.revokedAt;
-  if (changed) await markRevoked(db, record, Date.now());
+  const event = changed ? eventOf(record) : null;
+  if (event) await db.batch([markRevokedStatement(db, record, Date.now()), keepEventStatement(db, event)]);
   if (inKv) await deleteTokenRecord(kv, inKv.tokenHash);
-  return { record, changed };
+  return { record, changed, event };
 }

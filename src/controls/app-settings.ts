@@ -1,9 +1,11 @@
 /** Per-application QR fallback settings (SPEC §11): stored choices over the deployment's defaults. */
 import * as z from "zod/mini";
+import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { MAX_APP_QR_TTL_SECONDS } from "../../common/qr-lifetime.js";
 import { type Config, isLoopback, MIN_QR_TTL_SECONDS } from "../config";
 import { AppError, ErrorCode } from "../http/errors";
-import { getSettings, putSettings, type SettingsRow, type StoredSettings } from "./control-store";
+import { keepEventStatement } from "./change-events";
+import { getSettings, putSettingsStatement, type SettingsRow, type StoredSettings } from "./control-store";
 
 /** PUT body: every field optional; null puts a field back to the deployment's default. */
 export const settingsUpdateSchema = z.strictObject({
@@ -100,6 +102,8 @@ export async function updateAppSettings(
   appId: string,
   update: SettingsUpdate,
   actorTokenId: string,
+  /** The change's audit event, stored in the same transaction as the change (control/change-events.ts). */
+  eventOf: (before: StoredSettings, after: StoredSettings) => QueuedAuditEvent,
 ) {
   const row = await getSettings(db, appId);
   const before: StoredSettings = row
@@ -113,6 +117,7 @@ export async function updateAppSettings(
   const changed = (Object.keys(after) as (keyof StoredSettings)[]).some((k) => after[k] !== before[k]);
   if (!changed) return { changed: false as const, settings: describe(config, appId, row), before, after };
   const next: SettingsRow = { appId, ...after, updatedAt: Date.now(), updatedBy: actorTokenId };
-  await putSettings(db, next);
-  return { changed: true as const, settings: describe(config, appId, next), before, after };
+  const event = eventOf(before, after);
+  await db.batch([putSettingsStatement(db, next), keepEventStatement(db, event)]);
+  return { changed: true as const, settings: describe(config, appId, next), before, after, event };
 }

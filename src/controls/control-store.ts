@@ -65,8 +65,9 @@ export async function listSettings(db: D1Database): Promise<SettingsRow[]> {
   return results.map(fromSettingsRow);
 }
 
-export async function putSettings(db: D1Database, row: SettingsRow): Promise<void> {
-  await db
+/** The statement that stores an application's settings (run in a batch with its audit event). */
+export function putSettingsStatement(db: D1Database, row: SettingsRow): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO app_settings (app_id, enabled, qr_ttl_seconds, rp_url, updated_at, updated_by)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -79,8 +80,7 @@ export async function putSettings(db: D1Database, row: SettingsRow): Promise<voi
       row.rpUrl,
       row.updatedAt,
       row.updatedBy,
-    )
-    .run();
+    );
 }
 
 // --- tokens (the SQL and the row mapping are in common/api-tokens.js, shared with the CLI) ---------
@@ -99,9 +99,6 @@ export async function getRegisteredToken(db: D1Database, id: string) {
 }
 
 /** Marks a token revoked (adding its row when only KV knew it: tokens made before the registry). */
-export async function markRevoked(db: D1Database, t: TokenRecord, now: number): Promise<void> {
-  await db
-    .prepare(REVOKE_TOKEN)
-    .bind(...tokenRow(t), now)
-    .run();
+export function markRevokedStatement(db: D1Database, t: TokenRecord, now: number): D1PreparedStatement {
+  return db.prepare(REVOKE_TOKEN).bind(...tokenRow(t), now);
 }

@@ -1,7 +1,7 @@
 import { createFactory } from "hono/factory";
 import * as z from "zod/mini";
 import { AuditEventName } from "../../common/audit-contract";
-import { recordAudit } from "../audit/record";
+import { auditEventOf, sendStoredAudit } from "../audit/record";
 import { requireScope } from "../auth/bearer";
 import { configOf } from "../config";
 import {
@@ -80,19 +80,27 @@ export const putAppSettingsRoute: ApiRoute = {
     async (c) => {
       const { appId } = c.req.valid("param");
       const actor = c.get("principal").id;
-      const result = await updateAppSettings(c.env.CONTROL_DB, configOf(c.env), appId, c.req.valid("json"), actor);
+      const result = await updateAppSettings(
+        c.env.CONTROL_DB,
+        configOf(c.env),
+        appId,
+        c.req.valid("json"),
+        actor,
+        (before, after) =>
+          auditEventOf(c, {
+            eventName: AuditEventName.SETTINGS_CHANGED,
+            message: "QR fallback settings changed",
+            subName: "application/qrfallback",
+            rpAppId: appId,
+            isSuccessful: true,
+            errorCode: null,
+            change: { actorTokenId: actor, settingsBefore: before, settingsAfter: after },
+          }),
+      );
       if (result.changed) {
         // This isolate sees the change at once; every other within the controls' bound (10 s).
         invalidateControls(c.env.CONTROL_DB);
-        recordAudit(c, {
-          eventName: AuditEventName.SETTINGS_CHANGED,
-          message: "QR fallback settings changed",
-          subName: "application/qrfallback",
-          rpAppId: appId,
-          isSuccessful: true,
-          errorCode: null,
-          change: { actorTokenId: actor, settingsBefore: result.before, settingsAfter: result.after },
-        });
+        sendStoredAudit(c, result.event);
       }
       return c.json(result.settings);
     },

@@ -1,10 +1,12 @@
 import { createFactory } from "hono/factory";
 import * as z from "zod/mini";
+import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { AuditEventName } from "../../common/audit-contract";
-import { recordAudit } from "../audit/record";
+import { auditEventOf, sendStoredAudit } from "../audit/record";
 import { requireScope } from "../auth/bearer";
 import { revokeToken, tokenListSchema, tokenRequestSchema, tokenSchema, visibleTokens } from "../auth/token-admin";
 import { createToken } from "../auth/tokens";
+import { keepEventStatement } from "../controls/change-events";
 import { invalidateControls } from "../controls/controls-snapshot";
 import {
   API_ERRORS,
@@ -39,21 +41,27 @@ export const createTokenRoute: ApiRoute = {
     validate("json", tokenRequestSchema),
     async (c) => {
       const body = c.req.valid("json");
-      const { token, record } = await createToken(c.env.QR_KV, c.env.CONTROL_DB, {
-        rpAppId: body.rpAppId ?? null,
-        scopes: body.scopes,
-        label: body.label,
-        expiresInDays: body.expiresInDays,
-      });
-      recordAudit(c, {
-        eventName: AuditEventName.TOKEN_CREATED,
-        message: `API token created (${record.scopes.join(",")})`,
-        subName: "tokens",
-        rpAppId: record.rpAppId,
-        isSuccessful: true,
-        errorCode: null,
-        change: { actorTokenId: c.get("principal").id, tokenId: record.id, scopes: record.scopes },
-      });
+      let event: QueuedAuditEvent | null = null;
+      const { token, record } = await createToken(
+        c.env.QR_KV,
+        c.env.CONTROL_DB,
+        { rpAppId: body.rpAppId ?? null, scopes: body.scopes, label: body.label, expiresInDays: body.expiresInDays },
+        {
+          keepEvent: (made) => {
+            event = auditEventOf(c, {
+              eventName: AuditEventName.TOKEN_CREATED,
+              message: `API token created (${made.scopes.join(",")})`,
+              subName: "tokens",
+              rpAppId: made.rpAppId,
+              isSuccessful: true,
+              errorCode: null,
+              change: { actorTokenId: c.get("principal").id, tokenId: made.id, scopes: made.scopes },
+            });
+            return keepEventStatement(c.env.CONTROL_DB, event);
+          },
+        },
+      );
+      if (event) sendStoredAudit(c, event);
       return c.json({ ...record, token }, 201);
     },
   ),
@@ -102,20 +110,20 @@ export const revokeTokenRoute: ApiRoute = {
   method: "delete",
   paths: ["/cc/api/tokens/:id"],
   handlers: factory.createHandlers(requireScope("admin"), async (c) => {
-    const revoked = await revokeToken(c.env.QR_KV, c.env.CONTROL_DB, c.req.param("id") ?? "");
-    if (!revoked) throw new AppError(ErrorCode.NOT_FOUND, "No such API token.");
-    invalidateControls(c.env.CONTROL_DB);
-    if (revoked.changed) {
-      recordAudit(c, {
+    const revoked = await revokeToken(c.env.QR_KV, c.env.CONTROL_DB, c.req.param("id") ?? "", (record) =>
+      auditEventOf(c, {
         eventName: AuditEventName.TOKEN_REVOKED,
         message: "API token revoked",
         subName: "tokens",
-        rpAppId: revoked.record.rpAppId,
+        rpAppId: record.rpAppId,
         isSuccessful: true,
         errorCode: null,
-        change: { actorTokenId: c.get("principal").id, tokenId: revoked.record.id, scopes: revoked.record.scopes },
-      });
-    }
+        change: { actorTokenId: c.get("principal").id, tokenId: record.id, scopes: record.scopes },
+      }),
+    );
+    if (!revoked) throw new AppError(ErrorCode.NOT_FOUND, "No such API token.");
+    invalidateControls(c.env.CONTROL_DB);
+    if (revoked.event) sendStoredAudit(c, revoked.event);
     return c.body(null, 204);
   }),
   operation: {
