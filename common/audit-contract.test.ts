@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildAuditEvent } from "../src/audit/producer";
+import { buildAuditEvent } from "../src/audit/event";
 import { chunkEvents } from "./audit-contract";
 
 const event = () =>

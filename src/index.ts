@@ -1,6 +1,6 @@
 import { log } from "../common/log";
 import { buildApp } from "./app";
-import { drainAuditOutbox } from "./audit/producer";
+import { drainAuditOutbox } from "./audit/hand-off";
 import { configOf } from "./config";
 import { drainChangeEvents } from "./controls/change-events";
 import { deliverHookBatch, type HookDelivery, isHookDeadLetterQueue, recordDeadLetters } from "./hooks/deliver";

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { QueuedAuditEvent } from "../common/audit-contract";
 import { AuditEventName } from "../common/audit-contract";
 import { KV_PREFIXES } from "../common/kv-keys.js";
-import { buildAuditEvent } from "../src/audit/producer";
+import { buildAuditEvent } from "../src/audit/event";
 import { AuditSendBatcher } from "../src/audit/send-batcher";
 import worker from "../src/index";
 import { BASE, waitForTrail } from "./helpers";

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { AuditEvent } from "../common/audit-contract";
 import { writeEvents } from "../common/audit-contract";
-import { buildAuditEvent } from "../src/audit/producer";
+import { buildAuditEvent } from "../src/audit/event";
 import { ORDER_COLUMNS, type PageCursor, searchTrail } from "../src/audit/search";
 import { call, expectErrorShape, lookup, mintToken, trailRows } from "./helpers";
 

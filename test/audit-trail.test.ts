@@ -2,7 +2,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { KV_PREFIXES } from "../common/kv-keys.js";
-import { SEND_TIMEOUT_MS } from "../src/audit/producer";
+import { SEND_TIMEOUT_MS } from "../src/audit/hand-off";
 import worker from "../src/index";
 import {
   call,

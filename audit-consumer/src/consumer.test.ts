@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { writeEvents } from "../../common/audit-contract";
 import { retryDelaySeconds } from "../../common/audit-retry.js";
-import { buildAuditEvent } from "../../src/audit/producer";
+import { buildAuditEvent } from "../../src/audit/event";
 import consumer from "./index";
 
 function event(rpAppId: string | null = "ConsumerApp") {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AuditEvent, QueuedAuditEvent } from "../../common/audit-contract";
-import { buildAuditEvent } from "../../src/audit/producer";
+import { buildAuditEvent } from "../../src/audit/event";
 import { archiveExpiredDays, archiveKey } from "./retention";
 
 const DAY = 86_400_000;

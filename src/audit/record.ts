@@ -4,7 +4,7 @@ import { log } from "../../common/log";
 import { configOf } from "../config";
 import { sendKeptEvent } from "../controls/change-events";
 import type { AppEnv } from "../http/context";
-import { type AuditFields, buildAuditEvent, originOf } from "./producer";
+import { type AuditFields, buildAuditEvent, originOf } from "./event";
 import { auditSendsOf } from "./send-batcher";
 
 /**

@@ -2,7 +2,7 @@ import { log } from "../../common/log";
 import type { Config } from "../config";
 import { batcherPerBinding, CountBatcher } from "../lib/count-batcher";
 import type { ClientLedger } from "../security/client-ledger";
-import type { AuditScope } from "./producer";
+import type { AuditScope } from "./event";
 
 type RefusalReportSettings = { scope: AuditScope; batchMs: number };
 

@@ -1,6 +1,6 @@
 import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { batcherPerBinding, MAX_DRAIN_MS } from "../lib/count-batcher";
-import { handOffAuditEvents, MAX_SEND_BATCH } from "./producer";
+import { handOffAuditEvents, MAX_SEND_BATCH } from "./hand-off";
 
 /** What travels with each event: where a failed send's events go, and how long a drain lingers. */
 export interface AuditSendSettings {

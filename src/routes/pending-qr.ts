@@ -1,6 +1,6 @@
 import { createFactory, createMiddleware } from "hono/factory";
 import { AuditEventName } from "../../common/audit-contract";
-import { buildAuditEvent, originOf } from "../audit/producer";
+import { buildAuditEvent, originOf } from "../audit/event";
 import { recordAudit } from "../audit/record";
 import { countRefusal } from "../audit/refusals";
 import { configOf } from "../config";

@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { AuditEventName } from "../../common/audit-contract";
 import { log } from "../../common/log";
-import { type AuditScope, buildAuditEvent, handOffAuditEvents } from "../audit/producer";
+import { type AuditScope, buildAuditEvent } from "../audit/event";
+import { handOffAuditEvents } from "../audit/hand-off";
 import { sha256Hex } from "../lib/encoding";
 
 export interface LedgerCaps {

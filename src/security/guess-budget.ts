@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { AuditEventName } from "../../common/audit-contract";
-import { type AuditScope, buildAuditEvent, handOffAuditEvents } from "../audit/producer";
+import { type AuditScope, buildAuditEvent } from "../audit/event";
+import { handOffAuditEvents } from "../audit/hand-off";
 import type { CodeClass, Config, GuessingConfig } from "../config";
 
 /** What the claim shards pass with every keeper call: the budget, and where attack-mode events go. */

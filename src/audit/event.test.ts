@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { truncateIp } from "./producer";
+import { truncateIp } from "./event";
 
 describe("truncateIp", () => {
   it("keeps an IPv4 /24", () => {
