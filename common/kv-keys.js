@@ -13,6 +13,7 @@ export const KV_PREFIXES = /** @type {const} */ ({
   hook: "hook:v1:",
   hookStatus: "hookstatus:v1:",
   hookList: "hooklist:v1:",
+  auditBacklog: "auditbacklog:v1:",
 });
 
 /** @param {string} indexId base64url HMAC of a normalized activation code */

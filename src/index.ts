@@ -26,9 +26,17 @@ export default {
   },
   /** Cron: puts audit events whose queue send failed, or that an isolate left, back onto the queue. */
   async scheduled(_controller, env, _ctx) {
-    const sent = await drainAuditOutbox(env.AUDIT_QUEUE, env.QR_KV);
-    if (sent > 0) log("info", "audit outbox drained", { sent });
-    const changes = await drainChangeEvents(env.CONTROL_DB, env.AUDIT_QUEUE);
-    if (changes > 0) log("info", "change events sent from the control outbox", { sent: changes });
+    // Two outboxes, two stores: one failing does not hold up the other.
+    const [outbox, changes] = await Promise.allSettled([
+      drainAuditOutbox(env.AUDIT_QUEUE, env.QR_KV),
+      drainChangeEvents(env.CONTROL_DB, env.AUDIT_QUEUE),
+    ]);
+    for (const [what, result] of [
+      ["audit outbox", outbox],
+      ["control outbox", changes],
+    ] as const) {
+      if (result.status === "rejected") log("error", `${what} not drained`, { error: String(result.reason) });
+      else if (result.value > 0) log("info", `${what} drained`, { sent: result.value });
+    }
   },
 } satisfies ExportedHandler<Env>;

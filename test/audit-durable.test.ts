@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import harness from "./harness-worker";
-import { createRegistration, lookup, mintToken, waitForTrail } from "./helpers";
+import { call, createRegistration, lookup, mintToken, waitForTrail } from "./helpers";
 
 /** The real queue binding, whose sends from this isolate never leave it. */
 const droppingQueue = new Proxy(env.AUDIT_QUEUE, {
@@ -96,5 +96,32 @@ describe("audit events are durable at the source", () => {
         .sort(),
     ).toEqual(["QR_FALLBACK_SETTINGS_CHANGED", "QR_FALLBACK_TOKEN_CREATED", "QR_FALLBACK_TOKEN_REVOKED"]);
     expect((await env.CONTROL_DB.prepare("SELECT count(*) AS n FROM audit_outbox").first<{ n: number }>())?.n).toBe(0);
+  });
+
+  it("concurrent settings changes: each event's before is what it replaced, so the trail adds up to the state", async () => {
+    const admin = await mintToken("ops", true);
+    const path = "/cc/api/application/RaceApp/qrfallback";
+    const answers = await Promise.all([
+      call("PUT", path, { token: admin, body: { enabled: false } }),
+      call("PUT", path, { token: admin, body: { qrTtlSeconds: 120 } }),
+      call("PUT", path, { token: admin, body: { enabled: true } }),
+    ]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
+    const rows = await waitForTrail(
+      (r) => r.filter((e) => e.rpAppId === "RaceApp" && e.eventName === "QR_FALLBACK_SETTINGS_CHANGED").length >= 2,
+    );
+    const changes = rows.filter((e) => e.rpAppId === "RaceApp" && e.eventName === "QR_FALLBACK_SETTINGS_CHANGED");
+    // Replaying the events from the unset state, in the order they chain, gives the stored state.
+    let state: unknown = { enabled: null, qrTtlSeconds: null, rpUrl: null };
+    const left = [...changes];
+    while (left.length) {
+      const next = left.findIndex(
+        (e) => JSON.stringify(e.additionalDetails.extras.settingsBefore) === JSON.stringify(state),
+      );
+      expect(next).toBeGreaterThanOrEqual(0);
+      state = left.splice(next, 1)[0].additionalDetails.extras.settingsAfter;
+    }
+    const stored = (await (await call("GET", path, { token: admin })).json()) as { stored: unknown };
+    expect(state).toEqual(stored.stored);
   });
 });

@@ -60,9 +60,20 @@ describe("an audit database outage longer than the retries", () => {
     }
 
     try {
-      // The database answers again: the minute cron replays what was held.
+      // The database answers again, but the hooks' queue does not: the events go into the trail and
+      // stay held, owed to the hooks (being in the trail says nothing of having reached them).
+      faults.hookQueueDown = true;
+      const deliveredBefore = delivered.length;
+      try {
+        await minuteCron();
+      } finally {
+        faults.hookQueueDown = false;
+      }
+      expect((await backlogOf(admin)).events).toBeGreaterThan(0);
+      expect(delivered.length).toBe(deliveredBefore);
+      // Both answer: the next minute replays what is still held.
       await minuteCron();
-      expect(await backlogOf(admin)).toEqual({ batches: 0, events: 0, oldestAt: null });
+      expect(await backlogOf(admin)).toMatchObject({ batches: 0, events: 0, oldestAt: null });
       expect((await env.AUDIT_ARCHIVE.list({ prefix: HELD_PREFIX })).objects).toEqual([]);
       const rows = await trailRows();
       const mine = rows.filter((e) => e.rpAppId === "OutageApp");
@@ -85,6 +96,7 @@ describe("an audit database outage longer than the retries", () => {
       expect(delivered.length).toBe(rows.length);
     } finally {
       faults.hookDeliveries = null;
+      faults.hookQueueDown = false;
     }
   });
 });

@@ -8,6 +8,8 @@ export const faults = {
   auditDbDown: false,
   /** When set, the event ids the consumer pushes to the event hooks' queue, in order. */
   hookDeliveries: null as string[] | null,
+  /** The event hooks' queue refuses every send. */
+  hookQueueDown: false,
 };
 
 function refusingDb(db: D1Database): D1Database {
@@ -19,6 +21,15 @@ function refusingDb(db: D1Database): D1Database {
   return new Proxy(db, {
     get: (target, key) =>
       key === "prepare" ? statement : key === "batch" || key === "exec" ? refuse : Reflect.get(target, key),
+  });
+}
+
+function refusingQueue(queue: Queue): Queue {
+  return new Proxy(queue, {
+    get: (target, key) =>
+      key === "send" || key === "sendBatch"
+        ? () => Promise.reject(new Error("queue unavailable (test fault)"))
+        : Reflect.get(target, key),
   });
 }
 
@@ -40,5 +51,6 @@ export function withFaults<E extends { AUDIT_DB: D1Database; HOOK_QUEUE: Queue }
   let out = env;
   if (faults.auditDbDown) out = { ...out, AUDIT_DB: refusingDb(out.AUDIT_DB) };
   if (faults.hookDeliveries) out = { ...out, HOOK_QUEUE: recordingQueue(out.HOOK_QUEUE, faults.hookDeliveries) };
+  if (faults.hookQueueDown) out = { ...out, HOOK_QUEUE: refusingQueue(out.HOOK_QUEUE) };
   return out;
 }

@@ -76,8 +76,9 @@ export async function pruneTrail(env: ConsumerEnv): Promise<void> {
 export default {
   queue: (batch, env) =>
     isAuditDeadLetterQueue(batch.queue) ? keepDeadLetters(batch, env) : consumeAuditBatch(batch, env),
+  // Two crons, never both jobs in one invocation: replays never overlap at :15.
   async scheduled(controller, env) {
-    await replayHeld(env);
     if (controller.cron === RETENTION_CRON) await pruneTrail(env);
+    else await replayHeld(env);
   },
 } satisfies ExportedHandler<ConsumerEnv>;

@@ -6,7 +6,7 @@ import {
   withLoggedTime,
 } from "../../common/audit-contract";
 
-/** Retention runs on this cron (audit-consumer/wrangler.toml); every run, each minute, replays what the dead-letter queue held. */
+/** Retention runs on this cron (audit-consumer/wrangler.toml); the other one, every minute, replays what the dead-letter queue held. */
 export const RETENTION_CRON = "15 * * * *";
 
 const DAY_MS = 86_400_000;

@@ -1,7 +1,7 @@
 /** Listing and revoking API tokens: the registry (CONTROL_DB) first, KV for tokens made before it. */
 import * as z from "zod/mini";
 import type { QueuedAuditEvent } from "../../common/audit-contract";
-import { keepEventStatement } from "../controls/change-events";
+import { eventKept, keepEventStatement } from "../controls/change-events";
 import { getRegisteredToken, listRegisteredTokens, markRevokedStatement } from "../controls/control-store";
 import { rpAppIdSchema } from "../http/app-id";
 import { DEFAULT_APP_SCOPES, SCOPES, TOKEN_ID_LENGTH, type TokenRecord } from "./token-record";
@@ -73,8 +73,12 @@ export async function revokeToken(
   const record = registered ?? inKv?.record;
   if (!record) return null;
   const changed = !registered?.revokedAt;
-  const event = changed ? eventOf(record) : null;
-  if (event) await db.batch([markRevokedStatement(db, record, Date.now()), keepEventStatement(db, event)]);
+  let event = changed ? eventOf(record) : null;
+  if (event) {
+    const [, kept] = await db.batch([markRevokedStatement(db, record, Date.now()), keepEventStatement(db, event)]);
+    // A concurrent revocation of the same token got there first: its request sends the event.
+    if (!eventKept(kept)) event = null;
+  }
   if (inKv) await deleteTokenRecord(kv, inKv.tokenHash);
   return { record, changed, event };
 }

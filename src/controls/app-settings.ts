@@ -4,7 +4,7 @@ import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { MAX_APP_QR_TTL_SECONDS } from "../../common/qr-lifetime.js";
 import { type Config, isLoopback, MIN_QR_TTL_SECONDS } from "../config";
 import { AppError, ErrorCode } from "../http/errors";
-import { keepEventStatement } from "./change-events";
+import { eventKept, keepEventStatement } from "./change-events";
 import { getSettings, putSettingsStatement, type SettingsRow, type StoredSettings } from "./control-store";
 
 /** PUT body: every field optional; null puts a field back to the deployment's default. */
@@ -96,6 +96,9 @@ export async function readAppSettings(db: D1Database, config: Config, appId: str
  * Applies an update; returns the settings before and after (both as stored), or `changed: false`
  * when the update changes nothing (no write, no audit event).
  */
+/** Attempts of a settings change overtaken by concurrent ones before it gives up (503). */
+const MAX_SETTINGS_ATTEMPTS = 5;
+
 export async function updateAppSettings(
   db: D1Database,
   config: Config,
@@ -105,19 +108,32 @@ export async function updateAppSettings(
   /** The change's audit event, stored in the same transaction as the change (control/change-events.ts). */
   eventOf: (before: StoredSettings, after: StoredSettings) => QueuedAuditEvent,
 ) {
-  const row = await getSettings(db, appId);
-  const before: StoredSettings = row
-    ? { enabled: row.enabled, qrTtlSeconds: row.qrTtlSeconds, rpUrl: row.rpUrl }
-    : { ...UNSET };
-  const after: StoredSettings = {
-    enabled: update.enabled === undefined ? before.enabled : update.enabled,
-    qrTtlSeconds: update.qrTtlSeconds === undefined ? before.qrTtlSeconds : update.qrTtlSeconds,
-    rpUrl: update.rpUrl === undefined ? before.rpUrl : update.rpUrl === null ? null : checkRpUrl(config, update.rpUrl),
-  };
-  const changed = (Object.keys(after) as (keyof StoredSettings)[]).some((k) => after[k] !== before[k]);
-  if (!changed) return { changed: false as const, settings: describe(config, appId, row), before, after };
-  const next: SettingsRow = { appId, ...after, updatedAt: Date.now(), updatedBy: actorTokenId };
-  const event = eventOf(before, after);
-  await db.batch([putSettingsStatement(db, next), keepEventStatement(db, event)]);
-  return { changed: true as const, settings: describe(config, appId, next), before, after, event };
+  // Compare and set: a change that another one overtook is computed again from what is stored now.
+  for (let attempt = 0; attempt < MAX_SETTINGS_ATTEMPTS; attempt++) {
+    const row = await getSettings(db, appId);
+    const before: StoredSettings = row
+      ? { enabled: row.enabled, qrTtlSeconds: row.qrTtlSeconds, rpUrl: row.rpUrl }
+      : { ...UNSET };
+    const after: StoredSettings = {
+      enabled: update.enabled === undefined ? before.enabled : update.enabled,
+      qrTtlSeconds: update.qrTtlSeconds === undefined ? before.qrTtlSeconds : update.qrTtlSeconds,
+      rpUrl:
+        update.rpUrl === undefined ? before.rpUrl : update.rpUrl === null ? null : checkRpUrl(config, update.rpUrl),
+    };
+    const changed = (Object.keys(after) as (keyof StoredSettings)[]).some((k) => after[k] !== before[k]);
+    if (!changed) return { changed: false as const, settings: describe(config, appId, row), before, after };
+    const next: SettingsRow = { appId, ...after, updatedAt: Date.now(), updatedBy: actorTokenId };
+    const event = eventOf(before, after);
+    const [written, kept] = await db.batch([putSettingsStatement(db, next, row), keepEventStatement(db, event)]);
+    if (written.meta.changes > 0) {
+      return {
+        changed: true as const,
+        settings: describe(config, appId, next),
+        before,
+        after,
+        event: eventKept(kept) ? event : null,
+      };
+    }
+  }
+  throw new AppError(ErrorCode.CONTROLS_UNAVAILABLE, "The settings kept changing under this request; try again.");
 }

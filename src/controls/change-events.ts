@@ -8,7 +8,10 @@ import type { QueuedAuditEvent } from "../../common/audit-contract";
 
 /** Run right after the change's statement in one batch: the event is kept only if a row changed. */
 export const KEEP_EVENT_IF_CHANGED =
-  "INSERT INTO audit_outbox (id, body, created_at) SELECT ?1, ?2, ?3 WHERE changes() > 0";
+  "INSERT INTO audit_outbox (id, body, created_at) SELECT ?1, ?2, ?3 WHERE changes() > 0 RETURNING id";
+
+/** Whether the batch result of KEEP_EVENT_IF_CHANGED kept the event (so this request must send it). */
+export const eventKept = (result: D1Result) => result.results.length > 0;
 
 /** Rows an isolate should have sent by now: older than this, the cron sends them. */
 const LEFT_AFTER_MS = 10_000;

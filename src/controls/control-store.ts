@@ -65,22 +65,47 @@ export async function listSettings(db: D1Database): Promise<SettingsRow[]> {
   return results.map(fromSettingsRow);
 }
 
-/** The statement that stores an application's settings (run in a batch with its audit event). */
-export function putSettingsStatement(db: D1Database, row: SettingsRow): D1PreparedStatement {
+/**
+ * The statement that changes an application's settings from `before` (what the change was computed
+ * and audited against) to `row`: it changes nothing if another change came in between (compare and
+ * set), so an audit event's "before" is always what was replaced.
+ */
+export function putSettingsStatement(
+  db: D1Database,
+  row: SettingsRow,
+  before?: SettingsRow | null,
+): D1PreparedStatement {
+  const values = [
+    row.appId,
+    row.enabled === null ? null : row.enabled ? 1 : 0,
+    row.qrTtlSeconds,
+    row.rpUrl,
+    row.updatedAt,
+    row.updatedBy,
+  ];
+  if (before === undefined) {
+    return db
+      .prepare(
+        `INSERT INTO app_settings (app_id, enabled, qr_ttl_seconds, rp_url, updated_at, updated_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (app_id) DO UPDATE SET enabled = ?2, qr_ttl_seconds = ?3, rp_url = ?4, updated_at = ?5, updated_by = ?6`,
+      )
+      .bind(...values);
+  }
+  if (before === null) {
+    return db
+      .prepare(
+        `INSERT INTO app_settings (app_id, enabled, qr_ttl_seconds, rp_url, updated_at, updated_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (app_id) DO NOTHING`,
+      )
+      .bind(...values);
+  }
   return db
     .prepare(
-      `INSERT INTO app_settings (app_id, enabled, qr_ttl_seconds, rp_url, updated_at, updated_by)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-       ON CONFLICT (app_id) DO UPDATE SET enabled = ?2, qr_ttl_seconds = ?3, rp_url = ?4, updated_at = ?5, updated_by = ?6`,
+      `UPDATE app_settings SET enabled = ?2, qr_ttl_seconds = ?3, rp_url = ?4, updated_at = ?5, updated_by = ?6
+       WHERE app_id = ?1 AND enabled IS ?7 AND qr_ttl_seconds IS ?8 AND rp_url IS ?9`,
     )
-    .bind(
-      row.appId,
-      row.enabled === null ? null : row.enabled ? 1 : 0,
-      row.qrTtlSeconds,
-      row.rpUrl,
-      row.updatedAt,
-      row.updatedBy,
-    );
+    .bind(...values, before.enabled === null ? null : before.enabled ? 1 : 0, before.qrTtlSeconds, before.rpUrl);
 }
 
 // --- tokens (the SQL and the row mapping are in common/api-tokens.js, shared with the CLI) ---------

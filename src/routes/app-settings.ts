@@ -100,7 +100,7 @@ export const putAppSettingsRoute: ApiRoute = {
       if (result.changed) {
         // This isolate sees the change at once; every other within the controls' bound (10 s).
         invalidateControls(c.env.CONTROL_DB);
-        sendStoredAudit(c, result.event);
+        if (result.event) sendStoredAudit(c, result.event);
       }
       return c.json(result.settings);
     },

@@ -1,6 +1,6 @@
 import { createFactory } from "hono/factory";
 import * as z from "zod/mini";
-import { heldBacklog } from "../../common/audit-held";
+import { getAuditBacklog } from "../../common/audit-held";
 import packageJson from "../../package.json";
 import { requireScope } from "../auth/bearer";
 import { API_ERRORS, AUTH_ERRORS, bearer, errors, ok, ref, schema } from "../docs/openapi-parts";
@@ -14,7 +14,13 @@ const statusSchema = z.object({
   /** Normal-length codes refused, long codes issued (docs/security-model.md); longCodes: never on since 0.6.0. */
   attackMode: z.object({ normalCodes: modeSchema, longCodes: modeSchema }),
   /** Audit events that reached the dead-letter queue while the trail's database refused them, held in R2 until replayed. */
-  auditBacklog: z.object({ batches: z.int(), events: z.int(), oldestAt: z.nullable(z.int()) }),
+  auditBacklog: z.object({
+    batches: z.int(),
+    events: z.int(),
+    oldestAt: z.nullable(z.int()),
+    /** When the audit consumer last counted it (null: nothing was ever held). */
+    countedAt: z.nullable(z.int()),
+  }),
 });
 
 const mode = (until: number, now: number) => ({ active: until > now, until: until > now ? until : null });
@@ -25,7 +31,7 @@ export const statusRoute: ApiRoute = {
   handlers: createFactory<AppEnv>().createHandlers(requireScope("admin"), async (c) => {
     const [attack, auditBacklog] = await Promise.all([
       c.env.GUESS_BUDGET.get(c.env.GUESS_BUDGET.idFromName(KEEPER_NAME)).attackState(),
-      heldBacklog(c.env.AUDIT_ARCHIVE),
+      getAuditBacklog(c.env.QR_KV),
     ]);
     const now = Date.now();
     return c.json({
@@ -39,7 +45,7 @@ export const statusRoute: ApiRoute = {
     tags: ["Applications"],
     summary: "The deployment's state: attack mode per code class, the held audit backlog (admin token)",
     description:
-      "Attack mode is read from the guess-budget keeper, so it is current, not an isolate's copy. auditBacklog counts the dead-lettered audit events held in R2 until the trail takes them (replayed each minute).",
+      "Attack mode is read from the guess-budget keeper, so it is current, not an isolate's copy. auditBacklog counts the dead-lettered audit events held in R2 until the trail and the hooks take them, as the audit consumer last counted them (after each hold and each minute's replay).",
     security: bearer,
     responses: {
       "200": ok("The state.", ref("Status")),
