@@ -94,7 +94,7 @@ const auditLookup = createMiddleware<LookupEnv>(async (c, next) => {
     message: evaluated
       ? OUTCOME_MESSAGES[evaluated.outcome]
       : `QR fallback lookup refused: ${error?.code ?? "unknown"}`,
-    subName: "device/pendingqr",
+    subName: RETRIEVED_FIELDS.subName,
     rpAppId: known?.rpAppId ?? null,
     isSuccessful: error === null,
     errorCode: error?.code ?? null,
