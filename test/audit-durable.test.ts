@@ -101,11 +101,13 @@ describe("audit events are durable at the source", () => {
   it("concurrent settings changes: each event's before is what it replaced, so the trail adds up to the state", async () => {
     const admin = await mintToken("ops", true);
     const path = "/cc/api/application/RaceApp/qrfallback";
-    const answers = await Promise.all([
-      call("PUT", path, { token: admin, body: { enabled: false } }),
-      call("PUT", path, { token: admin, body: { qrTtlSeconds: 120 } }),
-      call("PUT", path, { token: admin, body: { enabled: true } }),
-    ]);
+    // A 503 says "try again" (the change kept being overtaken, or the controls could not be read under
+    // the suite's load): the admin does, once, as a client would.
+    const put = async (body: object) => {
+      const first = await call("PUT", path, { token: admin, body });
+      return first.status === 503 ? call("PUT", path, { token: admin, body }) : first;
+    };
+    const answers = await Promise.all([put({ enabled: false }), put({ qrTtlSeconds: 120 }), put({ enabled: true })]);
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
     const rows = await waitForTrail(
       (r) => r.filter((e) => e.rpAppId === "RaceApp" && e.eventName === "QR_FALLBACK_SETTINGS_CHANGED").length >= 2,
