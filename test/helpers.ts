@@ -95,34 +95,19 @@ export async function trailRows(): Promise<AuditEvent[]> {
 }
 
 /**
- * Local Miniflare's queue broker can hold messages back until the next send when its process is
- * starved of CPU (reproduced with the burst test beside two busy loops: the trail stopped at 300
- * events for over 45 s, and one more send brought the other 200 at once; CHANGELOG 0.4.1). So a
- * wait that has not succeeded after this long sends the queue a message the consumer rejects as
- * malformed (it lands in `audit_rejects`, never in the trail), once per period.
- */
-const QUEUE_NUDGE_MS = 5_000;
-
-/**
  * Polls the trail until `predicate` holds (queue delivery is asynchronous), within a bound. A wait
  * that runs out says what the trail and the KV outbox held then, so an intermittent miss in CI tells
  * a slow delivery (the trail still growing), a fallback (events in the outbox) and a loss apart.
  */
 export async function waitForTrail(
   predicate: (rows: AuditEvent[]) => boolean,
-  timeout = 10_000,
+  timeout = 20_000,
 ): Promise<AuditEvent[]> {
-  let nudgedAt = Date.now();
   try {
     return await vi.waitUntil(
       async () => {
         const rows = await trailRows();
-        if (predicate(rows)) return rows;
-        if (Date.now() - nudgedAt >= QUEUE_NUDGE_MS) {
-          nudgedAt = Date.now();
-          await env.AUDIT_QUEUE.send({ queueNudge: true }, { contentType: "json" });
-        }
-        return false;
+        return predicate(rows) ? rows : false;
       },
       { timeout, interval: 50 },
     );

@@ -14,7 +14,7 @@ export const KEEP_EVENT_IF_CHANGED =
 export const eventKept = (result: D1Result) => result.results.length > 0;
 
 /** Rows an isolate should have sent by now: older than this, the cron sends them. */
-const LEFT_AFTER_MS = 10_000;
+export const LEFT_AFTER_MS = 10_000;
 const MAX_PER_SEND = 100;
 
 export const keepEventStatement = (db: D1Database, event: QueuedAuditEvent) =>

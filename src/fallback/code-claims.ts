@@ -25,9 +25,9 @@ export type ClaimVerdict =
   | { outcome: "unavailable" };
 
 /** A redemption's event waits this long in the shard, so that the events of a busy shard share a send. */
-const EVENT_SEND_DELAY_MS = 250;
+export const EVENT_SEND_DELAY_MS = 250;
 /** A send the queue refused is tried again this much later (the events stay stored meanwhile). */
-const EVENT_RETRY_MS = 5_000;
+export const EVENT_RETRY_MS = 5_000;
 /** The Queue's limit of messages per sendBatch. */
 const MAX_EVENTS_PER_SEND = 100;
 

@@ -7,6 +7,9 @@ import { log } from "../../common/log";
 import { toHex } from "../lib/encoding";
 import { type HookSecrets, type HookSummary, openHook, updateHookStatus } from "./hook-store";
 
+/** A delivery not answered within this is a failure, retried like any other. */
+export const DELIVERY_TIMEOUT_MS = 10_000;
+
 /** Delay before retrying a failed delivery: base, 2×base, 4×base ... capped at 15 minutes. */
 export function hookRetryDelaySeconds(attempts: number, baseSeconds: number): number {
   return Math.min(900, baseSeconds * 2 ** Math.max(0, attempts - 1));
@@ -67,7 +70,7 @@ async function send(hook: HookSummary & HookSecrets, event: AuditEvent): Promise
     },
     body,
     redirect: "manual",
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
   });
   await res.body?.cancel();
   if (res.status < 200 || res.status >= 300) throw new Error(`endpoint answered ${res.status}`);
