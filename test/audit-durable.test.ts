@@ -63,6 +63,28 @@ describe("audit events are durable at the source", () => {
     for (const code of served) expect((await lookup(code, "203.0.113.99")).status).toBe(400);
   });
 
+  it("every create answered 200 has its issuance event though the isolate's hand-off is lost", async () => {
+    const token = await mintToken("DurableIssueApp");
+    const issuedIds: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await call("POST", "/rp/versioned/client/qr/create", {
+        token,
+        body: { username: "alice", includeQRFallbackCode: true },
+        env: { ...env, AUDIT_QUEUE: droppingQueue },
+      });
+      expect(res.status).toBe(200);
+      issuedIds.push(res.headers.get("x-request-id") as string);
+    }
+    const rows = await waitForTrail(
+      (r) => r.filter((e) => e.rpAppId === "DurableIssueApp" && e.eventName === "QR_FALLBACK_CODE_ISSUED").length >= 5,
+    );
+    const issued = rows.filter((e) => e.rpAppId === "DurableIssueApp" && e.eventName === "QR_FALLBACK_CODE_ISSUED");
+    // One event per create, each with its own request's trace id and fallback id, none twice.
+    expect(issued.map((e) => e.traceId).sort()).toEqual([...issuedIds].sort());
+    expect(new Set(issued.map((e) => e.additionalDetails.extras.fallbackId)).size).toBe(5);
+    expect(issued.every((e) => e.isSuccessful && e.subName === "client/qr/create")).toBe(true);
+  });
+
   it("an administrator's change and its event are one fact: the minute cron sends what a stopped isolate left", async () => {
     const admin = await mintToken("ops", true);
     const put = await stoppedAfterAnswering("PUT", "/cc/api/application/DurableSettingsApp/qrfallback", admin, {

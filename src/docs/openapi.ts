@@ -1,4 +1,4 @@
-import packageJson from "../../package.json";
+import { version } from "../../package.json";
 import { errorBodySchema } from "../http/errors";
 import { API_ROUTES } from "../routes/api-routes";
 import { schema } from "./openapi-parts";
@@ -26,7 +26,7 @@ export function buildOpenApiDocument() {
     openapi: "3.1.0",
     info: {
       title: "qr-fallback",
-      version: packageJson.version,
+      version: version,
       description:
         "QR Fallback Controls at the edge: short activation codes for phones that cannot scan a QR code. Behaviour and limits: docs/api.md in the repository.",
       license: { name: "MIT", identifier: "MIT" },

@@ -56,7 +56,7 @@ export class CodeClaims extends DurableObject<Env> {
     this.sql.exec(
       "CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY NOT NULL, expiresAt INTEGER NOT NULL, redeemed INTEGER NOT NULL)",
     );
-    // Retrieval events stored with their redemption, until the alarm has handed them to the audit queue.
+    // Issuance and retrieval events stored with their claim or redemption, until the alarm has sent them.
     this.sql.exec("CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL)");
   }
 
@@ -71,8 +71,15 @@ export class CodeClaims extends DurableObject<Env> {
   /**
    * Claims `id` until `expiresAt`; false when a live claim already holds it (redeemed or not).
    * With `settings` (a normal-length code), "attack" instead while attack mode is on: issue a long code.
+   * With `issuedEvent`, the claim and its issuance event are one step, as a redemption and its
+   * retrieval event are ({eventKept: true}; a Worker of 0.7 passes none and gets `true`).
    */
-  async reserve(id: string, expiresAt: number, settings?: BudgetSettings): Promise<boolean | "attack"> {
+  async reserve(
+    id: string,
+    expiresAt: number,
+    settings?: BudgetSettings,
+    issuedEvent?: QueuedAuditEvent,
+  ): Promise<boolean | "attack" | { eventKept: true }> {
     if (settings && (await this.gate().attackOn(settings))) return "attack";
     // One statement: a new claim, or an expired one taken over; a live one (redeemed or not) wins.
     const won = this.sql
@@ -84,8 +91,11 @@ export class CodeClaims extends DurableObject<Env> {
       )
       .toArray();
     if (won.length === 0) return false;
+    if (issuedEvent) this.keepEvent(issuedEvent);
     await this.cleanUpAfter(expiresAt);
-    return true;
+    if (!issuedEvent) return true;
+    await this.armBy(Date.now() + EVENT_SEND_DELAY_MS);
+    return { eventKept: true };
   }
 
   /**
@@ -131,16 +141,17 @@ export class CodeClaims extends DurableObject<Env> {
     if (!retrievalEvent) return { outcome: "retrieved" };
     // The redemption and its event are one durable fact: written in the same step as the redemption
     // (no await between), sent by the alarm. An isolate stopped after answering loses neither.
-    this.sql.exec(
-      "INSERT OR IGNORE INTO events (id, body) VALUES (?, ?)",
-      retrievalEvent.id,
-      JSON.stringify(retrievalEvent),
-    );
+    this.keepEvent(retrievalEvent);
     await this.armBy(Date.now() + EVENT_SEND_DELAY_MS);
     return { outcome: "retrieved", eventKept: true };
   }
 
-  /** Hands the stored retrieval events to the audit queue; what a send could not take stays for the next alarm. */
+  /** Stores an event for the alarm to send (synchronous: it lands in the caller's step). */
+  private keepEvent(event: QueuedAuditEvent): void {
+    this.sql.exec("INSERT OR IGNORE INTO events (id, body) VALUES (?, ?)", event.id, JSON.stringify(event));
+  }
+
+  /** Hands the stored events to the audit queue; what a send could not take stays for the next alarm. */
   private async sendEvents(): Promise<void> {
     for (;;) {
       const rows = this.sql
@@ -195,7 +206,7 @@ export class CodeClaims extends DurableObject<Env> {
     }
   }
 
-  /** Stored retrieval events go to the audit queue; claims leave with their codes; refusals and spends not yet reported go to the keeper. */
+  /** Stored events go to the audit queue; claims leave with their codes; refusals and spends not yet reported go to the keeper. */
   async alarm(): Promise<void> {
     this.alarmAt = null;
     await this.sendEvents();

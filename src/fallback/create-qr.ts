@@ -1,3 +1,4 @@
+import type { QueuedAuditEvent } from "../../common/audit-contract";
 import type { Config } from "../config";
 import { AppError, ErrorCode } from "../http/errors";
 import type { BudgetSettings } from "../security/guess-budget";
@@ -9,22 +10,28 @@ export interface QrOptions {
   rpUrl: string;
   qrTtlSeconds: number;
   /** null: no fallback code, nothing cached (cache on delivery). */
-  fallback: { store: PendingCodes; formats: CodeFormats; settings: BudgetSettings } | null;
+  fallback: {
+    store: PendingCodes;
+    formats: CodeFormats;
+    settings: BudgetSettings;
+    /** The issuance event, stored with the code's claim (durable before the answer). */
+    issuedEventOf: (fallbackId: string) => QueuedAuditEvent;
+  } | null;
 }
 
 export interface CreatedQr {
   qrCode: string;
   expirationTime: number;
   /** Present only when a fallback code was asked for: then the payload is cached under it. */
-  fallback?: { activationCode: string; fallbackId: string };
+  fallback?: { activationCode: string; fallbackId: string; eventKept: boolean };
 }
 
 /** Reserve a code (when asked), build the payload that carries it, cache the payload: in that order. */
 async function create(options: QrOptions, rpAppId: string, build: (expiresAt: number, code?: string) => string) {
   const expirationTime = Date.now() + options.qrTtlSeconds * 1000;
   if (!options.fallback) return { qrCode: build(expirationTime), expirationTime };
-  const { store, formats, settings } = options.fallback;
-  const reserved = await store.reserve(formats, expirationTime, settings);
+  const { store, formats, settings, issuedEventOf } = options.fallback;
+  const reserved = await store.reserve(formats, expirationTime, settings, undefined, issuedEventOf);
   if (!reserved)
     throw new AppError(ErrorCode.CODE_SPACE_EXHAUSTED, "No free activation code could be drawn; try again.");
   const qrCode = build(expirationTime, reserved.activationCode);
@@ -32,7 +39,11 @@ async function create(options: QrOptions, rpAppId: string, build: (expiresAt: nu
   return {
     qrCode,
     expirationTime,
-    fallback: { activationCode: reserved.activationCode, fallbackId: reserved.fallbackId },
+    fallback: {
+      activationCode: reserved.activationCode,
+      fallbackId: reserved.fallbackId,
+      eventKept: reserved.eventKept,
+    },
   };
 }
 

@@ -20,6 +20,8 @@ export interface ReservedCode {
   indexId: string;
   fallbackId: string;
   expiresAt: number;
+  /** The claim's shard stored the issuance event with the claim and sends it. */
+  eventKept: boolean;
 }
 
 export type RedeemResult =
@@ -79,18 +81,27 @@ export class PendingCodes {
     settings: BudgetSettings,
     drawCode: (format: { length: number; alphabet: string }) => string = (f) =>
       generateActivationCode(f.length, f.alphabet),
+    /** The issuance event, which the shard stores in the step that claims the code. */
+    issuedEventOf?: (fallbackId: string) => QueuedAuditEvent,
   ): Promise<ReservedCode | null> {
     let long = attackSeen(this.claims);
+    const fallbackId = crypto.randomUUID();
+    const issuedEvent = issuedEventOf?.(fallbackId);
     for (let draw = 0; draw < MAX_DRAWS; draw++) {
       const activationCode = drawCode(long ? formats.long : formats.normal);
       const indexId = await indexIdOf(this.keys, activationCode);
-      const claimed = await claimObject(this.claims, indexId).reserve(indexId, expiresAt, long ? undefined : settings);
+      const claimed = await claimObject(this.claims, indexId).reserve(
+        indexId,
+        expiresAt,
+        long ? undefined : settings,
+        issuedEvent,
+      );
       if (claimed === "attack") {
         long = true;
         attackSeenAt.set(this.claims, Date.now());
         continue;
       }
-      if (claimed) return { activationCode, indexId, fallbackId: crypto.randomUUID(), expiresAt };
+      if (claimed) return { activationCode, indexId, fallbackId, expiresAt, eventKept: typeof claimed === "object" };
     }
     return null;
   }

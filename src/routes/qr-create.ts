@@ -1,6 +1,7 @@
+import type { Context } from "hono";
 import { createFactory } from "hono/factory";
 import { AuditEventName } from "../../common/audit-contract";
-import { recordAudit } from "../audit/record";
+import { auditEventOf, recordAudit } from "../audit/record";
 import { actingApp, requireScope } from "../auth/bearer";
 import { configOf } from "../config";
 import { effectiveSettings } from "../controls/app-settings";
@@ -42,9 +43,10 @@ const factory = createFactory<AppEnv>();
  * (the code's claim shard says so: PendingCodes.reserve).
  */
 async function qrOptions(
-  c: { env: Env; get(key: "controls"): AppEnv["Variables"]["controls"] },
+  c: Context<AppEnv>,
   rpAppId: string,
   includeFallback: boolean,
+  subName: IssuedFrom,
 ): Promise<QrOptions> {
   const config = configOf(c.env);
   const settings = effectiveSettings(config, c.get("controls").settingsOf(rpAppId));
@@ -54,7 +56,11 @@ async function qrOptions(
     throw new AppError(ErrorCode.QR_FALLBACK_DISABLED, "QR fallback codes are turned off for this RP application.");
   }
   const store = await PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.serverSecret);
-  return { ...base, fallback: { store, formats: codeFormats(config), settings: budgetSettings(config) } };
+  const issuedEventOf = (fallbackId: string) => auditEventOf(c, codeIssued(rpAppId, fallbackId, subName));
+  return {
+    ...base,
+    fallback: { store, formats: codeFormats(config), settings: budgetSettings(config), issuedEventOf },
+  };
 }
 
 const createErrors = errors(
@@ -80,10 +86,11 @@ export const registrationRoute: ApiRoute = {
     async (c) => {
       const body = c.req.valid("json");
       const rpAppId = actingApp(c.get("principal"), body.rpAppId);
-      const qr = await createRegistrationQr(await qrOptions(c, rpAppId, body.includeQRFallbackCode), rpAppId);
+      const options = await qrOptions(c, rpAppId, body.includeQRFallbackCode, "client/qr/create");
+      const qr = await createRegistrationQr(options, rpAppId);
       const image = body.includeQRImage ? { qrImageSvg: qrImageSvg(qr.qrCode) } : {};
       if (qr.fallback) {
-        recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "client/qr/create"));
+        if (!qr.fallback.eventKept) recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "client/qr/create"));
         return c.json({
           qrCode: qr.qrCode,
           expirationTime: qr.expirationTime,
@@ -130,7 +137,8 @@ export const authenticationRoute: ApiRoute = {
     async (c) => {
       const body = c.req.valid("json");
       const rpAppId = actingApp(c.get("principal"), body.appId);
-      const qr = await createAuthenticationQr(await qrOptions(c, rpAppId, body.includeQRFallbackCode), {
+      const subName = "oob/qr/client/authentication/requests";
+      const qr = await createAuthenticationQr(await qrOptions(c, rpAppId, body.includeQRFallbackCode, subName), {
         rpAppId,
         actionId: body.actionId,
         sessionNonce: body.sessionNonce,
@@ -145,7 +153,7 @@ export const authenticationRoute: ApiRoute = {
         },
       };
       if (qr.fallback) {
-        recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, "oob/qr/client/authentication/requests"));
+        if (!qr.fallback.eventKept) recordAudit(c, codeIssued(rpAppId, qr.fallback.fallbackId, subName));
         return c.json({ ...response, activationCode: qr.fallback.activationCode });
       }
       return c.json(response);
@@ -177,7 +185,10 @@ export const authenticationRoute: ApiRoute = {
   },
 };
 
-function codeIssued(rpAppId: string, fallbackId: string, subName: string) {
+type IssuedFrom = "client/qr/create" | "oob/qr/client/authentication/requests";
+
+/** A code's issuance event: stored by its claim's shard with the claim (0.7 shards: sent by this isolate). */
+function codeIssued(rpAppId: string, fallbackId: string, subName: IssuedFrom) {
   return {
     eventName: AuditEventName.CODE_ISSUED,
     message: "QR fallback activation code issued",

@@ -1,7 +1,7 @@
 import { createFactory } from "hono/factory";
 import * as z from "zod/mini";
 import { getAuditBacklog } from "../../common/audit-held";
-import packageJson from "../../package.json";
+import { version } from "../../package.json";
 import { requireScope } from "../auth/bearer";
 import { API_ERRORS, AUTH_ERRORS, bearer, errors, ok, ref, schema } from "../docs/openapi-parts";
 import type { AppEnv } from "../http/context";
@@ -35,7 +35,7 @@ export const statusRoute: ApiRoute = {
     ]);
     const now = Date.now();
     return c.json({
-      version: packageJson.version,
+      version,
       attackMode: { normalCodes: mode(attack.normal, now), longCodes: mode(attack.long, now) },
       auditBacklog,
     });
