@@ -1,5 +1,5 @@
 // API tokens as both the Worker (src/auth, src/controls) and `npm run token` (scripts/token.mjs) see
-// them: scopes, ids, how a stored record reads (records of 0.2 included), its KV expiry, and every
+// them: scopes, ids, how a stored record reads, its KV expiry, and every
 // SQL statement on the registry (CONTROL_DB `api_tokens`), and minting. Plain JavaScript so the CLI
 // imports it.
 import { tokenKey } from "./kv-keys.js";
@@ -20,7 +20,7 @@ export const SCOPES = /** @type {const} */ (["qr:create", "audit:read", "admin"]
  * @property {number | null} expiresAt epoch ms after which it is refused; null = never
  */
 
-/** An application token made without scopes keeps what every token could do before scopes. */
+/** An application token made without --scope or `scopes` gets both application scopes. */
 /** @type {Scope[]} */
 export const DEFAULT_APP_SCOPES = ["qr:create", "audit:read"];
 
@@ -30,20 +30,16 @@ export const TOKEN_ID_LENGTH = 16;
 export const tokenIdOf = (tokenHash) => tokenHash.slice(0, TOKEN_ID_LENGTH);
 
 /**
- * A stored record as a TokenRecord; records written before scopes ({rpAppId, admin, label,
- * createdAt}) read as the same powers.
+ * A stored KV record as a TokenRecord; null for a record without scopes (written before 0.3 and its
+ * registry, retired in 0.8: such tokens are refused).
  * @param {Record<string, unknown>} raw
  * @param {string} tokenHash
- * @returns {TokenRecord}
+ * @returns {TokenRecord | null}
  */
 export function normalizeTokenRecord(raw, tokenHash) {
-  const admin = raw.admin === true;
+  if (!Array.isArray(raw.scopes)) return null;
   /** @type {Scope[]} */
-  const scopes = Array.isArray(raw.scopes)
-    ? raw.scopes.filter((s) => /** @type {readonly unknown[]} */ (SCOPES).includes(s))
-    : admin
-      ? ["admin"]
-      : DEFAULT_APP_SCOPES;
+  const scopes = raw.scopes.filter((s) => /** @type {readonly unknown[]} */ (SCOPES).includes(s));
   return {
     id: tokenIdOf(tokenHash),
     rpAppId: typeof raw.rpAppId === "string" && !scopes.includes("admin") ? raw.rpAppId : null,
@@ -70,7 +66,7 @@ export const SELECT_TOKENS = `SELECT ${COLUMNS} FROM api_tokens`;
 export const SELECT_TOKEN = `${SELECT_TOKENS} WHERE id = ?1`;
 export const INSERT_TOKEN = `INSERT INTO api_tokens (id, rp_app_id, scopes, label, created_at, expires_at)
   VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING`;
-/** Marks a token revoked at ?7, adding its row when only KV knew it (tokens made before the registry). */
+/** Marks a registered token revoked at ?7 (the insert half only keeps the statement one step). */
 export const REVOKE_TOKEN = `INSERT INTO api_tokens (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
   ON CONFLICT (id) DO UPDATE SET revoked_at = ?7 WHERE revoked_at IS NULL`;
 /** Ids revoked and not yet expired at ?1: what every isolate's controls snapshot holds. */

@@ -16,9 +16,6 @@ export const AuditEventName = {
   TOKEN_REVOKED: "QR_FALLBACK_TOKEN_REVOKED",
   /** Audit events reached the dead-letter queue (the trail's database refused them past every retry). */
   AUDIT_DEGRADED: "QR_FALLBACK_AUDIT_DEGRADED",
-  /** Written by earlier versions (a global lockout, replaced by attack mode); kept so old rows stay valid. */
-  LOCKDOWN_STARTED: "QR_FALLBACK_LOCKDOWN_STARTED",
-  LOCKDOWN_ENDED: "QR_FALLBACK_LOCKDOWN_ENDED",
 } as const;
 export type AuditEventName = (typeof AuditEventName)[keyof typeof AuditEventName];
 

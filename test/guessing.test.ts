@@ -254,29 +254,3 @@ it("a shard reports refusals no later lookup reports: its alarm does", async () 
   expect(await runDurableObjectAlarm(shard)).toBe(true);
   expect((await keeperOf("report-alarm").usage()).pressureLastMinute).toBe(before + 2);
 });
-
-describe("the rollout from 0.5 (its isolates still lease from the keeper)", () => {
-  const oldSettings = {
-    budgets: { normal: { perMinute: 10, perDay: 5_000 }, long: { perMinute: 500_000, perDay: 50_000_000 } },
-    cooldownSeconds: 300,
-    scope: { tenantId: "t", securityAppId: "QRFallbackSecurity" },
-  };
-
-  it("a 0.5 isolate's lease spends the same budget the shards do, and its unused units come back", async () => {
-    const keeper = keeperOf("rollout");
-    const lease = await keeper.lease(oldSettings, "normal", 16, 0);
-    expect(lease.granted).toBe(4); // at most 4 at a time: a dying 0.5 isolate loses little
-    expect((await keeper.usage()).spentLastMinute).toBe(4);
-    await keeper.lease(oldSettings, "normal", 16, 4); // hands the 4 back, takes 4 more
-    expect((await keeper.usage()).spentLastMinute).toBe(4);
-    // Long codes are never refused, whatever a 0.5 isolate asks for.
-    expect((await keeper.lease(oldSettings, "long", 64, 0)).granted).toBe(64);
-  });
-
-  it("a 0.5 Worker's redemption (CodeClaims.redeem) still redeems a code once", async () => {
-    const stub = env.CODE_CLAIMS.get(env.CODE_CLAIMS.idFromName("rollout|claims:z"));
-    expect(await stub.reserve("z-rollout", Date.now() + 60_000)).toBe(true);
-    expect(await stub.redeem("z-rollout")).toBe(true);
-    expect(await stub.redeem("z-rollout")).toBe(false);
-  });
-});

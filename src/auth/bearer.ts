@@ -10,7 +10,7 @@ const unauthorized = () => new AppError(ErrorCode.UNAUTHORIZED, "A valid API tok
 
 /**
  * Resolves `Authorization: Bearer <token>` to its record by hash and lets the request through only
- * if the token is unexpired, not revoked (the controls snapshot: within 10 s everywhere) and holds
+ * if the token is unexpired, not revoked (the controls snapshot: within 9 s everywhere) and holds
  * `scope` (or `admin`). 401 for an absent, unknown, expired or revoked token; 403 for a missing scope.
  */
 export function requireScope(scope: Scope) {

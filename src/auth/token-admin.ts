@@ -1,11 +1,11 @@
-/** Listing and revoking API tokens: the registry (CONTROL_DB) first, KV for tokens made before it. */
+/** Listing and revoking API tokens: the registry (CONTROL_DB) decides; KV holds the records requests read. */
 import * as z from "zod/mini";
 import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { eventKept, keepEventStatement } from "../controls/change-events";
 import { getRegisteredToken, listRegisteredTokens, markRevokedStatement } from "../controls/control-store";
 import { rpAppIdSchema } from "../http/app-id";
 import { DEFAULT_APP_SCOPES, SCOPES, TOKEN_ID_LENGTH, type TokenRecord } from "./token-record";
-import { deleteTokenRecord, findTokenById, listTokenRecords } from "./token-store";
+import { deleteTokenRecord, findTokenHashById } from "./token-store";
 
 const appId = rpAppIdSchema;
 
@@ -37,28 +37,24 @@ export const tokenSchema = z.object({
 });
 export const tokenListSchema = z.array(tokenSchema);
 
-/** Tokens neither revoked nor expired: the registry's, plus those only KV knows (made before it). */
-export async function visibleTokens(kv: KVNamespace, db: D1Database, now: number): Promise<TokenRecord[]> {
-  const [registered, inKv] = await Promise.all([listRegisteredTokens(db), listTokenRecords(kv)]);
-  // A registered id, revoked or not, is the registry's to decide; KV-only records are listed as they are.
-  const known = new Set(registered.map((t) => t.id));
+/** Tokens neither revoked nor expired, from the registry. */
+export async function visibleTokens(db: D1Database, now: number): Promise<TokenRecord[]> {
   const live = (t: TokenRecord) => t.expiresAt === null || t.expiresAt > now;
-  return [
-    ...registered.filter((t) => t.revokedAt === null && live(t)),
-    ...inKv.filter((t) => !known.has(t.id) && live(t)),
-  ].map(({ id, rpAppId, scopes, label, createdAt, expiresAt }) => ({
-    id,
-    rpAppId,
-    scopes,
-    label,
-    createdAt,
-    expiresAt,
-  }));
+  return (await listRegisteredTokens(db))
+    .filter((t) => t.revokedAt === null && live(t))
+    .map(({ id, rpAppId, scopes, label, createdAt, expiresAt }) => ({
+      id,
+      rpAppId,
+      scopes,
+      label,
+      createdAt,
+      expiresAt,
+    }));
 }
 
 /**
  * Revokes by id: the registry row is marked (the controls snapshot refuses the token everywhere
- * within 10 s) and the KV record deleted. null when no token has that id; `changed: false` when it
+ * within 9 s) and the KV record deleted. null when no token has that id; `changed: false` when it
  * was revoked already.
  */
 export async function revokeToken(
@@ -69,16 +65,15 @@ export async function revokeToken(
   eventOf: (record: TokenRecord) => QueuedAuditEvent,
 ): Promise<{ record: TokenRecord; changed: boolean; event: QueuedAuditEvent | null } | null> {
   if (!new RegExp(`^[0-9a-f]{${TOKEN_ID_LENGTH}}$`).test(id)) return null;
-  const [registered, inKv] = await Promise.all([getRegisteredToken(db, id), findTokenById(kv, id)]);
-  const record = registered ?? inKv?.record;
+  const [record, tokenHash] = await Promise.all([getRegisteredToken(db, id), findTokenHashById(kv, id)]);
   if (!record) return null;
-  const changed = !registered?.revokedAt;
+  const changed = !record.revokedAt;
   let event = changed ? eventOf(record) : null;
   if (event) {
     const [, kept] = await db.batch([markRevokedStatement(db, record, Date.now()), keepEventStatement(db, event)]);
     // A concurrent revocation of the same token got there first: its request sends the event.
     if (!eventKept(kept)) event = null;
   }
-  if (inKv) await deleteTokenRecord(kv, inKv.tokenHash);
+  if (tokenHash) await deleteTokenRecord(kv, tokenHash);
   return { record, changed, event };
 }

@@ -7,7 +7,7 @@ import { normalizeTokenRecord, type TokenRecord, tokenIdOf } from "./token-recor
 /**
  * Known tokens are kept in isolate memory for 30 s: a workstation sends the same token on every call.
  * Revocation does not rely on this cache nor on KV (which propagates in up to 60 s): every request
- * also checks the controls snapshot (src/controls/controls-snapshot.ts), refreshed within 10 s.
+ * also checks the controls snapshot (src/controls/controls-snapshot.ts), refreshed within 9 s.
  * Unknown tokens are never cached, so a new token works at once.
  */
 const CACHE_MS = 30_000;
@@ -29,22 +29,11 @@ export async function getTokenRecord(kv: KVNamespace, tokenHash: string): Promis
   return record;
 }
 
-/** The KV record of the token with this id, found by key prefix (the key holds the full hash). */
-export async function findTokenById(
-  kv: KVNamespace,
-  id: string,
-): Promise<{ tokenHash: string; record: TokenRecord } | null> {
-  const keys = await listKeys<Record<string, unknown>>(kv, tokenKey(id));
+/** The KV key hash of the token with this id, found by key prefix (the key holds the full hash). */
+export async function findTokenHashById(kv: KVNamespace, id: string): Promise<string | null> {
+  const keys = await listKeys(kv, tokenKey(id));
   const key = keys.find((k) => tokenIdOf(k.name.slice(KV_PREFIXES.token.length)) === id);
-  if (!key) return null;
-  const tokenHash = key.name.slice(KV_PREFIXES.token.length);
-  return { tokenHash, record: normalizeTokenRecord(key.metadata ?? {}, tokenHash) };
-}
-
-/** Every token record in KV (from list metadata), including those made before the registry. */
-export async function listTokenRecords(kv: KVNamespace): Promise<TokenRecord[]> {
-  const keys = await listKeys<Record<string, unknown>>(kv, KV_PREFIXES.token);
-  return keys.map((k) => normalizeTokenRecord(k.metadata ?? {}, k.name.slice(KV_PREFIXES.token.length)));
+  return key ? key.name.slice(KV_PREFIXES.token.length) : null;
 }
 
 export async function deleteTokenRecord(kv: KVNamespace, tokenHash: string): Promise<void> {

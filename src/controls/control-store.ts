@@ -123,7 +123,7 @@ export async function getRegisteredToken(db: D1Database, id: string) {
   return row ? fromTokenRow(row) : null;
 }
 
-/** Marks a token revoked (adding its row when only KV knew it: tokens made before the registry). */
+/** Marks a registered token revoked. */
 export function markRevokedStatement(db: D1Database, t: TokenRecord, now: number): D1PreparedStatement {
   return db.prepare(REVOKE_TOKEN).bind(...tokenRow(t), now);
 }

@@ -171,11 +171,6 @@ export class CodeClaims extends DurableObject<Env> {
     }
   }
 
-  /** @deprecated 0.5 Workers' redemption (without the budget), during the rollout to 0.6. */
-  async redeem(id: string): Promise<boolean> {
-    return this.redeemNow(id, Date.now());
-  }
-
   private redeemNow(id: string, now: number): boolean {
     return (
       this.sql

@@ -110,7 +110,7 @@ export const putAppSettingsRoute: ApiRoute = {
     tags,
     summary: "Change an application's QR fallback settings (admin token)",
     description:
-      "Every field is optional; null puts a field back to the deployment's default. Disabled, create requests asking for a fallback code get 403 QR_FALLBACK_DISABLED (codes issued before still resolve until they expire). qrTtlSeconds (60 to 600) and rpUrl (https) shape the QR and the cached payload's lifetime. Takes effect at once on the isolate that served this request and everywhere within 10 s; every change is a QR_FALLBACK_SETTINGS_CHANGED event in the application's trail.",
+      "Every field is optional; null puts a field back to the deployment's default. Disabled, create requests asking for a fallback code get 403 QR_FALLBACK_DISABLED (codes issued before still resolve until they expire). qrTtlSeconds (60 to 600) and rpUrl (https) shape the QR and the cached payload's lifetime. Takes effect at once on the isolate that served this request and everywhere within 9 s; every change is a QR_FALLBACK_SETTINGS_CHANGED event in the application's trail.",
     security: bearer,
     parameters,
     requestBody: jsonBody("QrFallbackSettingsUpdate", { enabled: true, qrTtlSeconds: 120 }),

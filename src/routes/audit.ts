@@ -3,9 +3,8 @@ import type * as z from "zod/mini";
 import { applicationsSchema, searchPageSchema, searchQuerySchema, searchTrail } from "../audit/search";
 import { rememberCursor, rememberOrder, windowId, windowState } from "../audit/search-window";
 import { isAdmin, requireScope } from "../auth/bearer";
-import { listTokenRecords } from "../auth/token-store";
 import { configOf } from "../config";
-import { listSettings } from "../controls/control-store";
+import { listRegisteredTokens, listSettings } from "../controls/control-store";
 import { API_ERRORS, AUTH_ERRORS, bearer, errors, ok, ref, schema } from "../docs/openapi-parts";
 import type { AppEnv } from "../http/context";
 import { AppError, ErrorCode } from "../http/errors";
@@ -85,7 +84,10 @@ export const applicationsRoute: ApiRoute = {
     if (!isAdmin(principal)) return c.json([{ appID: principal.rpAppId as string }]);
     // Admin tokens are bound to no app. The security application is always listed, so per-app pollers
     // see the brute-force signals; applications with settings but no token yet are listed too.
-    const [tokens, settings] = await Promise.all([listTokenRecords(c.env.QR_KV), listSettings(c.env.CONTROL_DB)]);
+    const [tokens, settings] = await Promise.all([
+      listRegisteredTokens(c.env.CONTROL_DB),
+      listSettings(c.env.CONTROL_DB),
+    ]);
     const apps = new Set([...tokens.flatMap((r) => (r.rpAppId ? [r.rpAppId] : [])), ...settings.map((s) => s.appId)]);
     apps.add(configOf(c.env).securityAppId);
     return c.json([...apps].sort().map((appID) => ({ appID })));

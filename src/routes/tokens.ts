@@ -93,7 +93,7 @@ export const listTokensRoute: ApiRoute = {
   method: "get",
   paths: ["/cc/api/tokens"],
   handlers: factory.createHandlers(requireScope("admin"), async (c) =>
-    c.json(await visibleTokens(c.env.QR_KV, c.env.CONTROL_DB, Date.now())),
+    c.json(await visibleTokens(c.env.CONTROL_DB, Date.now())),
   ),
   operation: {
     operationId: "listTokens",
@@ -131,7 +131,7 @@ export const revokeTokenRoute: ApiRoute = {
     tags,
     summary: "Revoke an API token by id (admin token)",
     description:
-      "Refused at once by the isolate that served this request and everywhere within 10 s. Revoking a revoked token is accepted again. Recorded as QR_FALLBACK_TOKEN_REVOKED.",
+      "Refused at once by the isolate that served this request and everywhere within 9 s. Revoking a revoked token is accepted again. Recorded as QR_FALLBACK_TOKEN_REVOKED.",
     security: bearer,
     parameters: [pathParameter("id", "The token's id (16 hex characters, as listed).")],
     responses: {
