@@ -1,15 +1,26 @@
-// How the CodeClaims Durable Objects are sharded (CLAIM_SHARDS), and what a live deployment must run
-// before this version may replace it. Plain JavaScript so `npm run deploy` imports the same rule the
-// Worker's config obeys (docs/storage.md).
+// How the CodeClaims Durable Objects are named and placed (CLAIM_SHARDS), and what a deploy must carry
+// over from the live Worker. Plain JavaScript so `npm run deploy` imports the same rule the Worker's
+// config obeys (docs/storage.md).
 //
 // A code's claim keeps two live codes from sharing a value and a code from being redeemed twice, and
-// (0.6.0 on) the shard that holds it also spends the guess budget for it: every Worker must ask the
-// same object. 0.6.0 runs only the 64 sharding; the 4096 sharding and the "4096+64" move ended in 0.5.
+// the shard that holds it spends the guess budget for it: every Worker must ask the same object.
+import { regionOfIndex } from "./regions.js";
 
-/** @typedef {"64"} ClaimSharding */
+/** @typedef {"regional" | "64"} ClaimSharding */
 
-/** The only sharding: one object per first character of the code's index id (`claims:<c>`). */
-export const CLAIM_SHARDING = /** @type {ClaimSharding} */ ("64");
+/**
+ * 0.8 on: one object per first character of the code's index id, named with the region that holds
+ * that character (`claims:<region>:<c>`) and created there (its location hint).
+ */
+export const CLAIM_SHARDING = /** @type {ClaimSharding} */ ("regional");
+/** 0.4 to 0.7: `claims:<c>`, created wherever first used. Its live claims are honoured after the move. */
+export const LEGACY_CLAIM_SHARDING = /** @type {ClaimSharding} */ ("64");
+
+/**
+ * The longest a legacy claim can stay live after the last Worker that makes them is replaced: the
+ * longest QR lifetime (MAX_APP_QR_TTL_SECONDS, 600) and a minute for that Worker's last requests.
+ */
+export const LEGACY_CLAIMS_LIVE_SECONDS = 660;
 
 /**
  * @param {string | undefined} raw
@@ -24,18 +35,51 @@ export function parseClaimSharding(raw) {
  * The name of the object holding a code's claim and spending the guess budget for it.
  * @param {string} indexId
  */
-export const claimObjectName = (indexId) => `claims:${indexId.slice(0, 1)}`;
+export const claimObjectName = (indexId) => `claims:${regionOfIndex(indexId)}:${indexId.slice(0, 1)}`;
+
+/**
+ * Its name under the 64 sharding of 0.4 to 0.7.
+ * @param {string} indexId
+ */
+export const legacyClaimObjectName = (indexId) => `claims:${indexId.slice(0, 1)}`;
+
+/**
+ * @typedef {object} LiveVersion
+ * @property {string | undefined} claimShards its CLAIM_SHARDS (undefined: unset)
+ * @property {boolean} hasGuessBudget it binds GUESS_BUDGET (0.5 on), so an unset CLAIM_SHARDS was the default "64"
+ * @property {number | undefined} claimLegacyUntil its CLAIM_LEGACY_UNTIL, epoch ms
+ */
+
+/**
+ * The sharding a live version runs: its CLAIM_SHARDS, else the default of its time (0.7 deployed no
+ * var that repeats a default: "64"; before 0.4, "4096").
+ * @param {LiveVersion} v
+ */
+const runs = (v) => v.claimShards ?? (v.hasGuessBudget ? LEGACY_CLAIM_SHARDING : "4096");
 
 /**
  * Why deploying this version now would let two Workers disagree on a claim, or null when it is safe.
- * `live` is every version serving the current deployment (null: the Worker was never deployed), each
- * with the CLAIM_SHARDS it was deployed with (undefined: a version from before the setting).
- * @param {{ live: { claimShards: string | undefined }[] | null }} rollout
+ * `live` is every version serving the current deployment (null: the Worker was never deployed).
+ * @param {{ live: LiveVersion[] | null }} rollout
  * @returns {string | null}
  */
 export function claimRolloutRefusal({ live }) {
   if (live === null || live.length === 0) return null;
-  const running = [...new Set(live.map((v) => v.claimShards ?? "4096"))];
-  if (running.every((s) => s === CLAIM_SHARDING)) return null;
-  return `the live Worker runs CLAIM_SHARDS ${running.map((s) => `"${s}"`).join(", ")}: finish the move to "64" with 0.5.0 first (CHANGELOG 0.4.0), then deploy this version`;
+  const other = [...new Set(live.map(runs))].filter((s) => s !== CLAIM_SHARDING && s !== LEGACY_CLAIM_SHARDING);
+  if (other.length === 0) return null;
+  return `the live Worker runs CLAIM_SHARDS ${other.map((s) => `"${s}"`).join(", ")}: finish the move to "64" with 0.5.0 first (CHANGELOG 0.4.0), then deploy this version`;
+}
+
+/**
+ * Until when (epoch ms) the deployed version must also claim codes at the legacy shards and redeem
+ * the codes they hold there: 11 minutes from now when a live version still makes legacy claims, the
+ * live value when a move is still under way, else null (nothing to carry over).
+ * @param {{ live: LiveVersion[] | null, now: number }} rollout
+ * @returns {number | null}
+ */
+export function claimLegacyUntil({ live, now }) {
+  if (!live) return null;
+  if (live.some((v) => runs(v) === LEGACY_CLAIM_SHARDING)) return now + LEGACY_CLAIMS_LIVE_SECONDS * 1000;
+  const carried = Math.max(0, ...live.map((v) => v.claimLegacyUntil ?? 0));
+  return carried > now ? carried : null;
 }

@@ -10,7 +10,11 @@ export const VAR_DESCRIPTIONS = {
     "The audit trail that events of no RP application go to (unknown-code lookups, refusals, attack mode); `GET /cc/api/application` always lists it.",
   QR_TTL_SECONDS: "Lifetime of a QR code and of its fallback payload, in seconds (at least 60, KV's minimum).",
   CLAIM_SHARDS:
-    'How code claims are sharded: "64" only since 0.6.0; `npm run deploy` refuses while a live version runs another (common/claim-shards.js).',
+    'How code claims are sharded: "regional" only since 0.8.0 (the claim shards of each index character in the region that holds it); `npm run deploy` refuses a live version that runs neither this nor "64" (common/claim-shards.js).',
+  CLAIM_LEGACY_UNTIL:
+    "Set by `npm run deploy` (never by hand) when the live version still makes 0.7's claims: until this epoch ms, codes are also claimed at the 0.7 shards, so none is issued twice during the move.",
+  CLAIM_DEFAULT_REGION:
+    "The region (a Durable Object location hint) whose shards claim the codes of a create with no location (`request.cf` absent, as locally).",
   CODE_LENGTH: "Length of activation codes; length × log2(alphabet size) must be at least 20 bits.",
   CODE_ALPHABET: "Characters of activation codes (a-z and 0-9 only: input is case-folded).",
   DEMO_ENABLED: "The /demo page and its helper API; `npm run dev` turns it on. Needs a localhost RP_URL.",

@@ -2,8 +2,9 @@
 // `npm run check:deploy` (offline): no environment of the shipped configuration can be deployed as is
 // (RP_URL unset), a localhost or http RP_URL is refused, and with a public https RP_URL the dry run of
 // every Worker of every environment passes. Against a stand-in for Cloudflare's API (fake-wrangler.mjs),
-// a deploy onto a live Worker not yet on CLAIM_SHARDS "64" is refused before it changes anything, and
-// one onto a 64 Worker deploys.
+// a deploy onto a live Worker on neither CLAIM_SHARDS "64" nor "regional" is refused before it changes
+// anything; one onto a 64 Worker (0.4 to 0.7) deploys with CLAIM_LEGACY_UNTIL, which later deploys carry
+// over while it lasts.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -56,8 +57,12 @@ expect(
   /dry run complete/,
 );
 
-/** `npm run deploy` (not a dry run) against an account whose main Worker runs `live` since `agoSeconds`. */
-function deployAgainst(live, agoSeconds, ...args) {
+/**
+ * `npm run deploy` (not a dry run) against an account whose main Worker runs the versions `live`
+ * (each: its CLAIM_SHARDS or undefined, whether it binds GUESS_BUDGET, its CLAIM_LEGACY_UNTIL), or
+ * "missing" / "offline".
+ */
+function deployAgainst(live, ...args) {
   const dir = mkdtempSync(path.join(tmpdir(), "qrf-deploy-"));
   const log = path.join(dir, "changes.log");
   writeFileSync(log, "");
@@ -66,11 +71,13 @@ function deployAgainst(live, agoSeconds, ...args) {
     typeof live === "string"
       ? live
       : {
-          created_on: new Date(Date.now() - agoSeconds * 1000).toISOString(),
-          versions: live.map((claimShards, i) => {
+          created_on: new Date().toISOString(),
+          versions: live.map(({ claimShards, guessBudget = true, legacyUntil }, i) => {
             versions[`v${i}`] = [
               { type: "plain_text", name: "QR_TTL_SECONDS", text: "180" },
               ...(claimShards ? [{ type: "plain_text", name: "CLAIM_SHARDS", text: claimShards }] : []),
+              ...(legacyUntil ? [{ type: "plain_text", name: "CLAIM_LEGACY_UNTIL", text: String(legacyUntil) }] : []),
+              ...(guessBudget ? [{ type: "durable_object_namespace", name: "GUESS_BUDGET" }] : []),
             ];
             return { version_id: `v${i}`, percentage: 100 / live.length };
           }),
@@ -102,42 +109,73 @@ function expectDeploy(label, result, ok, pattern) {
   expect(label, { ...result, status: changedAsExpected ? result.status : -1 }, ok, pattern);
 }
 
-const DAY = 86_400;
+/** The CLAIM_LEGACY_UNTIL the main Worker was deployed with (null: none). */
+const legacyUntilOf = (result) => {
+  const m = /^deploy -c wrangler\.toml.*--var CLAIM_LEGACY_UNTIL:(\d+)/m.exec(result.changes);
+  return m ? Number(m[1]) : null;
+};
+
 expectDeploy(
   "CLAIM_SHARDS: a live 4096 Worker is refused (0.5.0 finishes that move first)",
-  deployAgainst(["4096"], DAY),
+  deployAgainst([{ claimShards: "4096" }]),
   false,
   /finish the move to "64" with 0.5.0 first/,
 );
 expectDeploy(
   "CLAIM_SHARDS: a pre-0.4.0 Worker is refused",
-  deployAgainst([undefined], DAY),
+  deployAgainst([{ claimShards: undefined, guessBudget: false }]),
   false,
   /finish the move to "64"/,
 );
 expectDeploy(
   "CLAIM_SHARDS: a Worker still moving (4096+64) is refused",
-  deployAgainst(["4096+64"], DAY),
+  deployAgainst([{ claimShards: "4096+64" }]),
   false,
   /finish the move to "64"/,
 );
+const before = Date.now();
+const over07 = deployAgainst([{ claimShards: undefined }]);
 expectDeploy(
-  "CLAIM_SHARDS: a live 64 Worker (0.4.0 to 0.5.x) deploys",
-  deployAgainst(["64"], 10),
+  "CLAIM_SHARDS: a live 0.7 Worker (64 by default) deploys",
+  over07,
   true,
-  /CLAIM_SHARDS ok: 64/,
+  /CLAIM_SHARDS ok: regional; 0.7's claims honoured until/,
 );
-expectDeploy("CLAIM_SHARDS: a first deployment deploys", deployAgainst("missing", 0), true, /CLAIM_SHARDS ok: 64/);
+const until = legacyUntilOf(over07);
+expect(
+  "...with CLAIM_SHARDS regional and CLAIM_LEGACY_UNTIL 11 minutes on",
+  {
+    ...over07,
+    status: until !== null && until - before >= 660_000 && /--var CLAIM_SHARDS:regional/.test(over07.changes) ? 0 : 1,
+  },
+  true,
+  /CLAIM_SHARDS ok/,
+);
+const carried = deployAgainst([{ claimShards: "regional", legacyUntil: Date.now() + 300_000 }]);
+expect(
+  "CLAIM_SHARDS: a deploy during the move carries CLAIM_LEGACY_UNTIL over",
+  { ...carried, status: legacyUntilOf(carried) !== null ? carried.status : 1 },
+  true,
+  /honoured until/,
+);
+const settled = deployAgainst([{ claimShards: "regional", legacyUntil: Date.now() - 1 }]);
+expect(
+  "CLAIM_SHARDS: once the move is over, no CLAIM_LEGACY_UNTIL",
+  { ...settled, status: legacyUntilOf(settled) === null ? settled.status : 1 },
+  true,
+  /CLAIM_SHARDS ok: regional\n/,
+);
+expectDeploy("CLAIM_SHARDS: a first deployment deploys", deployAgainst("missing"), true, /CLAIM_SHARDS ok: regional\n/);
 expectDeploy(
   "CLAIM_SHARDS: an unreadable live deployment is refused",
-  deployAgainst("offline", 0),
+  deployAgainst("offline"),
   false,
   /could not read the live deployment/,
 );
 expectDeploy(
-  "CLAIM_SHARDS: a value that is no sharding is refused",
-  deployAgainst(["64"], DAY, "--var", "CLAIM_SHARDS:4096"),
+  "CLAIM_SHARDS: a value that is no sharding this version runs is refused",
+  deployAgainst([{ claimShards: "regional" }], "--var", "CLAIM_SHARDS:64"),
   false,
-  /this version runs only "64"/,
+  /this version runs only "regional"/,
 );
 process.exit(failed ? 1 : 0);

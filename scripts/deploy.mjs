@@ -2,14 +2,15 @@
 // `npm run deploy [-- --env staging|production] [--dry-run] [--var NAME:value ...]`: deploys the three
 // Workers (of that environment of wrangler.toml; without --env, the top-level one), refusing to go
 // quietly wrong. In order: RP_URL must be a public https URL (it goes into every QR payload); the
-// SERVER_SECRET secret must exist on the Worker; every live version must run CLAIM_SHARDS "64"
-// (common/claim-shards.js: the guess budget lives in those shards from 0.6.0 on); the D1 migrations are
-// applied remotely; then the static-assets Worker, the audit consumer and the main Worker are deployed.
+// SERVER_SECRET secret must exist on the Worker; every live version must run CLAIM_SHARDS "64" or
+// "regional" (common/claim-shards.js), and while one still makes 0.7's claims the main Worker is given
+// CLAIM_LEGACY_UNTIL (11 minutes on, carried over by later deploys until it passes); the D1 migrations
+// are applied remotely; then the static-assets Worker, the audit consumer and the main Worker are deployed.
 // --dry-run checks what can be checked offline and runs `wrangler deploy --dry-run` for each Worker.
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { unstable_readConfig } from "wrangler";
-import { claimRolloutRefusal, parseClaimSharding } from "../common/claim-shards.js";
+import { claimLegacyUntil, claimRolloutRefusal, parseClaimSharding } from "../common/claim-shards.js";
 import { varOf as defaultedVar } from "../common/config-vars.js";
 import { root, wrangler } from "./wrangler.mjs";
 
@@ -22,6 +23,8 @@ const { values } = parseArgs({
 });
 const dryRun = values["dry-run"];
 const varArgs = values.var.flatMap((v) => ["--var", v]);
+/** The main Worker's --var arguments: the command line's, and what the rollout carries over. */
+const mainVarArgs = [...varArgs];
 const envArgs = values.env ? ["--env", values.env] : [];
 
 function fail(message) {
@@ -59,7 +62,7 @@ if (
 }
 console.log(`RP_URL ok: ${url}`);
 const claimSharding = parseClaimSharding(varOf("CLAIM_SHARDS"));
-if (claimSharding === null) fail(`CLAIM_SHARDS is "${varOf("CLAIM_SHARDS")}": this version runs only "64"`);
+if (claimSharding === null) fail(`CLAIM_SHARDS is "${varOf("CLAIM_SHARDS")}": this version runs only "regional"`);
 
 /**
  * The versions serving the main Worker now, each with the CLAIM_SHARDS and QR lifetime it runs, and
@@ -71,15 +74,20 @@ function liveDeployment() {
     deployment = JSON.parse(wrangler(["deployments", "status", "--json", "-c", "wrangler.toml", ...envArgs]));
   } catch (err) {
     // Anything else (no login, no network) must not pass for "never deployed".
-    if (/does not exist|\[code: 10007\]/.test(String(err))) return { live: null, deployedSecondsAgo: 0 };
+    if (/does not exist|\[code: 10007\]/.test(String(err))) return { live: null };
     fail(`could not read the live deployment, which CLAIM_SHARDS must be checked against:\n${err}`);
   }
   const live = deployment.versions.map(({ version_id }) => {
     const version = JSON.parse(wrangler(["versions", "view", version_id, "--json", "-c", "wrangler.toml", ...envArgs]));
-    const text = (name) => version.resources.bindings.find((b) => b.type === "plain_text" && b.name === name)?.text;
-    return { claimShards: text("CLAIM_SHARDS") || undefined, qrTtlSeconds: Number(text("QR_TTL_SECONDS")) || 180 };
+    const bindings = version.resources.bindings;
+    const text = (name) => bindings.find((b) => b.type === "plain_text" && b.name === name)?.text;
+    return {
+      claimShards: text("CLAIM_SHARDS") || undefined,
+      hasGuessBudget: bindings.some((b) => b.type === "durable_object_namespace" && b.name === "GUESS_BUDGET"),
+      claimLegacyUntil: Number(text("CLAIM_LEGACY_UNTIL")) || undefined,
+    };
   });
-  return { live, deployedSecondsAgo: (Date.now() - Date.parse(deployment.created_on)) / 1000 };
+  return { live };
 }
 
 await import("./vendor-assets.mjs"); // Swagger UI for /docs, into the assets directory
@@ -92,9 +100,16 @@ if (!dryRun) {
     );
   }
   console.log("SERVER_SECRET ok");
-  const refusal = claimRolloutRefusal(liveDeployment());
+  const { live } = liveDeployment();
+  const refusal = claimRolloutRefusal({ live });
   if (refusal) fail(`CLAIM_SHARDS "${claimSharding}": ${refusal}`);
-  console.log(`CLAIM_SHARDS ok: ${claimSharding}`);
+  // The sharding is written into the version, so the next deploy reads it rather than infers it.
+  mainVarArgs.push("--var", `CLAIM_SHARDS:${claimSharding}`);
+  const legacyUntil = claimLegacyUntil({ live, now: Date.now() });
+  if (legacyUntil !== null) mainVarArgs.push("--var", `CLAIM_LEGACY_UNTIL:${legacyUntil}`);
+  console.log(
+    `CLAIM_SHARDS ok: ${claimSharding}${legacyUntil === null ? "" : `; 0.7's claims honoured until ${new Date(legacyUntil).toISOString()}`}`,
+  );
   for (const [binding, config] of [
     ["AUDIT_DB", "audit-consumer/wrangler.toml"],
     ["CONTROL_DB", "wrangler.toml"],
@@ -107,5 +122,5 @@ const deploy = (config, extra = []) =>
   wrangler(["deploy", "-c", config, ...envArgs, ...(dryRun ? ["--dry-run"] : []), ...extra], { quiet: false });
 deploy("static-assets/wrangler.toml");
 deploy("audit-consumer/wrangler.toml");
-deploy("wrangler.toml", varArgs);
+deploy("wrangler.toml", mainVarArgs);
 console.log(dryRun ? "dry run complete: nothing was deployed" : "deployed");

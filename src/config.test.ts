@@ -23,11 +23,18 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ ...base, CODE_ALPHABET: "aabcdefghijklmnop" })).toThrow(/repeated/);
   });
 
-  it("runs only the 64 claim sharding (unset means 64)", () => {
+  it("runs only the regional claim sharding (unset means regional), in a known default region", () => {
     expect(() => parseConfig(base)).not.toThrow();
     expect(() => parseConfig({ ...base, CLAIM_SHARDS: "" })).not.toThrow();
-    expect(() => parseConfig({ ...base, CLAIM_SHARDS: "4096" })).toThrow(/CLAIM_SHARDS must be "64"/);
-    expect(() => parseConfig({ ...base, CLAIM_SHARDS: "4096+64" })).toThrow(ConfigError);
+    expect(() => parseConfig({ ...base, CLAIM_SHARDS: "64" })).toThrow(/CLAIM_SHARDS must be "regional"/);
+    expect(() => parseConfig({ ...base, CLAIM_SHARDS: "4096" })).toThrow(ConfigError);
+    expect(parseConfig(base).claims).toEqual({ defaultRegion: "enam", legacyUntil: 0 });
+    expect(parseConfig({ ...base, CLAIM_DEFAULT_REGION: "oc", CLAIM_LEGACY_UNTIL: "1700000000000" }).claims).toEqual({
+      defaultRegion: "oc",
+      legacyUntil: 1_700_000_000_000,
+    });
+    expect(() => parseConfig({ ...base, CLAIM_DEFAULT_REGION: "mars" })).toThrow(/location hint/);
+    expect(() => parseConfig({ ...base, CLAIM_LEGACY_UNTIL: "soon" })).toThrow(/epoch milliseconds/);
   });
 
   it("keeps attack mode's minimum short enough that it ends within 2 minutes of an attack", () => {

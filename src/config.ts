@@ -1,6 +1,7 @@
 import { CLAIM_SHARDING, parseClaimSharding } from "../common/claim-shards.js";
 import { varOf } from "../common/config-vars.js";
 import { log } from "../common/log";
+import { isRegion, type Region } from "../common/regions.js";
 import { AppError, ErrorCode } from "./http/errors";
 
 /** Runtime configuration, read from Worker vars and secrets and checked once per isolate. */
@@ -21,6 +22,13 @@ export interface Config {
   eventHooks: { allowLocal: boolean; retryBaseSeconds: number };
   /** The /demo page and its helper API; on in `npm run dev`, off in the shipped wrangler.toml. */
   demoEnabled: boolean;
+  /** Where codes are claimed (common/claim-shards.js, common/regions.js). */
+  claims: {
+    /** The region of a create with no location (CLAIM_DEFAULT_REGION). */
+    defaultRegion: Region;
+    /** Until this epoch ms, codes are also claimed at the 0.7 shards (CLAIM_LEGACY_UNTIL; 0: never). */
+    legacyUntil: number;
+  };
 }
 
 /** The open lookup's defences (docs/security-model.md): the guess budget, attack mode, per-client caps. */
@@ -106,7 +114,13 @@ export function parseConfig(env: ConfigVars): Config {
     throw new ConfigError(`SERVER_SECRET is missing or shorter than ${MIN_SECRET_LENGTH} characters`);
   }
   if (parseClaimSharding(varOf(env, "CLAIM_SHARDS")) === null) {
-    throw new ConfigError(`CLAIM_SHARDS must be "${CLAIM_SHARDING}" (the 4096 sharding ended with 0.5)`);
+    throw new ConfigError(`CLAIM_SHARDS must be "${CLAIM_SHARDING}" (npm run deploy moves a "64" deployment)`);
+  }
+  const defaultRegion = varOf(env, "CLAIM_DEFAULT_REGION");
+  if (!isRegion(defaultRegion)) throw new ConfigError("CLAIM_DEFAULT_REGION must be a Durable Object location hint");
+  const legacyUntil = Number(varOf(env, "CLAIM_LEGACY_UNTIL") || "0");
+  if (!Number.isSafeInteger(legacyUntil) || legacyUntil < 0) {
+    throw new ConfigError("CLAIM_LEGACY_UNTIL must be epoch milliseconds");
   }
   const rpUrl = parseRpUrl(varOf(env, "RP_URL"));
   // The demo creates codes for anyone who loads the page: never where phones would use them.
@@ -142,6 +156,7 @@ export function parseConfig(env: ConfigVars): Config {
       retryBaseSeconds: intVar(env, "EVENT_HOOK_RETRY_BASE_SECONDS"),
     },
     demoEnabled: varOf(env, "DEMO_ENABLED") === "true",
+    claims: { defaultRegion: defaultRegion as Region, legacyUntil },
   };
 }
 

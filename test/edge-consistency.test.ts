@@ -6,7 +6,7 @@ import { indexIdOf, pendingKeys } from "../src/fallback/payload-crypto";
 import { PendingCodes, type ReservedCode } from "../src/fallback/pending-codes";
 import { budgetSettings } from "../src/security/guess-budget";
 import { EdgeKv } from "./edge-kv";
-import { call, lookup, mintToken } from "./helpers";
+import { call, codesOfRegion, lookup, mintToken, placementOf } from "./helpers";
 
 // Two Cloudflare locations over one KV namespace that, like the real one, serves stale values and
 // stale misses for up to 60 s. The claims (CodeClaims) are the real Durable Objects.
@@ -58,6 +58,7 @@ describe("single use and unique codes hold while KV serves stale reads (edge dou
       format,
       expiresAt,
       budgetSettings(configOf(env)),
+      await placementOf("kkkkkk"),
       () => "kkkkkk",
     )) as ReservedCode;
     await storeA.write(first, "payload of user A", "EdgeApp", 180);
@@ -66,14 +67,17 @@ describe("single use and unique codes hold while KV serves stale reads (edge dou
     const keys = await pendingKeys(secret);
     expect(await kvB.get(pendingKey(await indexIdOf(keys, "kkkkkk")))).toBeNull();
     // ...but the claim refuses it, and B draws again.
-    const draws = ["kkkkkk", "mmmmmm"];
+    const at = await placementOf("kkkkkk");
+    const [next] = await codesOfRegion(at.region, 1, 400_000);
+    const draws = ["kkkkkk", next];
     const second = (await storeB.reserve(
       format,
       expiresAt,
       budgetSettings(configOf(env)),
+      at,
       () => draws.shift() as string,
     )) as ReservedCode;
-    expect(second.activationCode).toBe("mmmmmm");
+    expect(second.activationCode).toBe(next);
     await storeB.write(second, "payload of user B", "EdgeApp", 180);
 
     // User A's phone, at any location, receives user A's payload.
@@ -93,7 +97,8 @@ describe("single use and unique codes hold while KV serves stale reads (edge dou
 
     // Location B caches a miss for "pppppp" (someone looked it up there before it existed)...
     expect((await storeB.redeem("pppppp", "normal", settings, waitUntil)).outcome).toBe("unknown");
-    const first = (await storeA.reserve(format, Date.now() + 120_000, settings, () => "pppppp")) as ReservedCode;
+    const at = await placementOf("pppppp");
+    const first = (await storeA.reserve(format, Date.now() + 120_000, settings, at, () => "pppppp")) as ReservedCode;
     await storeA.write(first, "payload of user P", "EdgeApp", 180);
     // ...so the phone's lookup there finds nothing: answered as a miss, and the code is not used up.
     expect((await storeB.redeem("pppppp", "normal", settings, waitUntil)).outcome).toBe("unknown");

@@ -4,8 +4,11 @@ import { vi } from "vitest";
 import type { AuditEvent } from "../common/audit-contract";
 import type { CONFIG_VARS } from "../common/config-vars.js";
 import { KV_PREFIXES } from "../common/kv-keys.js";
+import { type Region, regionOfIndex } from "../common/regions.js";
 import type { Scope } from "../src/auth/token-record";
 import { createToken } from "../src/auth/tokens";
+import { configOf } from "../src/config";
+import { indexIdOf, pendingKeys } from "../src/fallback/payload-crypto";
 import worker from "../src/index";
 import { SUMMARY_DELAYS_MS, summaryLedger, summaryShardOf } from "../src/security/client-ledger";
 import { checkAgainstDocument } from "./openapi-contract";
@@ -210,3 +213,28 @@ export function asIsolate(deployed: Env): Env {
 
 /** The keeper of a deployment made by `deployment(name)`. */
 export const keeperOf = (name: string) => env.GUESS_BUDGET.get(env.GUESS_BUDGET.idFromName(`${name}|global`));
+
+/** Where a code is claimed: the region holding its index (no 0.7 shards to honour). */
+export async function placementOf(code: string): Promise<{ region: Region; legacyUntil: number }> {
+  const keys = await pendingKeys(configOf(env).serverSecret);
+  return { region: regionOfIndex(await indexIdOf(keys, code)), legacyUntil: 0 };
+}
+
+/** The `i`th code of `length` letters (a, b, ... z, ba, ...), left-padded with a. */
+function lettersCode(i: number, length: number): string {
+  let code = "";
+  for (let k = 0, rest = i; k < length; k++, rest = Math.floor(rest / 26))
+    code = String.fromCharCode(97 + (rest % 26)) + code;
+  return code;
+}
+
+/** `n` codes of `length` letters whose index falls in `region`, in a fixed order from the `from`th. */
+export async function codesOfRegion(region: Region, n: number, from = 0, length = 6): Promise<string[]> {
+  const keys = await pendingKeys(configOf(env).serverSecret);
+  const codes: string[] = [];
+  for (let i = from; codes.length < n; i++) {
+    const code = lettersCode(i, length);
+    if (regionOfIndex(await indexIdOf(keys, code)) === region) codes.push(code);
+  }
+  return codes;
+}

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { configOf } from "../src/config";
 import { PendingCodes, type ReservedCode } from "../src/fallback/pending-codes";
 import { budgetSettings } from "../src/security/guess-budget";
-import { call, createRegistration, expectErrorShape, lookup, mintToken } from "./helpers";
+import { call, codesOfRegion, createRegistration, expectErrorShape, lookup, mintToken, placementOf } from "./helpers";
 
 describe("POST /rp/versioned/device/pendingqr", () => {
   it("returns the qrCode byte for byte without a token, once", async () => {
@@ -72,13 +72,15 @@ describe("expiry and collisions (the pending-code store on the real KV and claim
   const alphabet = "abcdefghijklmnopqrstuvwxyz";
   const format = { normal: { length: 6, alphabet }, long: { length: 10, alphabet } };
   const settings = () => budgetSettings(configOf(env));
+  /** Where a create with no location claims: the deployment's default region. */
+  const LOCAL = { region: configOf(env).claims.defaultRegion, legacyUntil: 0 };
   const background: Promise<unknown>[] = [];
   const waitUntil = (p: Promise<unknown>) => background.push(p);
 
   it("never resolves an entry past its sealed expiry, even while KV still returns it", async () => {
     const store = await open();
     const expiresAt = Date.now() + 1_000;
-    const reserved = (await store.reserve(format, expiresAt, settings())) as ReservedCode;
+    const reserved = (await store.reserve(format, expiresAt, settings(), LOCAL)) as ReservedCode;
     await store.write(reserved, JSON.stringify({ code: reserved.activationCode }), "ExpiryApp", 180);
     // KV keeps the entry for the full TTL (180 s); the clock is past the QR's own expiry.
     vi.useFakeTimers({ toFake: ["Date"] });
@@ -93,37 +95,41 @@ describe("expiry and collisions (the pending-code store on the real KV and claim
 
   it("detects a collision with a live code and draws again", async () => {
     const store = await open();
-    const draws = ["qqqqqq", "qqqqqq", "wwwwww"];
+    const [taken, free] = await codesOfRegion("weur", 2, 300_000);
+    const draws = [taken, taken, free];
     const drawCode = () => draws.shift() as string;
     const expiresAt = Date.now() + 60_000;
-    const first = (await store.reserve(format, expiresAt, settings(), drawCode)) as ReservedCode;
+    const weur = { region: "weur" as const, legacyUntil: 0 };
+    const first = (await store.reserve(format, expiresAt, settings(), weur, drawCode)) as ReservedCode;
     await store.write(first, "first", "C", 180);
-    const second = (await store.reserve(format, expiresAt, settings(), drawCode)) as ReservedCode;
+    const second = (await store.reserve(format, expiresAt, settings(), weur, drawCode)) as ReservedCode;
     await store.write(second, "second", "C", 180);
-    expect(first.activationCode).toBe("qqqqqq");
-    expect(second.activationCode).toBe("wwwwww");
-    const res = await lookup("qqqqqq");
+    expect(first.activationCode).toBe(taken);
+    expect(second.activationCode).toBe(free);
+    const res = await lookup(taken);
     expect(((await res.json()) as { qrCode: string }).qrCode).toBe("first");
   });
 
   it("gives up rather than replace a live code", async () => {
     const store = await open();
     const expiresAt = Date.now() + 60_000;
-    expect(await store.reserve(format, expiresAt, settings(), () => "eeeeee")).not.toBeNull();
-    expect(await store.reserve(format, expiresAt, settings(), () => "eeeeee")).toBeNull();
+    const at = await placementOf("eeeeee");
+    expect(await store.reserve(format, expiresAt, settings(), at, () => "eeeeee")).not.toBeNull();
+    expect(await store.reserve(format, expiresAt, settings(), at, () => "eeeeee")).toBeNull();
   });
 
   it("takes over a claim whose code has expired, redeemed or not", async () => {
     const store = await open();
-    const past = (await store.reserve(format, Date.now() + 60_000, settings(), () => "xxxxxx")) as ReservedCode;
+    const at = await placementOf("xxxxxx");
+    const past = (await store.reserve(format, Date.now() + 60_000, settings(), at, () => "xxxxxx")) as ReservedCode;
     expect(past).not.toBeNull();
     // The same code once the first claim is over: the claim is renewed, not refused.
     vi.useFakeTimers({ toFake: ["Date"] });
     try {
       vi.setSystemTime(Date.now() + 61_000);
-      const again = await store.reserve(format, Date.now() + 60_000, settings(), () => "xxxxxx");
+      const again = await store.reserve(format, Date.now() + 60_000, settings(), at, () => "xxxxxx");
       expect(again?.activationCode).toBe("xxxxxx");
-      expect(await store.reserve(format, Date.now() + 60_000, settings(), () => "xxxxxx")).toBeNull();
+      expect(await store.reserve(format, Date.now() + 60_000, settings(), at, () => "xxxxxx")).toBeNull();
     } finally {
       vi.useRealTimers();
     }

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { QueuedAuditEvent } from "../../common/audit-contract";
-import { claimObjectName } from "../../common/claim-shards.js";
+import { claimObjectName, legacyClaimObjectName } from "../../common/claim-shards.js";
+import { regionOfIndex } from "../../common/regions.js";
 import type { CodeClass } from "../config";
 import type { BudgetSettings } from "../security/guess-budget";
 import { GuessGate, REFUSAL_REPORT_MS } from "../security/guess-gate";
@@ -37,7 +38,8 @@ const MAX_EVENTS_PER_SEND = 100;
  * a stale miss for up to 60 s; so every code is claimed here before its payload is written (two live
  * codes never share a value), and a lookup answers 200 only after winning the claim's single
  * redemption (no code is redeemed twice). Sharded by the first character of the code's HMAC index
- * id (common/claim-shards.js), so no code is ever seen here in clear. A normal-length code is
+ * id (common/claim-shards.js), each shard created in the region holding that character
+ * (common/regions.js), so no code is ever seen here in clear. A normal-length code is
  * evaluated here only with a unit of the guess budget held (GuessGate), so evaluating and charging
  * are one step. RPC methods only ever gain new ones: during a deployment a Worker may call an object
  * still running the previous version, or the other way round.
@@ -215,22 +217,26 @@ export class CodeClaims extends DurableObject<Env> {
 
 /**
  * Object ids by name, per namespace, for the isolate's life: `idFromName` hashes the name each call,
- * and there are only 64 names. Ids are plain values; stubs are made per call.
+ * and there are only 64 names (and 64 legacy ones). Ids are plain values; stubs are made per call.
  */
 const claimIds = new WeakMap<DurableObjectNamespace<CodeClaims>, Map<string, DurableObjectId>>();
 
-/** The object holding a code's claim (and spending the guess budget for it). */
-export function claimObject(ns: DurableObjectNamespace<CodeClaims>, indexId: string) {
+/**
+ * The object holding a code's claim (and spending the guess budget for it), created in the region
+ * that holds its index character: only the first `get` of an object uses the hint, later ones are
+ * free to pass it. `legacy`: the 0.7 object, wherever it was created.
+ */
+export function claimObject(ns: DurableObjectNamespace<CodeClaims>, indexId: string, legacy = false) {
   let ids = claimIds.get(ns);
   if (!ids) {
     ids = new Map();
     claimIds.set(ns, ids);
   }
-  const name = claimObjectName(indexId);
+  const name = legacy ? legacyClaimObjectName(indexId) : claimObjectName(indexId);
   let id = ids.get(name);
   if (!id) {
     id = ns.idFromName(name);
     ids.set(name, id);
   }
-  return ns.get(id);
+  return legacy ? ns.get(id) : ns.get(id, { locationHint: regionOfIndex(indexId) });
 }

@@ -1,4 +1,5 @@
 import type { QueuedAuditEvent } from "../../common/audit-contract";
+import type { Region } from "../../common/regions.js";
 import type { Config } from "../config";
 import { AppError, ErrorCode } from "../http/errors";
 import type { BudgetSettings } from "../security/guess-budget";
@@ -14,6 +15,8 @@ export interface QrOptions {
     store: PendingCodes;
     formats: CodeFormats;
     settings: BudgetSettings;
+    /** Where the code is claimed: the create's region, and the 0.7 shards until legacyUntil. */
+    placement: { region: Region; legacyUntil: number };
     /** The issuance event, stored with the code's claim (durable before the answer). */
     issuedEventOf: (fallbackId: string) => QueuedAuditEvent;
   } | null;
@@ -30,8 +33,8 @@ export interface CreatedQr {
 async function create(options: QrOptions, rpAppId: string, build: (expiresAt: number, code?: string) => string) {
   const expirationTime = Date.now() + options.qrTtlSeconds * 1000;
   if (!options.fallback) return { qrCode: build(expirationTime), expirationTime };
-  const { store, formats, settings, issuedEventOf } = options.fallback;
-  const reserved = await store.reserve(formats, expirationTime, settings, undefined, issuedEventOf);
+  const { store, formats, settings, placement, issuedEventOf } = options.fallback;
+  const reserved = await store.reserve(formats, expirationTime, settings, placement, undefined, issuedEventOf);
   if (!reserved)
     throw new AppError(ErrorCode.CODE_SPACE_EXHAUSTED, "No free activation code could be drawn; try again.");
   const qrCode = build(expirationTime, reserved.activationCode);

@@ -1,5 +1,7 @@
 import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { pendingKey } from "../../common/kv-keys.js";
+import type { Region } from "../../common/regions.js";
+import { regionOfIndex } from "../../common/regions.js";
 import type { CodeClass } from "../config";
 import type { BudgetSettings } from "../security/guess-budget";
 import { generateActivationCode } from "./activation-code";
@@ -10,6 +12,8 @@ import { indexIdOf, openPayload, type PendingKeys, pendingKeys, sealPayload } fr
 export interface PendingEntry {
   qrCode: string;
   expiresAt: number;
+  /** "regional": claimed at its region's shard; absent: a 0.7 entry, claimed at the legacy shard. */
+  claims?: "regional";
   fallbackId: string;
   rpAppId: string;
 }
@@ -41,7 +45,14 @@ export interface CodeFormats {
   long: { length: number; alphabet: string };
 }
 
+/** Claims tried before giving up (each a code no live claim held in the region's shards). */
 const MAX_DRAWS = 8;
+/**
+ * Codes drawn to find one whose index falls in the create's region (7 or 8 of 64 characters): the
+ * chance that 400 draws all miss is under 1e-20. The code's characters stay uniform to anyone
+ * without the index key.
+ */
+const MAX_REGION_DRAWS = 400;
 
 /**
  * When this isolate last had a normal-length code refused for attack mode, per claims binding: for
@@ -72,13 +83,16 @@ export class PendingCodes {
   }
 
   /**
-   * Draws a code and claims it; a code a live claim holds is never handed out again. A normal-length
-   * code's shard refuses it while attack mode is on: then long codes are drawn (they work either way).
+   * Draws a code whose index falls in `placement.region` and claims it there; a code a live claim
+   * holds is never handed out again. A normal-length code's shard refuses it while attack mode is on:
+   * then long codes are drawn (they work either way). Until `placement.legacyUntil`, the code is
+   * first claimed at its 0.7 shard too, so no code a 0.7 Worker issued is issued again.
    */
   async reserve(
     formats: CodeFormats,
     expiresAt: number,
     settings: BudgetSettings,
+    placement: { region: Region; legacyUntil: number },
     drawCode: (format: { length: number; alphabet: string }) => string = (f) =>
       generateActivationCode(f.length, f.alphabet),
     /** The issuance event, which the shard stores in the step that claims the code. */
@@ -87,9 +101,20 @@ export class PendingCodes {
     let long = attackSeen(this.claims);
     const fallbackId = crypto.randomUUID();
     const issuedEvent = issuedEventOf?.(fallbackId);
-    for (let draw = 0; draw < MAX_DRAWS; draw++) {
-      const activationCode = drawCode(long ? formats.long : formats.normal);
-      const indexId = await indexIdOf(this.keys, activationCode);
+    let draws = 0;
+    for (let claim = 0; claim < MAX_DRAWS; claim++) {
+      let activationCode: string;
+      let indexId: string;
+      do {
+        if (++draws > MAX_REGION_DRAWS) return null;
+        activationCode = drawCode(long ? formats.long : formats.normal);
+        indexId = await indexIdOf(this.keys, activationCode);
+      } while (regionOfIndex(indexId) !== placement.region);
+      if (
+        placement.legacyUntil > Date.now() &&
+        !(await claimObject(this.claims, indexId, true).reserve(indexId, expiresAt))
+      )
+        continue;
       const claimed = await claimObject(this.claims, indexId).reserve(
         indexId,
         expiresAt,
@@ -108,7 +133,13 @@ export class PendingCodes {
 
   /** Seals the payload under the reserved code and caches it for the QR lifetime. */
   async write(reserved: ReservedCode, qrCode: string, rpAppId: string, ttlSeconds: number): Promise<void> {
-    const entry: PendingEntry = { qrCode, expiresAt: reserved.expiresAt, fallbackId: reserved.fallbackId, rpAppId };
+    const entry: PendingEntry = {
+      qrCode,
+      expiresAt: reserved.expiresAt,
+      fallbackId: reserved.fallbackId,
+      rpAppId,
+      claims: "regional",
+    };
     const sealed = await sealPayload(this.keys, reserved.activationCode, reserved.indexId, JSON.stringify(entry));
     await this.kv.put(pendingKey(reserved.indexId), sealed, { expirationTtl: ttlSeconds });
   }
@@ -127,7 +158,7 @@ export class PendingCodes {
     retrievalEventOf?: (entry: { fallbackId: string; rpAppId: string }) => QueuedAuditEvent,
   ): Promise<RedeemResult> {
     const indexId = await indexIdOf(this.keys, code);
-    const shard = claimObject(this.claims, indexId);
+    let shard = claimObject(this.claims, indexId);
     // While attack mode seems on, the shard decides before any KV read or decryption: a refused
     // lookup then takes the same work, and time, whether its code is live or not.
     if (cls === "normal" && (attackUntilSeen.get(this.claims) ?? 0) > Date.now()) {
@@ -140,6 +171,8 @@ export class PendingCodes {
     const entry = text ? (JSON.parse(text) as PendingEntry) : null;
     // KV may serve an entry a little past its TTL; the sealed expiry is what counts.
     const found: KvFinding = !entry ? "absent" : entry.expiresAt <= Date.now() ? "expired" : "live";
+    // A code a 0.7 Worker issued is redeemed where it was claimed (for its last minutes after the move).
+    if (entry && entry.claims !== "regional") shard = claimObject(this.claims, indexId, true);
     const event = found === "live" && entry ? retrievalEventOf?.(entry) : undefined;
     const verdict = await shard.lookup(settings, cls, indexId, found, event);
     if (verdict.outcome === "attack") return this.refused(verdict.until);

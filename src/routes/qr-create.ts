@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { createFactory } from "hono/factory";
 import { AuditEventName } from "../../common/audit-contract";
+import { regionOfRequest } from "../../common/regions.js";
 import { auditEventOf, recordAudit } from "../audit/record";
 import { actingApp, requireScope } from "../auth/bearer";
 import { configOf } from "../config";
@@ -57,9 +58,13 @@ async function qrOptions(
   }
   const store = await PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.serverSecret);
   const issuedEventOf = (fallbackId: string) => auditEventOf(c, codeIssued(rpAppId, fallbackId, subName));
+  const placement = {
+    region: regionOfRequest(c.req.raw.cf as IncomingRequestCfProperties | undefined, config.claims.defaultRegion),
+    legacyUntil: config.claims.legacyUntil,
+  };
   return {
     ...base,
-    fallback: { store, formats: codeFormats(config), settings: budgetSettings(config), issuedEventOf },
+    fallback: { store, formats: codeFormats(config), settings: budgetSettings(config), placement, issuedEventOf },
   };
 }
 
