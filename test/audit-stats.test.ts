@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type AuditEvent, type QueuedAuditEvent, writeEvents } from "../common/audit-contract";
 import { buildAuditEvent } from "../src/audit/event";
-import type { Stats } from "../src/audit/stats";
+import { type Stats, statsSql } from "../src/audit/stats";
 import { call, expectErrorShape, mintToken } from "./helpers";
 
 const STATS = "/cc/api/qrfallback/stats";
@@ -96,5 +96,22 @@ describe("GET /cc/api/qrfallback/stats", () => {
     await expectErrorShape((await stats(appA, "StatsB")).res, 403, "FORBIDDEN");
     await expectErrorShape(await call("GET", STATS), 401, "UNAUTHORIZED");
     await expectErrorShape((await stats(admin, "x".repeat(129))).res, 400, "INVALID_REQUEST");
+  });
+
+  it("reads a range of the trail's key or of its per-application index, never the whole table", async () => {
+    for (const [oneApp, index] of [
+      [false, "PRIMARY KEY"],
+      [true, "audit_events_by_app_logged"],
+    ] as const) {
+      for (const sql of statsSql(oneApp)) {
+        const params = oneApp ? [0, 1, "StatsA"] : [0, 1];
+        const { results } = await env.AUDIT_DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .bind(...params)
+          .all<{ detail: string }>();
+        const plan = results.map((r) => r.detail).join("; ");
+        expect(plan).toMatch(new RegExp(`SEARCH audit_events USING .*${index}.*loggedTimeInUTC>\\?`));
+        expect(plan).not.toMatch(/SCAN audit_events/);
+      }
+    }
   });
 });

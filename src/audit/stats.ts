@@ -23,31 +23,29 @@ export type Stats = z.infer<typeof statsSchema>;
  */
 export async function trailStats(db: D1Database, rpAppId: string | null, now = Date.now()): Promise<Stats> {
   const from = (Math.floor(now / MINUTE) - STATS_MINUTES + 1) * MINUTE;
-  const app = rpAppId === null ? "" : " AND rpAppId = ?3";
-  const where = `WHERE loggedTimeInUTC >= ?1 AND loggedTimeInUTC <= ?2 AND eventTimeInUTC >= ?1${app}`;
   const params = rpAppId === null ? [from, now] : [from, now, rpAppId];
-  const [minutes, attack] = await db.batch<Record<string, number>>([
-    db
-      .prepare(
-        `SELECT eventTimeInUTC / ${MINUTE} * ${MINUTE} AS minute,
-          sum(eventName = '${N.PAYLOAD_RETRIEVED}' AND isSuccessful) AS served,
-          sum(eventName = '${N.PAYLOAD_RETRIEVED}' AND NOT isSuccessful) AS failed,
-          sum(CASE eventName WHEN '${N.LOOKUPS_REFUSED}' THEN body ->> '$.additionalDetails.extras.refusedCount' ELSE 0 END) AS refused,
-          sum(eventName = '${N.CODE_ISSUED}') AS created
-        FROM audit_events ${where} GROUP BY minute ORDER BY minute`,
-      )
-      .bind(...params),
-    db
-      .prepare(
-        `SELECT eventTimeInUTC AS at, eventName = '${N.ATTACK_MODE_STARTED}' AS active FROM audit_events ${where}
-          AND eventName IN ('${N.ATTACK_MODE_STARTED}', '${N.ATTACK_MODE_ENDED}') ORDER BY at LIMIT 200`,
-      )
-      .bind(...params),
-  ]);
+  const [minutes, attack] = await db.batch<Record<string, number>>(
+    statsSql(rpAppId !== null).map((sql) => db.prepare(sql).bind(...params)),
+  );
   return {
     from,
     to: now,
     minutes: minutes.results as Stats["minutes"],
     attackMode: attack.results.map((r) => ({ at: r.at, active: r.active === 1 })),
   };
+}
+
+/** The two statements (?1 from, ?2 now, ?3 the application if one): counts per minute, attack mode's changes. */
+export function statsSql(oneApp: boolean): [string, string] {
+  const where = `WHERE loggedTimeInUTC >= ?1 AND loggedTimeInUTC <= ?2 AND eventTimeInUTC >= ?1${oneApp ? " AND rpAppId = ?3" : ""}`;
+  return [
+    `SELECT eventTimeInUTC / ${MINUTE} * ${MINUTE} AS minute,
+      sum(eventName = '${N.PAYLOAD_RETRIEVED}' AND isSuccessful) AS served,
+      sum(eventName = '${N.PAYLOAD_RETRIEVED}' AND NOT isSuccessful) AS failed,
+      sum(CASE eventName WHEN '${N.LOOKUPS_REFUSED}' THEN body ->> '$.additionalDetails.extras.refusedCount' ELSE 0 END) AS refused,
+      sum(eventName = '${N.CODE_ISSUED}') AS created
+    FROM audit_events ${where} GROUP BY minute ORDER BY minute`,
+    `SELECT eventTimeInUTC AS at, eventName = '${N.ATTACK_MODE_STARTED}' AS active FROM audit_events ${where}
+      AND eventName IN ('${N.ATTACK_MODE_STARTED}', '${N.ATTACK_MODE_ENDED}') ORDER BY at LIMIT 200`,
+  ];
 }
