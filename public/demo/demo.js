@@ -163,7 +163,7 @@ async function refreshTrail() {
       for (const [label, content] of cells) {
         const td = document.createElement("td");
         td.dataset.label = label;
-        td.append(content);
+        if (content !== "") td.append(content);
         tr.append(td);
       }
       tr.children[2].className = e.isSuccessful ? "ok" : "fail";
