@@ -36,7 +36,8 @@ function el(tag, props = {}, children = []) {
   return node;
 }
 /** A table cell; its column name is repeated inside it where the table is shown as cards (phones). */
-const cell = (label, ...children) => el("td", { dataset: { label } }, children);
+const cell = (label, ...children) =>
+  el("td", { dataset: { label } }, children.length > 1 ? [el("span", {}, children)] : children);
 const exact = (ms) => `${new Date(ms).toLocaleString()} (${new Date(ms).toISOString()})`;
 /** "3 min ago", "in 29 d": readable at a glance, the exact time in the title (hover or long-press). */
 function ago(ms) {

@@ -42,7 +42,7 @@ export function statsSql(oneApp: boolean): [string, string] {
     `SELECT eventTimeInUTC / ${MINUTE} * ${MINUTE} AS minute,
       sum(eventName = '${N.PAYLOAD_RETRIEVED}' AND isSuccessful) AS served,
       sum(eventName = '${N.PAYLOAD_RETRIEVED}' AND NOT isSuccessful) AS failed,
-      sum(CASE eventName WHEN '${N.LOOKUPS_REFUSED}' THEN body ->> '$.additionalDetails.extras.refusedCount' ELSE 0 END) AS refused,
+      sum(CASE eventName WHEN '${N.LOOKUPS_REFUSED}' THEN ifnull(body ->> '$.additionalDetails.extras.refusedCount', 0) ELSE 0 END) AS refused,
       sum(eventName = '${N.CODE_ISSUED}') AS created
     FROM audit_events ${where} GROUP BY minute ORDER BY minute`,
     `SELECT eventTimeInUTC AS at, eventName = '${N.ATTACK_MODE_STARTED}' AS active FROM audit_events ${where}
