@@ -1,12 +1,13 @@
 import { createFactory } from "hono/factory";
 import * as z from "zod/mini";
 import { statsSchema, trailStats } from "../audit/stats";
-import { isAdmin, requireScope } from "../auth/bearer";
+import { requireScope } from "../auth/bearer";
 import { API_ERRORS, AUTH_ERRORS, bearer, errors, ok, ref, schema } from "../docs/openapi-parts";
 import type { AppEnv } from "../http/context";
-import { AppError, ErrorCode } from "../http/errors";
+import { ErrorCode } from "../http/errors";
 import type { ApiRoute } from "../http/route";
 import { validate } from "../http/validate";
+import { trailAppOf } from "./audit";
 
 const query = z.object({ rpAppId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))) });
 
@@ -15,13 +16,8 @@ export const auditStatsRoute: ApiRoute = {
   method: "get",
   paths: ["/cc/api/qrfallback/stats"],
   handlers: createFactory<AppEnv>().createHandlers(requireScope("audit:read"), validate("query", query), async (c) => {
-    const { rpAppId } = c.req.valid("query");
-    const principal = c.get("principal");
-    if (isAdmin(principal)) return c.json(await trailStats(c.env.AUDIT_DB, rpAppId ?? null));
-    if (rpAppId !== undefined && rpAppId !== principal.rpAppId) {
-      throw new AppError(ErrorCode.FORBIDDEN, "This token may not read that RP application's audit trail.");
-    }
-    return c.json(await trailStats(c.env.AUDIT_DB, principal.rpAppId));
+    const app = trailAppOf(c.get("principal"), c.req.valid("query").rpAppId);
+    return c.json(await trailStats(c.env.AUDIT_DB, app));
   }),
   operation: {
     operationId: "getAuditStats",
