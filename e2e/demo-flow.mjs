@@ -2,8 +2,10 @@
 // `npm run test:e2e`: starts `npm run dev` on a spare port, walks the README's new-user flow (token
 // CLI, create, open lookup, single use, authentication, nothing in clear under .wrangler/), then drives
 // the /demo page in headless Chromium (Debian's package, through playwright-core) through both panels,
-// checks the retrieved payload and the audit rows, and saves a screenshot to test-results/demo-flow.png.
-import { execFileSync, spawn } from "node:child_process";
+// checks the retrieved payload and the audit rows, runs the typed client's examples
+// (clients/typescript/README.md), checks the console and the demo at 390×844 and 1280×800, and saves
+// screenshots to test-results/ (test-results/screenshots/ for the two sizes).
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -13,6 +15,9 @@ const PORT = Number(process.env.E2E_PORT ?? 8795);
 const BASE = `http://127.0.0.1:${PORT}`;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** The local stores `npm run token` writes, each one SQLite file that dev's workerd holds open too. */
+const SHOTS = path.join(root, "test-results", "screenshots");
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
 const CONTROL_DB_DIR = path.join(STATE_DIR, "v3", "d1", "miniflare-D1DatabaseObject");
 const KV_DIR = path.join(STATE_DIR, "v3", "kv", "miniflare-KVNamespaceObject");
 let passed = 0;
@@ -35,6 +40,62 @@ async function check(name, fn) {
 }
 function assert(cond, message) {
   if (!cond) throw new Error(message);
+}
+
+/**
+ * The visible buttons, inputs and selects under each of `panels` (selectors) whose box is not inside
+ * 0..width; throws when a panel has none (the check would prove nothing).
+ */
+async function controlsOutside(page, panels, width) {
+  const outside = [];
+  for (const panel of panels) {
+    let seen = 0;
+    for (const control of await page.locator(`${panel} :is(button, input, select)`).all()) {
+      const box = await control.boundingBox();
+      if (!box) continue; // hidden
+      seen++;
+      if (box.x < 0 || box.x + box.width > width) {
+        const name = await control.evaluate((e) => e.id || e.getAttribute("aria-label") || e.textContent || e.type);
+        outside.push(`${panel} ${name}: ${Math.round(box.x)}..${Math.round(box.x + box.width)}`);
+      }
+    }
+    assert(seen > 0, `no visible control in ${panel}`);
+  }
+  return outside;
+}
+
+/** Inputs whose placeholder is wider than the room inside them (measured in their own font). */
+function cutPlaceholders(page) {
+  return page.evaluate(() => {
+    const ctx = document.createElement("canvas").getContext("2d");
+    return [...document.querySelectorAll("input[placeholder]")]
+      .filter((i) => i.offsetParent !== null)
+      .flatMap((i) => {
+        const style = getComputedStyle(i);
+        ctx.font = style.font;
+        // A number input keeps room for its spin buttons.
+        const room =
+          i.clientWidth -
+          parseFloat(style.paddingLeft) -
+          parseFloat(style.paddingRight) -
+          (i.type === "number" ? 20 : 0);
+        const needed = ctx.measureText(i.placeholder).width;
+        return needed > room ? [`${i.id}: "${i.placeholder}" needs ${Math.ceil(needed)}px, has ${room}px`] : [];
+      });
+  });
+}
+
+/** The first screen (`name`.png, from the top) and the whole page (`name`-full.png) into test-results/screenshots/. */
+async function screenshots(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  await page.screenshot({ path: path.join(SHOTS, `${name}-full.png`), fullPage: true });
+}
+
+/** The page is no wider than the screen. */
+async function noSidewaysScroll(page) {
+  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert(scroll <= width, `page is ${scroll}px wide on a ${width}px screen`);
 }
 
 const dev = spawn(
@@ -167,6 +228,18 @@ async function walkThrough() {
     const res = await api("/rp/device/pendingqr", { activationCode: created.activationCode }, false);
     assert(res.status === 200 && (await res.json()).qrCode === created.response.qrCode, "auth payload");
   });
+  await check("the typed client's examples (clients/typescript/README.md) create a code and look it up", async () => {
+    const readme = readFileSync(path.join(root, "clients/typescript/README.md"), "utf8");
+    const block = readme.split("## Run the examples")[1].match(/```sh\n([\s\S]*?)```/)[1];
+    // Run as written, but for the port, with the payload's lookup repeated: single use.
+    const script = `set -euo pipefail\n${block.replaceAll("http://localhost:8787", BASE)}
+      if npm exec -- node clients/typescript/examples/phone.ts "$CODE"; then exit 9; fi`;
+    const out = spawnSync("bash", ["-c", script], { cwd: root, encoding: "utf8" });
+    assert(out.status === 0, `exit ${out.status}:\n${out.stdout}\n${out.stderr}`);
+    const payload = JSON.parse(out.stdout.trim().split("\n").at(-1));
+    assert(payload.type === "REGISTRATION" && payload.rpAppId === "HYPRDefaultWorkstationApplication", out.stdout);
+    assert(out.stderr.includes("QR_FALLBACK_NOT_FOUND"), `the second lookup is refused: ${out.stderr}`);
+  });
   await check("no activation code, pin, username or token in clear anywhere under .wrangler/", async () => {
     const hits = [];
     for (const file of filesUnder(path.join(root, ".wrangler"))) {
@@ -235,7 +308,7 @@ async function consoleFlow(browser) {
   // An application of this run's own: a run that failed half-way may have left another switched off.
   const app = `ConsoleApp${Date.now().toString(36)}`;
   const workstation = token(["create", "--app", app, "--scope", "qr:create", "--label", "e2e"]).at(-1);
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+  const context = await browser.newContext({ viewport: PHONE, isMobile: true });
   const page = await context.newPage();
   const violations = [];
   page.on("console", (msg) => {
@@ -252,14 +325,42 @@ async function consoleFlow(browser) {
     });
   const appRow = `#apps tr[data-app="${app}"]`;
 
-  await check("console: an admin token connects; applications, tokens, hooks and attack mode are shown", async () => {
-    await page.goto(`${BASE}/console/`);
-    await page.fill("#token", admin);
-    await page.click("#connect button[type=submit]");
-    await page.waitForSelector(appRow, { timeout: 15_000 });
-    assert((await page.textContent("#attack-state"))?.startsWith("Off"), "attack mode shown as off");
-    assert((await page.textContent("#hooks"))?.includes("No event hooks"), "hooks panel filled");
-    assert((await page.locator("#tokens tr").count()) >= 2, "tokens listed");
+  // Activity for the pictures: two codes issued, one served, one wrong code.
+  const seeded = await (await create(workstation)).json();
+  await create(workstation);
+  const lookup = (activationCode) =>
+    fetch(`${BASE}/rp/versioned/device/pendingqr`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ activationCode }),
+    });
+  assert((await lookup(seeded.qrFallbackActivationCode)).status === 200, "seeded lookup served");
+  assert((await lookup("zzzzzz")).status === 400, "seeded wrong code");
+
+  await check(
+    "console: an admin token connects on Enter; applications, tokens, hooks and attack mode are shown",
+    async () => {
+      await page.goto(`${BASE}/console/`);
+      await page.fill("#token", admin);
+      await page.press("#token", "Enter");
+      await page.waitForSelector(appRow, { timeout: 15_000 });
+      assert((await page.textContent("#attack-state"))?.startsWith("Off"), "attack mode shown as off");
+      assert((await page.textContent("#hooks"))?.includes("No event hooks"), "hooks panel filled");
+      assert((await page.locator("#tokens tr").count()) >= 2, "tokens listed");
+    },
+  );
+  await check("console: on first view, the last hour's lookups and creates are drawn, per minute", async () => {
+    await page.waitForSelector("#lookups-chart rect.served", { timeout: 20_000 });
+    await page.waitForSelector("#lookups-chart rect.failed", { timeout: 20_000 });
+    await page.waitForSelector("#creates-chart rect.created", { timeout: 20_000 });
+    const chart = await page.locator("#lookups-chart").boundingBox();
+    assert(
+      chart && chart.y >= 0 && chart.y + chart.height <= PHONE.height,
+      `chart on the first screen: ${JSON.stringify(chart)}`,
+    );
+    const total = (await page.textContent("#lookups-total")) ?? "";
+    assert(/[1-9]\d* served/.test(total) && /[1-9]\d* wrong or expired/.test(total), `totals: ${total}`);
+    assert((await page.locator("#lookups-chart g title").count()) === 60, "one bar slot a minute");
   });
   await check(
     "console: switching an application off refuses its fallback codes, and the change is in the trail",
@@ -296,20 +397,59 @@ async function consoleFlow(browser) {
     assert((await create(made)).status === 401, "the revoked token is refused");
   });
   await check(
-    "console: usable on a phone (no sideways scrolling), strict CSP held, no token in a URL or cookie",
+    "console: trail times are relative with the exact time in a title; an event opens in <details>",
     async () => {
-      const width = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-      assert(width[0] <= width[1], `page is ${width[0]}px wide on a ${width[1]}px screen`);
+      const time = page.locator("#trail time").first();
+      assert(/ago$/.test((await time.textContent()) ?? ""), "relative time");
+      assert(/\d{4}-\d\d-\d\dT/.test((await time.getAttribute("title")) ?? ""), "exact time in the title");
+      await page.locator("#trail summary").first().click();
+      const raw = JSON.parse((await page.locator("#trail details[open] pre").first().textContent()) ?? "{}");
+      assert(raw.eventName && raw.id, "the whole event, opened");
+    },
+  );
+  await check(
+    "console: usable on a phone (every control of every panel inside 390 px), strict CSP held, no token in a URL or cookie",
+    async () => {
+      await noSidewaysScroll(page);
+      const panels = ["#connect", "#apps-panel", "#tokens-panel", "#trail-panel"];
+      const outside = await controlsOutside(page, panels, PHONE.width);
+      assert(outside.length === 0, `controls outside the screen: ${outside.join("; ")}`);
+      const cut = await cutPlaceholders(page);
+      assert(cut.length === 0, `placeholders cut off: ${cut.join("; ")}`);
       assert(violations.length === 0, `CSP violations: ${violations.join("; ")}`);
       assert(
         urls.every((u) => !u.includes(admin)),
         "the token never went into a URL",
       );
       assert((await context.cookies()).length === 0, "no cookie");
-      await page.screenshot({ path: path.join(root, "test-results/console-phone.png"), fullPage: true });
+      await screenshots(page, "console-390x844");
     },
   );
   await context.close();
+
+  await check("console at 1280×800: one-line times, details not clipped, placeholders whole", async () => {
+    const desk = await browser.newContext({ viewport: DESKTOP });
+    const wide = await desk.newPage();
+    await wide.goto(`${BASE}/console/`);
+    await wide.fill("#token", admin);
+    await wide.press("#token", "Enter");
+    await wide.waitForSelector("#trail time");
+    await wide.waitForSelector("#lookups-chart rect.served");
+    await noSidewaysScroll(wide);
+    const layout = await wide.evaluate(() => ({
+      lines: Math.max(...[...document.querySelectorAll("#trail time")].map((t) => t.getClientRects().length)),
+      clipped: [...document.querySelectorAll('#trail td[data-label="Detail"]')].filter(
+        (td) =>
+          td.getBoundingClientRect().right > document.documentElement.clientWidth || td.scrollWidth > td.clientWidth,
+      ).length,
+    }));
+    assert(layout.lines === 1, `a time over ${layout.lines} lines`);
+    assert(layout.clipped === 0, `${layout.clipped} details clipped`);
+    const cut = await cutPlaceholders(wide);
+    assert(cut.length === 0, `placeholders cut off: ${cut.join("; ")}`);
+    await screenshots(wide, "console-1280x800");
+    await desk.close();
+  });
 }
 
 let browser;
@@ -336,7 +476,7 @@ try {
   });
   const requests = [];
   page.on("request", (req) => requests.push(req));
-  mkdirSync(path.join(root, "test-results"), { recursive: true });
+  mkdirSync(SHOTS, { recursive: true });
   await page.goto(`${BASE}/demo/`);
   console.log("demo flow in headless Chromium");
 
@@ -361,11 +501,21 @@ try {
   await check("phone: typing the code (with a dash, upper case) retrieves the registration payload", async () => {
     await page.fill("#typed", `${code.slice(0, 3).toUpperCase()}-${code.slice(3)}`);
     await page.click("#submit");
-    await page.waitForSelector("#payload:not([hidden])");
+    await page.waitForSelector("#payload-view:not([hidden])");
+    assert((await page.textContent("#payload-kind"))?.includes("registration"), "shown as a registration");
+    assert((await page.textContent("#payload-url"))?.startsWith("http"), "rpUrl shown");
+    assert(/^in \d/.test((await page.textContent("#payload-expiry")) ?? ""), "expiry shown");
+    assert(!(await page.isVisible("#payload")), "raw JSON only on demand");
+    await page.click("#payload-raw summary");
+    assert(await page.isVisible("#payload"), "raw JSON shown when asked");
     const payload = JSON.parse((await page.textContent("#payload")) ?? "{}");
     assert(payload.type === "REGISTRATION", "payload type");
     assert(payload.activationCode === code, "payload carries the code");
     assert(/^[0-9a-f]{64}$/.test(payload.pin), "payload carries a 256-bit pin");
+  });
+  await check("workstation: the used code shows as used, no countdown", async () => {
+    await page.waitForSelector("#expires.used");
+    assert((await page.textContent("#expires"))?.startsWith("Used"), "used");
   });
   await check("phone: the same code again is refused (single use)", async () => {
     await page.click("#submit");
@@ -384,6 +534,29 @@ try {
       { timeout: 15_000 },
     );
   });
+  await check("workstation: still shown as used once the trail has the lookup (no countdown came back)", async () => {
+    assert((await page.textContent("#expires"))?.startsWith("Used"), await page.textContent("#expires"));
+  });
+  await check(
+    "workstation: a code looked up by another phone (not this page) shows as used, from the trail",
+    async () => {
+      await page.click("#create");
+      await page.click("#show-code");
+      await page.waitForFunction((prev) => {
+        const now = document.getElementById("code").textContent;
+        return /^[a-z]{6}$/.test(now) && now !== prev;
+      }, code);
+      assert(/^Expires in/.test((await page.textContent("#expires")) ?? ""), "a new code counts down");
+      const other = (await page.textContent("#code"))?.trim() ?? "";
+      const res = await fetch(`${BASE}/rp/versioned/device/pendingqr`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ activationCode: other }),
+      });
+      assert(res.status === 200, `looked up elsewhere: ${res.status}`);
+      await page.waitForSelector("#expires.used", { timeout: 15_000 });
+    },
+  );
   await check("authentication QR through the same panels", async () => {
     await page.selectOption("#kind", "authentication");
     await page.click("#create");
@@ -396,6 +569,7 @@ try {
     await page.fill("#typed", authCode);
     await page.click("#submit");
     await page.waitForFunction(() => document.getElementById("payload").textContent.includes("AUTHENTICATION"));
+    assert((await page.textContent("#payload-kind"))?.includes("authentication"), "shown as an authentication");
   });
   await check("phone: a network failure and a non-JSON answer are shown, not thrown", async () => {
     await page.route("**/rp/versioned/device/pendingqr", (route) => route.abort("failed"));
@@ -412,12 +586,22 @@ try {
     await page.waitForFunction(() => document.getElementById("phone-error").textContent.includes("not JSON"));
     await page.unroute("**/rp/versioned/device/pendingqr");
   });
-  await check("on a phone-sized screen: one column, no sideways scrolling", async () => {
-    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+  await check("on a phone-sized screen: one column, every control inside 390 px, the trail as cards", async () => {
+    const phone = await browser.newPage({ viewport: PHONE, isMobile: true });
     await phone.goto(`${BASE}/demo/`);
     await phone.click("#create");
     await phone.click("#show-code");
     await phone.waitForSelector("#code-box:not([hidden])");
+    await phone.fill("#typed", (await phone.textContent("#code")) ?? "");
+    await phone.click("#submit");
+    await phone.waitForSelector("#payload-view:not([hidden])");
+    await phone.waitForSelector("#trail details");
+    const outside = await controlsOutside(phone, ["#workstation", "#phone"], PHONE.width);
+    assert(outside.length === 0, `controls outside the screen: ${outside.join("; ")}`);
+    const cut = await cutPlaceholders(phone);
+    assert(cut.length === 0, `placeholders cut off: ${cut.join("; ")}`);
+    await phone.locator("#trail summary").first().click();
+    await noSidewaysScroll(phone);
     const layout = await phone.evaluate(() => ({
       scrollWidth: document.documentElement.scrollWidth,
       width: window.innerWidth,
@@ -426,7 +610,7 @@ try {
     }));
     assert(layout.scrollWidth <= layout.width, `page is ${layout.scrollWidth}px wide on a ${layout.width}px screen`);
     assert(layout.phonePanel.top >= layout.workstation.bottom, "the panels stack in one column");
-    await phone.screenshot({ path: path.join(root, "test-results/demo-phone.png"), fullPage: true });
+    await screenshots(phone, "demo-390x844");
     await phone.close();
   });
   await check("the browser never held a token, and the CSP held", async () => {
@@ -451,7 +635,10 @@ try {
 
   await consoleFlow(browser);
   await page.screenshot({ path: path.join(root, "test-results/demo-flow.png"), fullPage: true });
-  console.log("  screenshot: test-results/demo-flow.png");
+  await page.setViewportSize(DESKTOP);
+  await noSidewaysScroll(page);
+  await screenshots(page, "demo-1280x800");
+  console.log("  screenshots: test-results/demo-flow.png, test-results/screenshots/");
 } catch (err) {
   failed++;
   console.log(`  ✗ e2e setup: ${err?.message ?? err}`);

@@ -1,40 +1,18 @@
 #!/usr/bin/env node
-// `npm run lint:openapi`: builds the OpenAPI document from the sources (esbuild, as wrangler bundles
-// them) and lints it with Redocly's recommended rules: no error, at most one warning.
+// `npm run lint:openapi`: builds the OpenAPI document from the sources (scripts/lib/openapi-document.mjs)
+// and lints it with Redocly's recommended rules: no error, at most one warning.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
-import { build } from "esbuild";
-import { root } from "./wrangler.mjs";
+import { buildOpenApiDocument } from "./lib/openapi-document.mjs";
 
 const MAX_WARNINGS = 1;
 const dir = mkdtempSync(path.join(tmpdir(), "qrf-openapi-"));
 try {
-  const bundle = path.join(dir, "openapi.mjs");
-  await build({
-    entryPoints: [path.join(root, "src/docs/openapi.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    outfile: bundle,
-    logLevel: "error",
-    // The route modules the document names import Durable Object classes; none runs here.
-    plugins: [
-      {
-        name: "workers-runtime",
-        setup(b) {
-          b.onResolve({ filter: /^cloudflare:workers$/ }, () => ({ path: "cloudflare:workers", namespace: "stub" }));
-          b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "export class DurableObject {}" }));
-        },
-      },
-    ],
-  });
-  const { buildOpenApiDocument } = await import(pathToFileURL(bundle).href);
   const document = path.join(dir, "openapi.json");
-  writeFileSync(document, JSON.stringify(buildOpenApiDocument(), null, 2));
+  writeFileSync(document, JSON.stringify(await buildOpenApiDocument(), null, 2));
   const redocly = createRequire(import.meta.url).resolve("@redocly/cli/bin/cli.js");
   const lint = spawnSync(
     process.execPath,

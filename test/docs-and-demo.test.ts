@@ -19,6 +19,7 @@ describe("GET /openapi.json", () => {
         "/cc/api/application",
         "/cc/api/application/{appId}/qrfallback",
         "/cc/api/qrfallback/status",
+        "/cc/api/qrfallback/stats",
         "/cc/api/tokens",
         "/cc/api/tokens/{id}",
         "/cc/api/eventhooks",
@@ -57,6 +58,7 @@ describe("GET /", () => {
       service: "qr-fallback",
       reference: "/docs/",
       openapi: "/openapi.json",
+      console: "/console/",
     });
     expect(await (await call("GET", "/", { env: demoEnv })).json()).toHaveProperty("demo", "/demo/");
   });
@@ -178,6 +180,15 @@ describe("static files come from the static-assets Worker", () => {
     expect(html).toContain('<script src="console.js" defer></script>');
     expect(html).not.toMatch(/https?:\/\//);
     expect((await call("GET", "/console/console.js")).status).toBe(200);
+  });
+
+  it("serves a favicon, as /favicon.ico and as SVG", async () => {
+    const ico = await call("GET", "/favicon.ico");
+    expect(ico.status).toBe(200);
+    expect(new Uint8Array(await ico.arrayBuffer()).slice(0, 4)).toEqual(new Uint8Array([0, 0, 1, 0]));
+    const svg = await call("GET", "/favicon.svg");
+    expect(svg.headers.get("content-type")).toContain("image/svg+xml");
+    expect(await svg.text()).toContain("<svg");
   });
 
   it("answers 404 for a file that does not exist, and never sends API paths there", async () => {

@@ -35,8 +35,25 @@ function el(tag, props = {}, children = []) {
   for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return node;
 }
-const cell = (...children) => el("td", {}, children);
-const when = (ms) => (ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) : "never");
+/** A table cell; its column name is repeated inside it where the table is shown as cards (phones). */
+const cell = (label, ...children) =>
+  el("td", { dataset: { label } }, children.length > 1 ? [el("span", {}, children)] : children);
+const exact = (ms) => `${new Date(ms).toLocaleString()} (${new Date(ms).toISOString()})`;
+/** "3 min ago", "in 29 d": readable at a glance, the exact time in the title (hover or long-press). */
+function ago(ms) {
+  const s = Math.round((Date.now() - ms) / 1000);
+  const a = Math.abs(s);
+  const text =
+    a < 60
+      ? `${a} s`
+      : a < 3600
+        ? `${Math.round(a / 60)} min`
+        : a < 86400
+          ? `${Math.round(a / 3600)} h`
+          : `${Math.round(a / 86400)} d`;
+  return s >= 0 ? `${text} ago` : `in ${text}`;
+}
+const when = (ms) => (ms ? el("time", { dateTime: new Date(ms).toISOString(), title: exact(ms) }, [ago(ms)]) : "never");
 const showError = (id, err) => {
   $(id).textContent = err ? String(err.message ?? err) : "";
 };
@@ -68,25 +85,30 @@ async function connect() {
   }
   $("panels").hidden = false;
   $("forget").hidden = false;
-  await Promise.all([loadStatus(), loadApps(), loadTokens(), loadHooks()]);
+  await loadStatus();
+  await Promise.all([loadStats(), loadApps(), loadTokens(), loadHooks()]);
   await loadTrail();
   clearInterval(trailTimer);
-  trailTimer = setInterval(() => {
+  trailTimer = setInterval(async () => {
     loadTrail();
-    loadStatus();
+    await loadStatus();
+    loadStats();
   }, 5000);
 }
 
 // --- attack mode -------------------------------------------------------------------------------
 
+let attackOn = false;
 async function loadStatus() {
   try {
     const s = await api("GET", "/cc/api/qrfallback/status");
-    const on = s.attackMode.normalCodes.active;
-    $("attack-state").className = on ? "attack" : "";
-    $("attack-state").textContent = on
-      ? `ON until ${when(s.attackMode.normalCodes.until)}: normal-length codes are refused, new codes are long.`
-      : `Off. Normal-length codes are served (version ${s.version}).`;
+    attackOn = s.attackMode.normalCodes.active;
+    $("attack-state").className = attackOn ? "attack" : "";
+    $("attack-state").replaceChildren(
+      ...(attackOn
+        ? ["ON, ends ", when(s.attackMode.normalCodes.until), ": normal-length codes are refused, new codes are long."]
+        : [`Off. Normal-length codes are served (version ${s.version}).`]),
+    );
   } catch (err) {
     $("attack-state").textContent = String(err.message);
   }
@@ -117,15 +139,15 @@ async function loadApps(extra) {
 
 function appRow(s) {
   const enabled = el("input", { type: "checkbox", checked: s.enabled, title: "QR fallback codes offered" });
-  const ttl = el("input", { type: "number", min: 60, max: 600, value: s.qrTtlSeconds });
-  const url = el("input", { type: "url", value: s.rpUrl });
+  const ttl = el("input", { type: "number", min: 60, max: 600, value: s.qrTtlSeconds, ariaLabel: "Lifetime (s)" });
+  const url = el("input", { type: "url", value: s.rpUrl, ariaLabel: "Base URL" });
   const save = el("button", { type: "button", textContent: "Save" });
   const row = el("tr", { dataset: { app: s.appId } }, [
-    cell(s.appId),
-    cell(el("label", { className: "inline" }, [enabled, "on"])),
-    cell(ttl),
-    cell(url),
-    cell(save),
+    cell("Application", el("strong", {}, [s.appId])),
+    cell("Fallback", el("label", { className: "inline" }, [enabled, "on"])),
+    cell("Lifetime (s)", ttl),
+    cell("Base URL", url),
+    cell("", save),
   ]);
   const put = async (body) => {
     showError("apps-error");
@@ -174,12 +196,12 @@ async function loadTokens() {
           }
         });
         return el("tr", { dataset: { token: t.id } }, [
-          cell(el("code", {}, [t.id])),
-          cell(t.rpAppId ?? "(every application)"),
-          cell(t.scopes.join(", ")),
-          cell(t.label),
-          cell(t.expiresAt ? when(t.expiresAt) : "never"),
-          cell(revoke),
+          cell("Id", el("code", {}, [t.id])),
+          cell("Application", t.rpAppId ?? "(every application)"),
+          cell("Scopes", t.scopes.join(", ")),
+          cell("Label", t.label),
+          cell("Expires", when(t.expiresAt)),
+          cell("", revoke),
         ]);
       }),
     );
@@ -219,14 +241,17 @@ async function loadHooks() {
       ...(hooks.length
         ? hooks.map((h) =>
             el("tr", {}, [
-              cell(h.name),
-              cell(h.eventType),
-              cell(h.rpAppId ?? "every application"),
-              cell(h.invocationEndpoint),
-              cell(h.status.delivered),
-              cell(h.status.failed),
-              cell(h.status.deadLettered),
-              cell(h.status.lastError ? `${h.status.lastError} (${when(h.status.lastErrorAt)})` : "none"),
+              cell("Name", h.name),
+              cell("Events", h.eventType),
+              cell("Application", h.rpAppId ?? "every application"),
+              cell("Endpoint", el("span", { className: "url" }, [h.invocationEndpoint])),
+              cell("Delivered", h.status.delivered),
+              cell("Failed", h.status.failed),
+              cell("Dead-lettered", h.status.deadLettered),
+              cell(
+                "Last error",
+                ...(h.status.lastError ? [`${h.status.lastError} (`, when(h.status.lastErrorAt), ")"] : ["none"]),
+              ),
             ]),
           )
         : [el("tr", {}, [el("td", { colSpan: 8 }, ["No event hooks."])])]),
@@ -262,20 +287,116 @@ async function loadTrail() {
     const page = await api("GET", `/cc/api/versioned/audit/search?${query}`);
     const failuresOnly = $("filter-failures").checked;
     const rows = page.data.filter((e) => !failuresOnly || !e.isSuccessful);
+    // Open details stay open across the 5 s refresh.
+    const open = new Set([...document.querySelectorAll("#trail details[open]")].map((d) => d.dataset.id));
     $("trail").replaceChildren(
       ...rows.map((e) =>
         el("tr", { className: e.isSuccessful ? "" : "failed", dataset: { event: e.eventName, app: e.rpAppId ?? "" } }, [
-          cell(when(e.eventTimeInUTC)),
-          cell(e.eventName),
-          cell(e.rpAppId ?? ""),
-          cell(e.isSuccessful ? "ok" : (e.errorCode ?? "failed")),
-          cell(detailOf(e)),
+          cell("Time", when(e.eventTimeInUTC)),
+          cell("Event", e.eventName.replace(/^QR_FALLBACK_/, "")),
+          cell("Application", e.rpAppId ?? ""),
+          cell("Result", e.isSuccessful ? "ok" : (e.errorCode ?? "failed")),
+          cell(
+            "Detail",
+            el("details", { open: open.has(e.id), dataset: { id: e.id } }, [
+              el("summary", {}, [detailOf(e)]),
+              el("pre", {}, [JSON.stringify(e, null, 2)]),
+            ]),
+          ),
         ]),
       ),
     );
     showError("trail-error");
   } catch (err) {
     showError("trail-error", err);
+  }
+}
+
+// --- pictures: the last hour per minute (GET /cc/api/qrfallback/stats), plain SVG ------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+const MINUTE = 60_000;
+function svg(tag, attrs, children = []) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  node.append(...children);
+  return node;
+}
+const titled = (text) => {
+  const t = document.createElementNS(SVG, "title");
+  t.textContent = text;
+  return t;
+};
+
+/** Attack mode periods in the window, from its changes; before the first change the state is its opposite. */
+function attackPeriods(s) {
+  const periods = [];
+  let since = (s.attackMode.length ? !s.attackMode[0].active : attackOn) ? s.from : null;
+  for (const change of s.attackMode) {
+    if (change.active && since === null) since = change.at;
+    if (!change.active && since !== null) {
+      periods.push([since, change.at]);
+      since = null;
+    }
+  }
+  if (since !== null) periods.push([since, s.to]);
+  return periods;
+}
+
+/** Stacked bars, one a minute, over the shaded periods; each minute's counts in its title. */
+function drawBars(box, s, minutes, series, periods) {
+  const W = 600;
+  const H = 100;
+  const span = minutes.length * MINUTE;
+  const barW = W / minutes.length;
+  const max = Math.max(1, ...minutes.map((m) => series.reduce((n, [key]) => n + m[key], 0)));
+  const x = (t) => ((t - s.from) / span) * W;
+  const shaded = periods.map(([a, b]) =>
+    svg("rect", { class: "attack-period", x: x(a), y: 0, width: Math.max(1, x(b) - x(a)), height: H }, [
+      titled(`attack mode ${new Date(a).toLocaleTimeString()} – ${new Date(b).toLocaleTimeString()}`),
+    ]),
+  );
+  const bars = minutes.map((m, i) => {
+    let y = H;
+    const rects = series.flatMap(([key]) => {
+      if (!m[key]) return [];
+      const h = (m[key] / max) * H;
+      y -= h;
+      return [svg("rect", { class: key, x: i * barW + 0.5, y, width: barW - 1, height: h })];
+    });
+    const label = series.map(([key, name]) => `${m[key]} ${name}`).join(", ");
+    return svg("g", {}, [titled(`${new Date(m.minute).toLocaleTimeString()}: ${label}`), ...rects]);
+  });
+  box.replaceChildren(
+    svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img", "aria-label": box.id }, [
+      ...shaded,
+      ...bars,
+    ]),
+    el("span", { className: "max" }, [`${max}/min`]),
+  );
+}
+
+async function loadStats() {
+  try {
+    const s = await api("GET", "/cc/api/qrfallback/stats");
+    const counted = new Map(s.minutes.map((m) => [m.minute, m]));
+    const minutes = [];
+    for (let t = s.from; t <= s.to; t += MINUTE) {
+      minutes.push(counted.get(t) ?? { minute: t, served: 0, failed: 0, refused: 0, created: 0 });
+    }
+    const sum = (key) => minutes.reduce((n, m) => n + m[key], 0);
+    const lookups = [
+      ["served", "served"],
+      ["failed", "wrong or expired"],
+      ["refused", "refused"],
+    ];
+    drawBars($("lookups-chart"), s, minutes, lookups, attackPeriods(s));
+    drawBars($("creates-chart"), s, minutes, [["created", "created"]], []);
+    $("lookups-total").textContent = `(${lookups.map(([k, name]) => `${sum(k)} ${name}`).join(", ")})`;
+    $("creates-total").textContent = `(${sum("created")})`;
+    showError("stats-error");
+  } catch (err) {
+    showError("stats-error", err);
   }
 }
 

@@ -25,13 +25,26 @@ async function post(url, body) {
     const message = json?.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`;
     return { ok: false, message };
   }
-  return { ok: true, json };
+  return { ok: true, json, traceId: res.headers.get("X-Demo-Trace-Id") ?? "" };
 }
 
-/** Counts down the code's remaining lifetime (the QR and its code die together). */
+/**
+ * Counts down the code's remaining lifetime (the QR and its code die together), until the code is
+ * used: the phone panel says so at once, and the trail's poll sees a lookup of it from anywhere else.
+ */
 let countdown;
+/** The code shown, and its issuance's request id (the trail's traceId) once known. */
+let shown = { code: "", traceId: "", fallbackId: "" };
+function markUsed() {
+  clearInterval(countdown);
+  $("expires").textContent = "Used: the phone has this QR's payload. Create a new QR for another.";
+  $("expires").className = "used";
+  $("qr").classList.add("used");
+}
 function showExpiry(expirationTime) {
   clearInterval(countdown);
+  $("expires").className = "";
+  $("qr").classList.remove("used");
   const tick = () => {
     const left = Math.max(0, Math.round((expirationTime - Date.now()) / 1000));
     $("expires").textContent =
@@ -61,6 +74,7 @@ async function createQr(includeQRFallbackCode) {
   }
   const json = answer.json;
   const code = showQr(json);
+  shown = { code: code ?? "", traceId: answer.traceId, fallbackId: "" };
   showExpiry((json.response ?? json).expirationTime);
   $("show-code").hidden = includeQRFallbackCode;
   $("code-box").hidden = !code;
@@ -74,32 +88,82 @@ $("show-code").addEventListener("click", () => createQr(true));
 $("entry").addEventListener("submit", async (event) => {
   event.preventDefault();
   $("phone-error").textContent = "";
-  $("payload").hidden = true;
+  $("payload-view").hidden = true;
   const answer = await post("/rp/versioned/device/pendingqr", { activationCode: $("typed").value });
   if (!answer.ok) {
     $("phone-error").textContent = answer.message;
     return;
   }
-  $("payload").textContent = JSON.stringify(JSON.parse(answer.json.qrCode), null, 2);
-  $("payload").hidden = false;
+  // What the app would show: what the QR is for, where it goes, until when; the JSON on demand.
+  const qr = JSON.parse(answer.json.qrCode);
+  $("payload-kind").textContent =
+    qr.type === "AUTHENTICATION" ? "Approve a login (authentication)" : "Register this phone (registration)";
+  $("payload-app").textContent = qr.rpAppId;
+  $("payload-url").textContent = qr.rpUrl;
+  $("payload-expiry").replaceChildren(when(qr.expiresAt));
+  $("payload").textContent = JSON.stringify(qr, null, 2);
+  $("payload-view").hidden = false;
+  if (qr.activationCode === shown.code) markUsed();
 });
+
+const exact = (ms) => `${new Date(ms).toLocaleString()} (${new Date(ms).toISOString()})`;
+/** "12 s ago", "in 3 min": readable at a glance, the exact time in the title. */
+function when(ms) {
+  const s = Math.round((Date.now() - ms) / 1000);
+  const a = Math.abs(s);
+  const text = a < 60 ? `${a} s` : a < 3600 ? `${Math.round(a / 60)} min` : `${Math.round(a / 3600)} h`;
+  const node = document.createElement("time");
+  node.dateTime = new Date(ms).toISOString();
+  node.title = exact(ms);
+  node.textContent = s >= 0 ? `${text} ago` : `in ${text}`;
+  return node;
+}
+
+/** Marks the shown code used once the trail has a served lookup of it (from this page or a real phone). */
+function watchForUse(events) {
+  if (!shown.code || $("expires").className === "used") return;
+  shown.fallbackId ||=
+    events.find((e) => e.eventName === "QR_FALLBACK_CODE_ISSUED" && e.traceId === shown.traceId)?.additionalDetails
+      ?.extras?.fallbackId ?? "";
+  const used = events.some(
+    (e) =>
+      e.eventName === "QR_FALLBACK_PAYLOAD_RETRIEVED" &&
+      e.isSuccessful &&
+      shown.fallbackId &&
+      e.additionalDetails?.extras?.fallbackId === shown.fallbackId,
+  );
+  if (used) markUsed();
+}
 
 async function refreshTrail() {
   try {
     const res = await fetch("/demo/api/trail");
     if (!res.ok) return;
-    const rows = (await res.json()).map((e) => {
+    const events = await res.json();
+    watchForUse(events);
+    // Open details stay open across the refresh.
+    const open = new Set([...document.querySelectorAll("#trail details[open]")].map((d) => d.dataset.id));
+    const rows = events.map((e) => {
       const tr = document.createElement("tr");
+      const details = document.createElement("details");
+      details.dataset.id = e.id;
+      details.open = open.has(e.id);
+      const summary = document.createElement("summary");
+      summary.textContent = `fallbackId ${e.additionalDetails?.extras?.fallbackId?.slice(0, 8) ?? "none"}`;
+      const pre = document.createElement("pre");
+      pre.textContent = JSON.stringify(e, null, 2);
+      details.append(summary, pre);
       const cells = [
-        new Date(e.loggedTimeInUTC).toLocaleTimeString(),
-        e.eventName,
-        e.isSuccessful ? "yes" : "no",
-        e.errorCode ?? "",
-        e.additionalDetails?.extras?.fallbackId?.slice(0, 8) ?? "",
+        ["logged", when(e.loggedTimeInUTC)],
+        ["event", e.eventName.replace(/^QR_FALLBACK_/, "")],
+        ["ok", e.isSuccessful ? "yes" : "no"],
+        ["error", e.errorCode ?? ""],
+        ["detail", details],
       ];
-      for (const text of cells) {
+      for (const [label, content] of cells) {
         const td = document.createElement("td");
-        td.textContent = text;
+        td.dataset.label = label;
+        if (content !== "") td.append(content);
         tr.append(td);
       }
       tr.children[2].className = e.isSuccessful ? "ok" : "fail";

@@ -1,6 +1,7 @@
 import type { ApiRoute } from "../http/route";
 import { getAppSettingsRoute, putAppSettingsRoute } from "./app-settings";
 import { applicationsRoute, auditSearchRoute } from "./audit";
+import { auditStatsRoute } from "./audit-stats";
 import { createEventHookRoute, deleteEventHookRoute, listEventHooksRoute } from "./event-hooks";
 import { pendingQrRoute } from "./pending-qr";
 import { authenticationRoute, registrationRoute } from "./qr-create";
@@ -18,6 +19,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   pendingQrRoute,
   auditSearchRoute,
   applicationsRoute,
+  auditStatsRoute,
   getAppSettingsRoute,
   putAppSettingsRoute,
   createTokenRoute,

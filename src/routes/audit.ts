@@ -36,19 +36,26 @@ function queryParameters(s: z.ZodMiniType) {
   }));
 }
 
+/**
+ * Whose trail a token reads: an application token its own application's (403 for another), an admin
+ * token the application it names, or all of it (null). The search and the stats share it.
+ */
+export function trailAppOf(principal: AppEnv["Variables"]["principal"], requested: string | undefined): string | null {
+  if (isAdmin(principal)) return requested ?? null;
+  if (requested !== undefined && requested !== principal.rpAppId) {
+    throw new AppError(ErrorCode.FORBIDDEN, "This token may not read that RP application's audit trail.");
+  }
+  return principal.rpAppId;
+}
+
 export const auditSearchRoute: ApiRoute = {
   method: "get",
   paths: ["/cc/api/versioned/audit/search"],
   handlers: factory.createHandlers(requireScope("audit:read"), validate("query", searchQuerySchema), async (c) => {
     const q = c.req.valid("query");
     const principal = c.get("principal");
-    const admin = isAdmin(principal);
-    // An application token reads its own app's trail; an admin token reads one app's, or all of it.
-    if (!admin && q.rpAppId !== undefined && q.rpAppId !== principal.rpAppId) {
-      throw new AppError(ErrorCode.FORBIDDEN, "This token may not read that RP application's audit trail.");
-    }
     const filter = {
-      rpAppId: admin ? (q.rpAppId ?? null) : principal.rpAppId,
+      rpAppId: trailAppOf(principal, q.rpAppId),
       startTSUTC: q.startTSUTC,
       endTSUTC: q.endTSUTC,
       eventName: q.eventName,

@@ -59,7 +59,12 @@ export function demoRoutes(dispatch: Dispatch): Hono<AppEnv> {
     const ua = c.req.raw.headers.get("user-agent");
     if (ua) headers.set("User-Agent", ua);
     const res = await dispatch(new Request(new URL(path, c.req.raw.url), { ...init, headers }), c.env, c.executionCtx);
-    return new Response(res.body, { status: res.status, headers: { "Content-Type": "application/json" } });
+    // The inner request's id is its audit events' traceId: the page follows its code's use with it.
+    const trace = res.headers.get("X-Request-Id") ?? "";
+    return new Response(res.body, {
+      status: res.status,
+      headers: { "Content-Type": "application/json", "X-Demo-Trace-Id": trace },
+    });
   };
 
   demo.post("/demo/api/qr", limitBody, requireJsonBody, async (c) => {

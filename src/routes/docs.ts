@@ -4,7 +4,7 @@ import { buildOpenApiDocument } from "../docs/openapi";
 import type { AppEnv } from "../http/context";
 import { fromStaticFiles, STATIC_PATHS } from "./static-files";
 
-/** `GET /` (where to look), `GET /openapi.json`, and the interactive reference at /docs (public/docs). */
+/** `GET /` (where to look), `GET /openapi.json`, the interactive reference at /docs (public/docs), the favicon. */
 export const docsRoutes = new Hono<AppEnv>();
 
 let document: string | undefined;
@@ -19,6 +19,7 @@ docsRoutes.get("/", (c) =>
     service: "qr-fallback",
     reference: "/docs/",
     openapi: "/openapi.json",
+    console: "/console/",
     ...(configOf(c.env).demoEnabled ? { demo: "/demo/" } : {}),
   }),
 );

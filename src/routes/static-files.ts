@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../http/context";
 
 /** Paths whose files live in the static-assets Worker (public/); /demo/* is routed by the demo. */
-export const STATIC_PATHS = ["/docs", "/docs/*", "/vendor/*"];
+export const STATIC_PATHS = ["/docs", "/docs/*", "/vendor/*", "/favicon.ico", "/favicon.svg"];
 
 /** HTML pages and their files (docs, demo, console), as opposed to the JSON API. */
 export const isPagePath = (path: string) => /^\/(docs|vendor|demo|console)(\/|$)/.test(path);
