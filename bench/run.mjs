@@ -3,11 +3,12 @@
 // every figure a ratio against a reference measured in the same run (bench/lib/scenarios.mjs): the
 // throughput pairs and the scale figures alike in interleaved slices (bench/lib/slices.mjs), then the
 // edge latency model (bench/lib/edge.mjs), each with a budget (bench/lib/budgets.mjs). Exits 1 when a budget is missed.
-// BENCH_ONLY=hit,miss,create,pending,search,consumer,edge runs a part.
+// BENCH_ONLY=hit,miss,create,pending,search,consumer,edge,geo runs a part (edge includes geo).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { writeResults } from "./lib/budgets.mjs";
+import { geoReport } from "./geo/report.mjs";
+import { previousResults, writeResults } from "./lib/budgets.mjs";
 import { edgeModel } from "./lib/edge.mjs";
 import { buildWorkers, putToken, startReference, startService, stopAll } from "./lib/instances.mjs";
 import { CONNECTIONS, jsonHeaders } from "./lib/load.mjs";
@@ -27,6 +28,11 @@ import { client, SLICE_SIZE, SLICES } from "./lib/slices.mjs";
 
 const ONLY = process.env.BENCH_ONLY?.split(",") ?? null;
 const wanted = (name) => !ONLY || ONLY.includes(name);
+/** The mean of the numbers given (0 when none): a fallback's CPU is one create's and one lookup's. */
+const mean = (xs) => {
+  const ok = xs.filter((x) => typeof x === "number");
+  return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : 0;
+};
 const FILL = size("BENCH_PENDING", 100_000, 500);
 const TRAIL = size("BENCH_TRAIL", 1_000_000, 2_000);
 const workdir = mkdtempSync(path.join(tmpdir(), "qrf-bench-"));
@@ -48,6 +54,21 @@ try {
 if (wanted("edge")) {
   results.edgeModel = await edgeModel();
   lap("edge model");
+}
+// The geographic model and the cost (pure, a few seconds), with the binding calls the edge model
+// counted (this run's or the last one's) and the throughput pairs' CPU per request.
+if (wanted("edge") || wanted("geo")) {
+  const last = previousResults();
+  const pairs = results.create ? results : last.results;
+  const cpuOf = (side) => mean([pairs?.create?.[side]?.cpuPerRequestMs, pairs?.lookupHit?.[side]?.cpuPerRequestMs]);
+  Object.assign(
+    results,
+    geoReport({
+      edgeModel: results.edgeModel ?? last.edgeModel,
+      cpu: { service: cpuOf("service") * 2, reference: cpuOf("reference") * 2 },
+    }),
+  );
+  lap("geo model and cost");
 }
 process.exit(writeResults(results).length ? 1 : 0);
 

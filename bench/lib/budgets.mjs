@@ -16,17 +16,29 @@ export function budget(name, figure, limit, ok, detail) {
  * (BENCH_ONLY) keeps the previous run's, with `edgeModelAt` saying when it was measured. Returns the
  * missed budgets.
  */
-export function writeResults({ edgeModel, ...results }) {
-  // A quick run checks that the bench runs: its figures go elsewhere and its budgets are not enforced.
-  const file = path.join(root, `bench/results/${QUICK ? "quick" : "latest"}.json`);
+// A quick run checks that the bench runs: its figures go elsewhere and its budgets are not enforced.
+const resultsFile = () => path.join(root, `bench/results/${QUICK ? "quick" : "latest"}.json`);
+
+/** The last run's file of this size (quick or full), or {}. */
+export function previousResults() {
+  const file = resultsFile();
+  return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+}
+
+export function writeResults({ edgeModel, geoModel, costPerMillion, ...results }) {
+  const file = resultsFile();
   mkdirSync(path.dirname(file), { recursive: true });
-  const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  const previous = previousResults();
   const model = edgeModel ?? previous.edgeModel;
+  const geo = geoModel ?? previous.geoModel;
+  const cost = costPerMillion ?? previous.costPerMillion;
   const out = {
     at: new Date().toISOString(),
     results,
     budgets,
     ...(model ? { edgeModel: model, edgeModelAt: edgeModel ? new Date().toISOString() : previous.edgeModelAt } : {}),
+    ...(geo ? { geoModel: geo } : {}),
+    ...(cost ? { costPerMillion: cost } : {}),
   };
   writeFileSync(file, JSON.stringify(out, null, 2));
   const failed = budgets.filter((b) => !b.ok);
