@@ -2,6 +2,7 @@
 // uses): the geographic latency model per region against its floor, before and after placement, the
 // busiest Durable Object's requests per second, and the cost per million fallbacks, each with its budget.
 import path from "node:path";
+import { table } from "../../scripts/lib/progress.mjs";
 import { root } from "../../scripts/wrangler.mjs";
 import { budget } from "../lib/budgets.mjs";
 import { auditRowsPerEvent, dollarsPerMillion, floorCalls, serviceCalls } from "./cost.mjs";
@@ -96,19 +97,14 @@ function cost(edgeModel, cpu) {
     "\ncost per million fallbacks (a create, its lookup, their events), USD at Cloudflare's published prices",
   );
   console.log(
-    `  ${"".padEnd(8)} ${Object.keys(s.lines)
-      .map((k) => k.padStart(14))
-      .join("")}         total`,
+    table(
+      ["", ...Object.keys(s.lines), "total"],
+      [
+        ["service", ...Object.values(s.lines).map((v) => v.toFixed(3)), s.total.toFixed(3)],
+        ["floor", ...Object.values(f.lines).map((v) => v.toFixed(3)), f.total.toFixed(3)],
+      ],
+    ),
   );
-  for (const [who, x] of [
-    ["service", s],
-    ["floor", f],
-  ])
-    console.log(
-      `  ${who.padEnd(8)} ${Object.values(x.lines)
-        .map((v) => v.toFixed(3).padStart(14))
-        .join("")} ${x.total.toFixed(3).padStart(13)}`,
-    );
   console.log(`  calls per fallback, service: ${JSON.stringify(calls)}; audit rows per event ${rowsPerEvent}`);
   budget("cost per million fallbacks, service / floor", ratio, `<= ${BUDGETS.costRatio}`, ratio <= BUDGETS.costRatio);
   return {

@@ -1,7 +1,9 @@
 // Budgets: every figure with its limit, printed as it is taken and written to bench/results/latest.json.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { table } from "../../scripts/lib/progress.mjs";
 import { root } from "../../scripts/wrangler.mjs";
+import { recordHistory } from "./history.mjs";
 import { QUICK } from "./mode.mjs";
 
 const budgets = [];
@@ -25,7 +27,7 @@ export function previousResults() {
   return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
 }
 
-export function writeResults({ edgeModel, geoModel, costPerMillion, ...results }) {
+export function writeResults({ edgeModel, geoModel, costPerMillion, laps, ...results }) {
   const file = resultsFile();
   mkdirSync(path.dirname(file), { recursive: true });
   const previous = previousResults();
@@ -39,9 +41,18 @@ export function writeResults({ edgeModel, geoModel, costPerMillion, ...results }
     ...(model ? { edgeModel: model, edgeModelAt: edgeModel ? new Date().toISOString() : previous.edgeModelAt } : {}),
     ...(geo ? { geoModel: geo } : {}),
     ...(cost ? { costPerMillion: cost } : {}),
+    laps: { ...previous.laps, ...laps },
   };
   writeFileSync(file, JSON.stringify(out, null, 2));
+  // The committed history and pictures take full runs only (bench/lib/history.mjs).
+  if (!QUICK) recordHistory(budgets, geo);
   const failed = budgets.filter((b) => !b.ok);
+  console.log(
+    `\n${table(
+      ["figure", "value", "budget", ""],
+      budgets.map((b) => [b.name, b.figure, b.limit, b.ok ? "met" : "MISSED"]),
+    )}`,
+  );
   console.log(
     `\n${budgets.length - failed.length}/${budgets.length} budgets met${failed.length ? `; missed: ${failed.map((f) => f.name).join("; ")}` : ""}`,
   );
