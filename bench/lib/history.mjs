@@ -83,7 +83,7 @@ export function budgetsChart(history) {
   KEYS.forEach(([key, , dir, limit], k) => {
     const x0 = 10 + (k % cols) * pw;
     const y0 = 34 + Math.floor(k / cols) * ph;
-    const m = { left: 36, right: 10, top: 16, bottom: 26 };
+    const m = { left: 36, right: 18, top: 16, bottom: 26 };
     const points = history.versions.map((v, i) => [i, v.figures[key]]).filter(([, y]) => typeof y === "number");
     const ys = [limit, ...points.map(([, y]) => y)];
     const lo = Math.min(...ys) * 0.9;
@@ -131,7 +131,7 @@ export function geoChart(geoModel) {
   const height = 320;
   const m = { left: 50, right: 16, top: 50, bottom: 40 };
   const max = Math.max(...regions.flatMap((name) => series.map(([, , f]) => f(geoModel.regions[name]))));
-  const yMax = Math.ceil(max / 50) * 50;
+  const yMax = Math.ceil(max / 100) * 100;
   const Y = (y) => height - m.bottom - (y / yMax) * (height - m.top - m.bottom);
   const group = (width - m.left - m.right) / regions.length;
   const bar = (group - 10) / series.length;
