@@ -128,7 +128,7 @@ const stats = (xs) => ({ p50Ms: +percentile(xs, 50).toFixed(1), p99Ms: +percenti
  * Per region: lookup and create p50 and p99 after and before, each against its floor. `samples`
  * requests per figure from a seeded PRNG.
  */
-export function geoLatency({ weights = DEFAULT_WEIGHTS, samples = 20_000, seed = 28 } = {}) {
+export function geoLatency({ weights = DEFAULT_WEIGHTS, samples = 10_000, seed = 28 } = {}) {
   const rand = rng(seed);
   const regions = {};
   for (const home of REGIONS) {

@@ -119,7 +119,7 @@ async function measureAll(dir) {
     const times = [];
     for (let i = 0; i < 5; i++) await run(-1 - i); // warm the isolate and the objects
     if (counted) {
-      await pause(1_000); // the warm-up's background work is not this figure's
+      await pause(500); // the warm-up's background work is not this figure's
       await takeCalls();
     }
     for (let i = 0; i < N; i++) {
@@ -127,7 +127,7 @@ async function measureAll(dir) {
       if (GAP_MS) await pause(GAP_MS);
     }
     if (!counted) return stats(times);
-    await pause(1_000); // the background work (waitUntil, the shard's event alarm after 250 ms) lands
+    await pause(500); // the background work (waitUntil, the shard's event alarm after 250 ms) lands
     const calls = Object.fromEntries(Object.entries(await takeCalls()).map(([k, v]) => [k, +(v / N).toFixed(3)]));
     return { ...stats(times), calls };
   }
