@@ -11,7 +11,8 @@ export function duration(seconds) {
 
 /**
  * Seconds left: the current step's expected rest and the steps after it, each scaled by the finished
- * steps' actual / expected (1 before any has finished). Pure, for the tests.
+ * steps' actual / expected (1 before any has finished, in full once they are a quarter of the
+ * expected whole). Pure, for the tests.
  * @param {{ expected: number, actual?: number }[]} steps in order; `actual` set once finished
  * @param {number} current index of the running step
  * @param {number} elapsedInCurrent seconds
@@ -19,7 +20,11 @@ export function duration(seconds) {
 export function secondsLeft(steps, current, elapsedInCurrent) {
   const done = steps.filter((s) => typeof s.actual === "number");
   const expectedDone = done.reduce((a, s) => a + s.expected, 0);
-  const scale = expectedDone > 0 ? done.reduce((a, s) => a + s.actual, 0) / expectedDone : 1;
+  const expectedAll = steps.reduce((a, s) => a + s.expected, 0);
+  const ratio = expectedDone > 0 ? done.reduce((a, s) => a + s.actual, 0) / expectedDone : 1;
+  // One short step says little: its ratio counts fully once a quarter of the expected time is done.
+  const weight = expectedAll > 0 ? Math.min(1, expectedDone / (0.25 * expectedAll)) : 1;
+  const scale = 1 + (ratio - 1) * weight;
   const here = steps[current] ? Math.max(0, steps[current].expected * scale - elapsedInCurrent) : 0;
   return here + steps.slice(current + 1).reduce((a, s) => a + s.expected * scale, 0);
 }

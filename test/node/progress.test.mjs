@@ -5,11 +5,14 @@ import { test } from "node:test";
 import { duration, Progress, secondsLeft, table } from "../../scripts/lib/progress.mjs";
 
 test("time left: the rest of this step and the next, scaled by how the finished steps went", () => {
-  const steps = [{ expected: 10 }, { expected: 20 }, { expected: 30 }];
-  assert.equal(secondsLeft(steps, 0, 4), 6 + 20 + 30);
-  steps[0].actual = 20; // twice as slow as expected
-  assert.equal(secondsLeft(steps, 1, 10), 40 - 10 + 60);
-  assert.equal(secondsLeft(steps, 1, 100), 60); // a step over its estimate counts as ending now
+  const steps = [{ expected: 20 }, { expected: 20 }, { expected: 40 }];
+  assert.equal(secondsLeft(steps, 0, 4), 16 + 20 + 40);
+  steps[0].actual = 40; // twice as slow as expected, and a quarter of the whole: counts fully
+  assert.equal(secondsLeft(steps, 1, 10), 40 - 10 + 80);
+  assert.equal(secondsLeft(steps, 1, 100), 80); // a step over its estimate counts as ending now
+  // A short first step moves the estimate only by its share of a quarter of the whole.
+  const short = [{ expected: 5, actual: 10 }, { expected: 95 }];
+  assert.equal(secondsLeft(short, 1, 0), 95 * (1 + 1 * (5 / 25)));
   assert.equal(duration(65), "1 min 05 s");
   assert.equal(duration(9.6), "10 s");
 });
