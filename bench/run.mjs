@@ -3,15 +3,17 @@
 // every figure a ratio against a reference measured in the same run (bench/lib/scenarios.mjs): the
 // throughput pairs and the scale figures alike in interleaved slices (bench/lib/slices.mjs), then the
 // edge latency model (bench/lib/edge.mjs), each with a budget (bench/lib/budgets.mjs). Exits 1 when a budget is missed.
-// BENCH_ONLY=hit,miss,create,pending,search,consumer,edge runs a part.
+// BENCH_ONLY=hit,miss,create,pending,search,consumer,edge,geo runs a part (edge includes geo).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { writeResults } from "./lib/budgets.mjs";
+import { Progress } from "../scripts/lib/progress.mjs";
+import { geoReport } from "./geo/report.mjs";
+import { previousResults, writeResults } from "./lib/budgets.mjs";
 import { edgeModel } from "./lib/edge.mjs";
 import { buildWorkers, putToken, startReference, startService, stopAll } from "./lib/instances.mjs";
 import { CONNECTIONS, jsonHeaders } from "./lib/load.mjs";
-import { size } from "./lib/mode.mjs";
+import { QUICK, size } from "./lib/mode.mjs";
 import { LOOKUP } from "./lib/runs.mjs";
 import {
   bundleSize,
@@ -27,17 +29,33 @@ import { client, SLICE_SIZE, SLICES } from "./lib/slices.mjs";
 
 const ONLY = process.env.BENCH_ONLY?.split(",") ?? null;
 const wanted = (name) => !ONLY || ONLY.includes(name);
+/** The mean of the numbers given (0 when none): a fallback's CPU is one create's and one lookup's. */
+const mean = (xs) => {
+  const ok = xs.filter((x) => typeof x === "number");
+  return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : 0;
+};
 const FILL = size("BENCH_PENDING", 100_000, 500);
 const TRAIL = size("BENCH_TRAIL", 1_000_000, 2_000);
 const workdir = mkdtempSync(path.join(tmpdir(), "qrf-bench-"));
-let lapAt = Date.now();
-const lap = (label) => {
-  process.stderr.write(`  [${label}: ${((Date.now() - lapAt) / 1000).toFixed(0)} s]\n`);
-  lapAt = Date.now();
-};
 
 const results = {};
 const throughput = ["hit", "miss", "create", "pending", "search", "consumer"].some(wanted);
+const pairs = ["hit", "miss", "create"].some(wanted);
+// What runs, in order, with the seconds each took last time (this size's results file) or a default.
+const lastLaps = previousResults().laps ?? {};
+const steps = [
+  [throughput, "setup", 25, 15],
+  [wanted("pending"), "pending codes", 50, 10],
+  [wanted("search"), "audit search", 110, 15],
+  ...Array.from({ length: DRAWS }, (_, d) => [pairs, `throughput draw ${d + 1}/${DRAWS}`, 75, 40]),
+  [wanted("consumer"), "consumer", 30, 10],
+  [throughput, "bundle size", 10, 10],
+  [wanted("edge"), "edge model", 85, 15],
+  [wanted("edge") || wanted("geo"), "geo model and cost", 5, 5],
+]
+  .filter(([on]) => on)
+  .map(([, key, full, quick]) => ({ key, expected: lastLaps[key] ?? (QUICK ? quick : full) }));
+const progress = new Progress({ name: "bench", steps });
 try {
   if (throughput) await throughputAndScale();
 } finally {
@@ -46,9 +64,25 @@ try {
 }
 // Last, with every other instance stopped: the model times single requests.
 if (wanted("edge")) {
+  progress.start("edge model");
   results.edgeModel = await edgeModel();
-  lap("edge model");
 }
+// The geographic model and the cost (pure, a few seconds), with the binding calls the edge model
+// counted (this run's or the last one's) and the throughput pairs' CPU per request.
+if (wanted("edge") || wanted("geo")) {
+  progress.start("geo model and cost");
+  const last = previousResults();
+  const pairs = results.create ? results : last.results;
+  const cpuOf = (side) => mean([pairs?.create?.[side]?.cpuPerRequestMs, pairs?.lookupHit?.[side]?.cpuPerRequestMs]);
+  Object.assign(
+    results,
+    geoReport({
+      edgeModel: results.edgeModel ?? last.edgeModel,
+      cpu: { service: cpuOf("service") * 2, reference: cpuOf("reference") * 2 },
+    }),
+  );
+}
+results.laps = progress.end();
 process.exit(writeResults(results).length ? 1 : 0);
 
 /** Both sides warm (first requests compile and open storage), then the references checked to answer alike. */
@@ -67,6 +101,7 @@ async function warm(service, reference) {
 }
 
 async function throughputAndScale() {
+  progress.start("setup");
   const built = buildWorkers(workdir);
   await import("../scripts/vendor-assets.mjs");
   let service = await startService("service", built);
@@ -77,21 +112,20 @@ async function throughputAndScale() {
     `qr-fallback bench, Miniflare API: every comparison in interleaved slices; throughput pairs ${SLICES} slices of ${SLICE_SIZE} requests per side in ${DRAWS} draws, ${CONNECTIONS} connections`,
   );
   await warm(service, reference);
-  lap("setup");
   // Scale first, while the service is still small: each twin sees one growth only.
   if (wanted("pending")) {
+    progress.start("pending codes");
     const pendingTwin = await startService("pending twin", built);
     await putToken(pendingTwin, null, ["admin"]);
     results.pendingLatency = await pendingScale({ service, pendingTwin, token }, FILL);
     await pendingTwin.mf.dispose();
-    lap("pending codes");
   }
   if (wanted("search")) {
+    progress.start("audit search");
     const trailTwin = await startService("trail twin", built);
     await putToken(trailTwin, null, ["admin"], adminToken); // the same token on both sides
     results.search = await searchScale({ service, trailTwin, adminToken }, TRAIL);
     await trailTwin.mf.dispose();
-    lap("audit search");
   }
   if (["hit", "miss", "create"].some(wanted)) {
     // Each draw on a fresh pair of processes: both sides start alike (the first service ran the
@@ -99,6 +133,7 @@ async function throughputAndScale() {
     // averaged over the draws (bench/lib/scenarios.mjs).
     const draws = [];
     for (let d = 0; d < DRAWS; d++) {
+      progress.start(`throughput draw ${d + 1}/${DRAWS}`);
       await Promise.all([service.mf.dispose(), reference.mf.dispose()]);
       // Odd draws start the reference first and run it first in every pair (scenarios.mjs, DRAWS).
       const referenceFirst = d % 2 === 1;
@@ -111,10 +146,13 @@ async function throughputAndScale() {
       draws.push(await throughputDraw({ service, reference, token }, wanted, slices, d === DRAWS - 1, referenceFirst));
     }
     Object.assign(results, reportPairs(draws));
-    lap("throughput pairs");
   }
   // On a fresh reference: its trail starts empty whatever ran before (the pairs leave tens of
   // thousands of events in theirs, and the figure falls with the table's size: BENCHMARKS.md, 0.3.6).
-  if (wanted("consumer")) results.consumer = await consumerWrites({ reference: await startReference(built) });
+  if (wanted("consumer")) {
+    progress.start("consumer");
+    results.consumer = await consumerWrites({ reference: await startReference(built) });
+  }
+  progress.start("bundle size");
   results.bundle = bundleSize(workdir);
 }

@@ -14,6 +14,7 @@ import { buildSimBundle, startDeployment } from "../sim/deployment.mjs";
 import { attacker, legitimateUsers, Recorder, watchAttackMode } from "../sim/traffic.mjs";
 import { ATTACKERS, attackerCapPerDay, fmt, readGuessingConfig, yearlyHits } from "./guessing-model.mjs";
 import { writeGenerated } from "./lib/generated.mjs";
+import { Progress, table as plainTable } from "./lib/progress.mjs";
 import { lineChart, rangesOf, rolling } from "./lib/svg-chart.mjs";
 import { root } from "./wrangler.mjs";
 
@@ -45,13 +46,18 @@ const pct = (x) => `${(x * 100).toFixed(1)}%`;
 const work = mkdtempSync(path.join(tmpdir(), "qrf-attack-sim-"));
 const bundle = buildSimBundle(work);
 const rows = [];
-const started = Date.now();
+const chosen = [...ATTACKERS.entries()].filter(
+  ([k]) => !values.models || values.models.split(",").map(Number).includes(k),
+);
+// Each model: its seconds of traffic and about 15 s to start and stop its deployment (issue #31).
+const progress = new Progress({
+  name: "attack-sim",
+  steps: chosen.map(([, model]) => ({ key: model.name, expected: SECONDS + 15 })),
+});
 try {
-  for (const [k, model] of ATTACKERS.entries()) {
-    if (values.models && !values.models.split(",").map(Number).includes(k)) continue;
-    const left =
-      k === 0 ? "" : `, about ${Math.round(((Date.now() - started) / 1000 / k) * (ATTACKERS.length - k))} s left`;
-    console.error(`[${k + 1}/${ATTACKERS.length}] ${model.name}: ${SECONDS} s against ${WORKERS} isolates${left}`);
+  for (const [, model] of chosen) {
+    progress.start(model.name);
+    progress.note(`starting ${WORKERS} isolates`);
     const d = await startDeployment(bundle, { workers: WORKERS });
     try {
       const tokens = await Promise.all(Array.from({ length: 4 }, () => d.token("SimApp", ["qr:create"])));
@@ -60,10 +66,19 @@ try {
       let running = true;
       const watching = watchAttackMode(d, rec, admin, () => running);
       const until = Date.now() + SECONDS * 1000;
+      const ticker = setInterval(() => {
+        const t = rec.totals;
+        const left = Math.max(0, Math.round((until - Date.now()) / 1000));
+        progress.note(
+          `${SECONDS - left}/${SECONDS} s of traffic, ${t.wrongEvaluated ?? 0} wrong codes evaluated, ${t.userServed ?? 0} users served`,
+        );
+      }, 1000);
       await Promise.all([
         legitimateUsers(d, rec, { perSecond: 2, until, slots: 1, tokens }),
         attacker(d, rec, { concurrency: 24, until, slots: 1, addressOf: addressOf[model.name] }),
       ]);
+      clearInterval(ticker);
+      progress.note("stopping");
       running = false;
       await watching;
       const t = rec.totals;
@@ -109,6 +124,7 @@ try {
     }
   }
 } finally {
+  progress.end();
   rmSync(work, { recursive: true, force: true });
 }
 
@@ -122,7 +138,37 @@ const table = [
       `| ${r.model} | ${r.sent} | ${r.normal} (${r.worstMinute}), ${r.long} | ${r.limited}, ${r.attackMode} | ${r.longRefused} | ${pct(r.served)} of ${r.users} (${r.longLookups ? `${pct(r.servedLong)} of ${r.longLookups}` : "none"}) | ${fmt(r.hits100)} | ${fmt(r.hits1000)} |`,
   ),
 ].join("\n");
-console.log(`\n${table}`);
+console.log(
+  `\n${plainTable(
+    [
+      "attacker",
+      "sent",
+      "wrong normal",
+      "worst minute",
+      "wrong long",
+      "429",
+      "503",
+      "long refused",
+      "users served",
+      "hits/year at 100",
+      "at 1,000",
+    ],
+    rows.map((r) => [
+      r.model,
+      r.sent,
+      r.normal,
+      r.worstMinute,
+      r.long,
+      r.limited,
+      r.attackMode,
+      r.longRefused,
+      `${pct(r.served)} of ${r.users}`,
+      fmt(r.hits100),
+      fmt(r.hits1000),
+    ]),
+  )}`,
+);
+if (values.write) console.log(`\n${table}`);
 // Users whose code was typed as attack mode began are refused once and ask again; a short run has few users.
 const ok = rows.every(
   (r) =>

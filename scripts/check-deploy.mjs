@@ -5,7 +5,7 @@
 // a deploy onto a live Worker on neither CLAIM_SHARDS "64" nor "regional" is refused before it changes
 // anything; one onto a 64 Worker (0.4 to 0.7) deploys with CLAIM_LEGACY_UNTIL, which later deploys carry
 // over while it lasts.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -178,4 +178,38 @@ expectDeploy(
   false,
   /this version runs only "regional"/,
 );
+// Issue #31: wrangler's output is shown as it comes, not when its step is over.
+{
+  const started = Date.now();
+  const seen = {};
+  const child = spawn(
+    process.execPath,
+    [path.join(root, "scripts/deploy.mjs"), "--var", "RP_URL:https://qr.example.com"],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        QRF_WRANGLER_BIN: path.join(root, "scripts/fake-wrangler.mjs"),
+        FAKE_CLOUDFLARE: JSON.stringify({ deployment: "missing", versions: {} }),
+        FAKE_CLOUDFLARE_LOG: path.join(mkdtempSync(path.join(tmpdir(), "qrf-deploy-")), "changes.log"),
+        FAKE_WRANGLER_STEP_MS: "1500",
+      },
+    },
+  );
+  let output = "";
+  child.stdout.on("data", (d) => {
+    output += d;
+    for (const mark of ["started", "finished"])
+      if (!seen[mark] && output.includes(`fake d1: ${mark}`)) seen[mark] = Date.now() - started;
+  });
+  const status = await new Promise((resolve) => child.on("close", resolve));
+  const streamed = status === 0 && seen.started !== undefined && seen.finished - seen.started >= 1000;
+  expect(
+    "deploy streams wrangler's output as it comes (a step's first line before its end)",
+    { status: streamed ? 0 : 1, stdout: output, stderr: "" },
+    true,
+    /deployed/,
+  );
+}
 process.exit(failed ? 1 : 0);

@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { unstable_readConfig } from "wrangler";
 import { claimLegacyUntil, claimRolloutRefusal, parseClaimSharding } from "../common/claim-shards.js";
 import { varOf as defaultedVar } from "../common/config-vars.js";
-import { root, wrangler } from "./wrangler.mjs";
+import { root, wrangler, wranglerStreamed } from "./wrangler.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -114,13 +114,41 @@ if (!dryRun) {
     ["AUDIT_DB", "audit-consumer/wrangler.toml"],
     ["CONTROL_DB", "wrangler.toml"],
   ]) {
-    wrangler(["d1", "migrations", "apply", binding, "--remote", "-c", config, ...envArgs], { quiet: false });
+    await step(`migrations of ${binding}`, [
+      "d1",
+      "migrations",
+      "apply",
+      binding,
+      "--remote",
+      "-c",
+      config,
+      ...envArgs,
+    ]);
   }
 }
 
+/** One wrangler step, its output shown as it comes (issue #31); a failure stops the deploy. */
+async function step(what, args) {
+  console.log(`\n== ${what}: wrangler ${args.join(" ")}`);
+  const started = Date.now();
+  try {
+    await wranglerStreamed(args);
+  } catch (err) {
+    fail(`${what}: ${err.message}`);
+  }
+  console.log(`== ${what}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
 const deploy = (config, extra = []) =>
-  wrangler(["deploy", "-c", config, ...envArgs, ...(dryRun ? ["--dry-run"] : []), ...extra], { quiet: false });
-deploy("static-assets/wrangler.toml");
-deploy("audit-consumer/wrangler.toml");
-deploy("wrangler.toml", mainVarArgs);
+  step(`${dryRun ? "dry run of " : ""}${config}`, [
+    "deploy",
+    "-c",
+    config,
+    ...envArgs,
+    ...(dryRun ? ["--dry-run"] : []),
+    ...extra,
+  ]);
+await deploy("static-assets/wrangler.toml");
+await deploy("audit-consumer/wrangler.toml");
+await deploy("wrangler.toml", mainVarArgs);
 console.log(dryRun ? "dry run complete: nothing was deployed" : "deployed");

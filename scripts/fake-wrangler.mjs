@@ -25,6 +25,14 @@ if (command === "deployments" && sub === "status") {
   print([{ name: "SERVER_SECRET", type: "secret_text" }]);
 } else if (command === "d1" || command === "deploy") {
   appendFileSync(process.env.FAKE_CLOUDFLARE_LOG, `${args.join(" ")}\n`);
+  // FAKE_WRANGLER_STEP_MS: each change takes that long, printing as it starts and as it ends
+  // (check-deploy sees the first line arrive before the step is over: the output is streamed).
+  const ms = Number(process.env.FAKE_WRANGLER_STEP_MS ?? 0);
+  if (ms) {
+    process.stdout.write(`fake ${command}: started\n`);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    process.stdout.write(`fake ${command}: finished\n`);
+  }
 } else {
   refuse(`fake-wrangler: no stand-in for "${args.join(" ")}"`);
 }

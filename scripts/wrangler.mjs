@@ -44,6 +44,31 @@ export function wrangler(args, { quiet = true } = {}) {
   return result.stdout;
 }
 
+/**
+ * Runs wrangler with its output streamed to this process's as it comes (a deploy's progress, a
+ * migration's prompts answered non-interactively: stdin is not a terminal); resolves to its stdout,
+ * rejects on failure (what it printed has been shown already).
+ */
+export function wranglerStreamed(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [wranglerBin, ...args], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      process.stdout.write(d);
+    });
+    child.stderr.on("data", (d) => process.stderr.write(d));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`wrangler ${args.slice(0, 3).join(" ")} failed (exit ${code})`)),
+    );
+  });
+}
+
 /** Runs wrangler to completion without blocking this process; rejects with stderr on failure. */
 export function wranglerAsync(args) {
   return new Promise((resolve, reject) => {

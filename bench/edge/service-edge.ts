@@ -2,16 +2,59 @@
 // themselves run unwrapped: calls *to* them are delayed, which is what a request waits for.
 // BENCH_EDGE_AUDIT=on-path (a var of this Worker, set by bench/lib/edge.mjs) answers only once the
 // request's audit sends are done: how 0.1 answered, for the before/after figure in BENCHMARKS.md.
-import worker from "../../src/index";
+// Every binding's calls are counted too (bench/edge/counting.ts), the objects' own included: the
+// objects below are the service's, with a counting env, their alarms and their SQLite rows counted.
+import worker, { CodeClaims as Claims, GuessBudget as Keeper, ClientLedger as Ledger } from "../../src/index";
+import { count, countingSql, takeCounts, withCallCounts } from "./counting";
 import { withEdgeLatency } from "./latency";
 
-export { ClientLedger, CodeClaims, GuessBudget } from "../../src/index";
+type WithSql = { sql: SqlStorage };
+
+export class CodeClaims extends Claims {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, withCallCounts(env));
+    const self = this as unknown as WithSql;
+    self.sql = countingSql(self.sql, "CodeClaims");
+  }
+  override async alarm() {
+    count("alarm:CodeClaims");
+    return super.alarm();
+  }
+}
+
+export class ClientLedger extends Ledger {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, withCallCounts(env));
+    const self = this as unknown as WithSql;
+    self.sql = countingSql(self.sql, "ClientLedger");
+  }
+  override async alarm() {
+    count("alarm:ClientLedger");
+    return super.alarm();
+  }
+}
+
+export class GuessBudget extends Keeper {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, withCallCounts(env));
+  }
+  // Each grant stores the keeper's state: one row of the object's key-value storage.
+  override async grant(...args: Parameters<Keeper["grant"]>) {
+    count("rows:GuessBudget");
+    return super.grant(...args);
+  }
+  override async alarm() {
+    count("alarm:GuessBudget");
+    return super.alarm();
+  }
+}
 
 type EdgeEnv = Env & { BENCH_EDGE_AUDIT?: string };
 
 export default {
   async fetch(request, env, ctx) {
-    const edgeEnv = withEdgeLatency(env);
+    if (new URL(request.url).pathname === "/__bench/calls") return Response.json(takeCounts());
+    const edgeEnv = withEdgeLatency(withCallCounts(env));
     if (env.BENCH_EDGE_AUDIT !== "on-path") return worker.fetch(request, edgeEnv, ctx);
     // A queue of this request's own (the other bindings stay the isolate's, as the service keys
     // its per-isolate state on them), whose sends the answer waits for.

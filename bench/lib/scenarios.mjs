@@ -26,7 +26,7 @@ export async function checkReferenceHeaders(service, reference) {
 }
 
 /** Slices of each context figure (printed, not budgeted). */
-const CONTEXT_SLICES = size("BENCH_CONTEXT_SLICES", 3, 1);
+const CONTEXT_SLICES = size("BENCH_CONTEXT_SLICES", 2, 1);
 const perRequest = (v) => (v === null ? "n/a" : `${v.toFixed(3)} ms`);
 
 /**

@@ -1,0 +1,101 @@
+// The geographic model's pure functions (bench/geo, issue #28): placement, where hinted objects land,
+// the floor against the service, the busiest object and the cost per million fallbacks.
+import assert from "node:assert/strict";
+import path from "node:path";
+import { test } from "node:test";
+import { auditRowsPerEvent, dollarsPerMillion, floorCalls, serviceCalls } from "../../bench/geo/cost.mjs";
+import {
+  busiestObjects,
+  geoLatency,
+  INDEX_CHARS,
+  landing,
+  meanDraws,
+  placement,
+  rng,
+  sampleRequest,
+} from "../../bench/geo/model.mjs";
+import { DEFAULT_WEIGHTS, NO_OBJECTS, REGIONS, rttMs } from "../../bench/geo/regions.mjs";
+import { root } from "../../scripts/wrangler.mjs";
+
+test("placement maps every index character to exactly one region, each region at least one", () => {
+  for (const weights of [
+    DEFAULT_WEIGHTS,
+    { enam: 1 },
+    Object.fromEntries(REGIONS.map((r) => [r, 1])),
+    { apac: 5, oc: 0.001 },
+  ]) {
+    const { byChar, byRegion } = placement(weights);
+    assert.deepEqual(Object.keys(byChar).sort(), [...INDEX_CHARS].sort());
+    const all = REGIONS.flatMap((r) => byRegion[r]);
+    assert.equal(all.length, 64);
+    assert.equal(new Set(all).size, 64);
+    for (const r of REGIONS) {
+      assert.ok(byRegion[r].length >= 1, `${r} has a character`);
+      for (const c of byRegion[r]) assert.equal(byChar[c], r);
+    }
+  }
+});
+
+test("placement follows the weights", () => {
+  const { byRegion } = placement(DEFAULT_WEIGHTS);
+  const total = Object.values(DEFAULT_WEIGHTS).reduce((a, b) => a + b, 0);
+  for (const r of REGIONS) assert.ok(Math.abs(byRegion[r].length - (64 * DEFAULT_WEIGHTS[r]) / total) <= 1, r);
+  assert.throws(() => placement({}));
+});
+
+test("sam, afr and me land where Cloudflare documents: the nearest region that hosts objects", () => {
+  assert.equal(landing("sam"), "enam"); // the docs' own example
+  for (const r of NO_OBJECTS) {
+    const there = landing(r);
+    assert.ok(!NO_OBJECTS.has(there));
+    for (const other of REGIONS.filter((x) => !NO_OBJECTS.has(x))) assert.ok(rttMs(r, there) <= rttMs(r, other));
+  }
+  for (const r of REGIONS.filter((x) => !NO_OBJECTS.has(x))) assert.equal(landing(r), r);
+});
+
+test("round trips are symmetric and the floor is never above the service", () => {
+  for (const a of REGIONS) for (const b of REGIONS) assert.equal(rttMs(a, b), rttMs(b, a));
+  const regions = geoLatency({ samples: 2_000 });
+  for (const r of REGIONS) {
+    for (const kind of ["lookup", "create"]) {
+      const f = regions[r][kind];
+      assert.ok(f.floorP50Ms <= f.p50Ms, `${r} ${kind}: floor ${f.floorP50Ms} <= after ${f.p50Ms}`);
+      assert.ok(f.floorP50Ms <= f.before.p50Ms, `${r} ${kind}: floor <= before`);
+    }
+  }
+  // Same draws, same legs: one request's floor is below its service time.
+  const [a, b] = [rng(7), rng(7)];
+  for (let i = 0; i < 200; i++) {
+    const home = REGIONS[i % REGIONS.length];
+    const floor = sampleRequest(a, { design: "floor", kind: "lookup", home });
+    assert.ok(floor > 0);
+    assert.ok(Number.isFinite(sampleRequest(b, { design: "after", kind: "lookup", home })));
+  }
+});
+
+test("a create draws 64 / k codes on average for a region of k characters", () => {
+  assert.equal(meanDraws(64), 1);
+  assert.equal(meanDraws(2), 32);
+});
+
+test("the busiest object: traffic spreads over the shards, the fewest-character region is the worst", () => {
+  const busy = busiestObjects();
+  assert.ok(busy.after.peak100.rps >= busy.before.peak100.byObject.claimShard);
+  assert.ok(busy.after.attack10k.rps >= busy.after.peak100.rps);
+  const even = busiestObjects({ weights: Object.fromEntries(REGIONS.map((r) => [r, 1])) });
+  assert.ok(even.after.peak100.byObject.claimShard < busy.after.peak100.byObject.claimShard * 2);
+  assert.equal(busy.inputs.passedGuessesPerSecond, 3333); // 20 a minute from each of 10,000 addresses
+});
+
+test("cost: the floor's calls at the published prices, and the service's from counted calls", () => {
+  const floor = dollarsPerMillion(floorCalls());
+  // 2 requests 0.60, KV 5.50, 2 object calls with a row each ~2.30, 2 messages 2.40, 2 rows 2.00.
+  assert.ok(Math.abs(floor.total - 12.8) < 0.1, String(floor.total));
+  const same = serviceCalls({
+    perCreate: { "kv:put": 1, "do:CODE_CLAIMS": 1, "rows:CodeClaims": 1, "queue:messages": 1 },
+    perLookup: { "kv:get": 1, "do:CODE_CLAIMS": 1, "rows:CodeClaims": 1, "queue:messages": 1 },
+    rowsPerEvent: 1,
+  });
+  assert.equal(dollarsPerMillion(same).total, floor.total);
+  assert.equal(auditRowsPerEvent(path.join(root, "audit-consumer/migrations")), 4); // the row, UNIQUE(id), two indexes
+});
