@@ -4,6 +4,8 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { defineConfig } from "vitest/config";
 
 export default defineConfig(async () => {
+  // The static-assets Worker's generated files (Swagger UI, public/openapi.json).
+  await import("./scripts/vendor-assets.mjs");
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "audit-consumer/migrations"));
   const controlMigrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   // A fresh secret per run (no secret lives in the repository), where wrangler looks for required secrets.

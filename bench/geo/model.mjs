@@ -3,6 +3,7 @@
 // land, a lookup's and a create's latency per region ("before": every object where the deployment was
 // first used; "after": each code's shard in its creator's region) against a floor, and the requests per
 // second the busiest Durable Object receives.
+import { charsOfRegion } from "../../common/regions.js";
 import {
   BINDING_MS,
   DEFAULT_WEIGHTS,
@@ -21,34 +22,16 @@ export const INDEX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 export const FIRST_USE = "enam";
 
 /**
- * The 64 characters split among the regions in proportion to `weights` (largest remainders, at least
- * one each), in alphabet order: `byChar[c]` is c's region, `byRegion[r]` its characters.
+ * The Worker's own placement (common/regions.js): each region holds a run of 7 or 8 of the 64
+ * characters. `byChar[c]` is c's region, `byRegion[r]` its characters.
  */
-export function placement(weights = DEFAULT_WEIGHTS) {
-  const total = REGIONS.reduce((s, r) => s + Math.max(0, weights[r] ?? 0), 0);
-  if (!(total > 0)) throw new Error("placement: the weights must add up to more than 0");
-  const exact = REGIONS.map((r) => (Math.max(0, weights[r] ?? 0) / total) * INDEX_CHARS.length);
-  const counts = exact.map((x) => Math.max(1, Math.floor(x)));
-  // Largest remainders take what is left; a region above its share gives back first if over 64.
-  const order = REGIONS.map((_, i) => i).sort(
-    (a, b) => exact[b] - Math.floor(exact[b]) - (exact[a] - Math.floor(exact[a])),
-  );
-  let left = INDEX_CHARS.length - counts.reduce((a, b) => a + b, 0);
-  for (let k = 0; left > 0; k++, left--) counts[order[k % order.length]]++;
-  for (let k = order.length - 1; left < 0; k = (k + order.length - 1) % order.length) {
-    if (counts[order[k]] > 1) {
-      counts[order[k]]--;
-      left++;
-    }
-  }
+export function placement() {
   const byChar = {};
   const byRegion = {};
-  let next = 0;
-  REGIONS.forEach((r, i) => {
-    byRegion[r] = [...INDEX_CHARS.slice(next, next + counts[i])];
+  for (const r of REGIONS) {
+    byRegion[r] = charsOfRegion(r);
     for (const c of byRegion[r]) byChar[c] = r;
-    next += counts[i];
-  });
+  }
   return { byChar, byRegion };
 }
 
@@ -186,14 +169,13 @@ export const LIMITS = { perClientPerMinute: 20, perNetworkPerMinute: 200, client
  * region with the fewest characters (the worst case). Returns each object kind's rate and the busiest.
  */
 export function busiestObjects({
-  weights = DEFAULT_WEIGHTS,
   lookups = 100,
   typo = 0.02,
   guesses = 10_000,
   addresses = 10_000,
   networks = 2_000,
 } = {}) {
-  const { byRegion } = placement(weights);
+  const { byRegion } = placement();
   const fewest = Math.min(...REGIONS.map((r) => byRegion[r].length));
   const creates = lookups;
   const wrong = lookups * typo;

@@ -2,7 +2,7 @@
 // object hinted for each, and round trips between them. Sources and dates: BENCHMARKS.md, "Geo model".
 
 /** The location hints Durable Objects accept (developers.cloudflare.com/durable-objects/reference/data-location/). */
-export const REGIONS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"];
+export { REGIONS } from "../../common/regions.js";
 
 /**
  * Hints where objects do not spawn: "Durable Objects hinted to South America spawn in Eastern North
@@ -97,8 +97,8 @@ export const WORKER_MS = 2.5;
 export const OBJECT_MS = 1;
 
 /**
- * Default weights of the regions' share of index characters: roughly where the phones are. A
- * deployment configures its own; every region keeps at least one character.
+ * Each region's share of the workstations and phones (where a phone that is away is), roughly where
+ * people are; the index characters are split evenly whatever the traffic (common/regions.js).
  */
 export const DEFAULT_WEIGHTS = {
   wnam: 0.14,

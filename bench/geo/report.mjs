@@ -20,7 +20,7 @@ const CLAIM_CLEANUP_ROWS = 1;
  */
 export function geoReport({ edgeModel, cpu, weights = DEFAULT_WEIGHTS }) {
   const regions = geoLatency({ weights });
-  const { byRegion } = placement(weights);
+  const { byRegion } = placement();
   const log = (s = "") => console.log(s);
   log("\ngeo model (bench/geo): lookup and create p50 / p99 in ms, after | before, against the floor");
   log(
@@ -41,7 +41,7 @@ export function geoReport({ edgeModel, cpu, weights = DEFAULT_WEIGHTS }) {
     `(worst: ${worst})`,
   );
 
-  const busy = busiestObjects({ weights });
+  const busy = busiestObjects();
   log("\nbusiest Durable Object, requests/s received (bench/geo/model.mjs busiestObjects)");
   for (const design of ["before", "after"]) {
     for (const key of ["peak100", "attack10k"]) {

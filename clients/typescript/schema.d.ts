@@ -174,7 +174,7 @@ export interface paths {
     get: operations["getQrFallbackSettings"];
     /**
      * Change an application's QR fallback settings (admin token)
-     * @description Every field is optional; null puts a field back to the deployment's default. Disabled, create requests asking for a fallback code get 403 QR_FALLBACK_DISABLED (codes issued before still resolve until they expire). qrTtlSeconds (60 to 600) and rpUrl (https) shape the QR and the cached payload's lifetime. Takes effect at once on the isolate that served this request and everywhere within 10 s; every change is a QR_FALLBACK_SETTINGS_CHANGED event in the application's trail.
+     * @description Every field is optional; null puts a field back to the deployment's default. Disabled, create requests asking for a fallback code get 403 QR_FALLBACK_DISABLED (codes issued before still resolve until they expire). qrTtlSeconds (60 to 600) and rpUrl (https) shape the QR and the cached payload's lifetime. Takes effect at once on the isolate that served this request and everywhere within 9 s; every change is a QR_FALLBACK_SETTINGS_CHANGED event in the application's trail.
      */
     put: operations["putQrFallbackSettings"];
     post?: never;
@@ -220,7 +220,7 @@ export interface paths {
     post?: never;
     /**
      * Revoke an API token by id (admin token)
-     * @description Refused at once by the isolate that served this request and everywhere within 10 s. Revoking a revoked token is accepted again. Recorded as QR_FALLBACK_TOKEN_REVOKED.
+     * @description Refused at once by the isolate that served this request and everywhere within 9 s. Revoking a revoked token is accepted again. Recorded as QR_FALLBACK_TOKEN_REVOKED.
      */
     delete: operations["revokeToken"];
     options?: never;
@@ -374,9 +374,7 @@ export interface components {
           | "QR_FALLBACK_SETTINGS_CHANGED"
           | "QR_FALLBACK_TOKEN_CREATED"
           | "QR_FALLBACK_TOKEN_REVOKED"
-          | "QR_FALLBACK_AUDIT_DEGRADED"
-          | "QR_FALLBACK_LOCKDOWN_STARTED"
-          | "QR_FALLBACK_LOCKDOWN_ENDED";
+          | "QR_FALLBACK_AUDIT_DEGRADED";
         message: string;
         subName: string;
         /** @constant */
@@ -504,9 +502,7 @@ export interface components {
         | "QR_FALLBACK_SETTINGS_CHANGED"
         | "QR_FALLBACK_TOKEN_CREATED"
         | "QR_FALLBACK_TOKEN_REVOKED"
-        | "QR_FALLBACK_AUDIT_DEGRADED"
-        | "QR_FALLBACK_LOCKDOWN_STARTED"
-        | "QR_FALLBACK_LOCKDOWN_ENDED";
+        | "QR_FALLBACK_AUDIT_DEGRADED";
       rpAppId?: string;
       invocationEndpoint: string;
       /**

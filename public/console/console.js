@@ -187,7 +187,7 @@ async function loadTokens() {
       ...tokens.map((t) => {
         const revoke = el("button", { type: "button", className: "danger", textContent: "Revoke" });
         revoke.addEventListener("click", async () => {
-          if (!confirm(`Revoke token ${t.id}? Every caller using it is refused within 10 seconds.`)) return;
+          if (!confirm(`Revoke token ${t.id}? Every caller using it is refused within 9 seconds.`)) return;
           try {
             await api("DELETE", `/cc/api/tokens/${t.id}`);
             await loadTokens();

@@ -1,13 +1,19 @@
-import * as z from "zod/mini";
+import type * as z from "zod/mini";
 import { ErrorCode, statusOf } from "../http/errors";
 
 /** Pieces every route's OpenAPI operation is written with (src/routes/*.ts). */
 export type JsonSchema = Record<string, unknown>;
 
-export const schema = (s: z.ZodMiniType, io: "input" | "output" = "output"): JsonSchema => {
-  const { $schema: _, ...rest } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as JsonSchema;
-  return rest;
-};
+/** A zod schema's JSON Schema, as the document builder makes it (zod's converter stays out of the Worker). */
+export type ToJsonSchema = (s: z.ZodMiniType, io: "input" | "output") => JsonSchema;
+const DEFERRED = Symbol("built with the document");
+/** A part of an operation built only when the document is (src/docs/openapi.ts resolves it). */
+export const deferred = (build: (toJson: ToJsonSchema) => unknown): JsonSchema => ({ [DEFERRED]: build });
+export const deferredBuild = (value: object) => (value as { [DEFERRED]?: (toJson: ToJsonSchema) => unknown })[DEFERRED];
+
+/** The JSON Schema of a zod schema, in the document. */
+export const schema = (s: z.ZodMiniType, io: "input" | "output" = "output"): JsonSchema =>
+  deferred((toJson) => toJson(s, io));
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 export const json = (s: JsonSchema, example?: unknown) => ({
   content: { "application/json": { schema: s, ...(example === undefined ? {} : { example }) } },

@@ -1,16 +1,37 @@
+import * as z from "zod/mini";
 import { version } from "../../package.json";
 import { errorBodySchema } from "../http/errors";
 import { API_ROUTES } from "../routes/api-routes";
-import { schema } from "./openapi-parts";
+import { deferredBuild, type JsonSchema, schema, type ToJsonSchema } from "./openapi-parts";
+
+const toJsonSchema: ToJsonSchema = (s, io) => {
+  const { $schema: _, ...rest } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as JsonSchema;
+  return rest;
+};
+
+/** `value` with every deferred part (a schema, a parameter list) built. */
+function resolved(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(resolved);
+  if (value === null || typeof value !== "object") return value;
+  const build = deferredBuild(value);
+  if (build) return resolved(build(toJsonSchema));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolved(v)]));
+}
 
 /**
  * The OpenAPI 3.1 document, built from the routes themselves (src/routes/api-routes.ts): each route
  * file carries its operation, written with the very schemas that validate requests, so the reference
  * cannot drift from the code. The tests check every answer of the integration suite against it
  * (test/helpers.ts), and `npm run check` lints it with Redocly's recommended rules. The server URL
- * is relative, so /docs' "Try it out" calls whatever host and port served the page.
+ * is relative, so /docs' "Try it out" calls whatever host and port served the page. It is built
+ * before a deploy into public/openapi.json (scripts/vendor-assets.mjs), which the static-assets
+ * Worker serves: zod's JSON Schema converter stays out of the main Worker.
  */
 export function buildOpenApiDocument() {
+  return resolved(documentParts()) as ReturnType<typeof documentParts>;
+}
+
+function documentParts() {
   const paths: Record<string, Record<string, unknown>> = {};
   const schemas: Record<string, unknown> = {};
   for (const route of API_ROUTES) {

@@ -5,7 +5,7 @@ import { rememberCursor, rememberOrder, windowId, windowState } from "../audit/s
 import { isAdmin, requireScope } from "../auth/bearer";
 import { configOf } from "../config";
 import { listRegisteredTokens, listSettings } from "../controls/control-store";
-import { API_ERRORS, AUTH_ERRORS, bearer, errors, ok, ref, schema } from "../docs/openapi-parts";
+import { API_ERRORS, AUTH_ERRORS, bearer, deferred, errors, ok, ref, schema } from "../docs/openapi-parts";
 import type { AppEnv } from "../http/context";
 import { AppError, ErrorCode } from "../http/errors";
 import type { ApiRoute } from "../http/route";
@@ -25,15 +25,17 @@ const QUERY_DESCRIPTIONS: Record<string, string> = {
 };
 
 function queryParameters(s: z.ZodMiniType) {
-  const json = schema(s, "input");
-  const required = new Set((json.required as string[] | undefined) ?? []);
-  return Object.entries((json.properties ?? {}) as Record<string, object>).map(([name, p]) => ({
-    name,
-    in: "query",
-    required: required.has(name),
-    description: QUERY_DESCRIPTIONS[name] ?? name,
-    schema: p,
-  }));
+  return deferred((toJson) => {
+    const json = toJson(s, "input");
+    const required = new Set((json.required as string[] | undefined) ?? []);
+    return Object.entries((json.properties ?? {}) as Record<string, object>).map(([name, p]) => ({
+      name,
+      in: "query",
+      required: required.has(name),
+      description: QUERY_DESCRIPTIONS[name] ?? name,
+      schema: p,
+    }));
+  });
 }
 
 /**

@@ -1,18 +1,10 @@
 import { Hono } from "hono";
 import { configOf } from "../config";
-import { buildOpenApiDocument } from "../docs/openapi";
 import type { AppEnv } from "../http/context";
 import { fromStaticFiles, STATIC_PATHS } from "./static-files";
 
-/** `GET /` (where to look), `GET /openapi.json`, the interactive reference at /docs (public/docs), the favicon. */
+/** `GET /` (where to look), and the static files: /openapi.json, the reference at /docs (public/docs), the favicon. */
 export const docsRoutes = new Hono<AppEnv>();
-
-let document: string | undefined;
-
-docsRoutes.get("/openapi.json", (c) => {
-  document ??= JSON.stringify(buildOpenApiDocument());
-  return c.body(document, 200, { "Content-Type": "application/json" });
-});
 
 docsRoutes.get("/", (c) =>
   c.json({

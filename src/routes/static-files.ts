@@ -1,8 +1,11 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../http/context";
 
-/** Paths whose files live in the static-assets Worker (public/); /demo/* is routed by the demo. */
-export const STATIC_PATHS = ["/docs", "/docs/*", "/vendor/*", "/favicon.ico", "/favicon.svg"];
+/**
+ * Paths whose files live in the static-assets Worker (public/; openapi.json is built into it before
+ * a deploy); /demo/* is routed by the demo.
+ */
+export const STATIC_PATHS = ["/openapi.json", "/docs", "/docs/*", "/vendor/*", "/favicon.ico", "/favicon.svg"];
 
 /** HTML pages and their files (docs, demo, console), as opposed to the JSON API. */
 export const isPagePath = (path: string) => /^\/(docs|vendor|demo|console)(\/|$)/.test(path);
