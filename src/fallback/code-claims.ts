@@ -55,11 +55,13 @@ export class CodeClaims extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    // WITHOUT ROWID: the key is the row, so a write is one row, not a row and its key's index entry
+    // (Cloudflare bills an object's SQLite by rows written). 0.7's shards keep their tables.
     this.sql.exec(
-      "CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY NOT NULL, expiresAt INTEGER NOT NULL, redeemed INTEGER NOT NULL)",
+      "CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY NOT NULL, expiresAt INTEGER NOT NULL, redeemed INTEGER NOT NULL) WITHOUT ROWID",
     );
     // Issuance and retrieval events stored with their claim or redemption, until the alarm has sent them.
-    this.sql.exec("CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL)");
+    this.sql.exec("CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL) WITHOUT ROWID");
   }
 
   /** The shard's gate, known to the keeper by this object's id. */

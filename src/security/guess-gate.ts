@@ -39,7 +39,7 @@ export class GuessGate {
     private readonly shardName: string,
     private readonly keeperOf: (name: string) => DurableObjectStub<GuessBudget>,
   ) {
-    sql.exec("CREATE TABLE IF NOT EXISTS gate (k TEXT PRIMARY KEY NOT NULL, v INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS gate (k TEXT PRIMARY KEY NOT NULL, v INTEGER NOT NULL) WITHOUT ROWID");
     for (const row of sql.exec<{ k: string; v: number }>("SELECT k, v FROM gate")) {
       if (row.k === "units") this.units = row.v;
       if (row.k === "spent") this.spentUnreported = row.v;
