@@ -42,6 +42,35 @@ function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
 
+/** The whole trail's lookups served and wrong or expired, and codes created, of the last hour (an admin's search). */
+async function trailCounts(admin) {
+  const counts = { served: 0, failed: 0, created: 0 };
+  const now = Date.now();
+  for (let page = 1; ; page++) {
+    const query = `startTSUTC=${now - 3_600_000}&endTSUTC=${now + 60_000}&pageSize=1000&pageNumber=${page}`;
+    const res = await fetch(`${BASE}/cc/api/versioned/audit/search?${query}`, {
+      headers: { Authorization: `Bearer ${admin}` },
+    });
+    const { data, metadata } = await res.json();
+    for (const e of data) {
+      if (e.eventTimeInUTC < Math.floor(now / 60_000) * 60_000 - 59 * 60_000) continue; // before the chart's hour
+      if (e.eventName === "QR_FALLBACK_PAYLOAD_RETRIEVED") counts[e.isSuccessful ? "served" : "failed"]++;
+      if (e.eventName === "QR_FALLBACK_CODE_ISSUED") counts.created++;
+    }
+    if (page >= metadata.totalPages) return counts;
+  }
+}
+
+/** The sums of the console's bars, read from each minute's title ("12:01:00: 3 served, 1 wrong or expired, 0 refused"). */
+async function plottedCounts(page) {
+  const titles = [
+    ...(await page.locator("#lookups-chart g > title").allTextContents()),
+    ...(await page.locator("#creates-chart g > title").allTextContents()),
+  ];
+  const sum = (name) => titles.reduce((n, t) => n + Number(new RegExp(`(\\d+) ${name}(,|$)`).exec(t)?.[1] ?? 0), 0);
+  return { served: sum("served"), failed: sum("wrong or expired"), created: sum("created") };
+}
+
 /**
  * The visible buttons, inputs and selects under each of `panels` (selectors) whose box is not inside
  * 0..width; throws when a panel has none (the check would prove nothing).
@@ -361,6 +390,26 @@ async function consoleFlow(browser) {
     const total = (await page.textContent("#lookups-total")) ?? "";
     assert(/[1-9]\d* served/.test(total) && /[1-9]\d* wrong or expired/.test(total), `totals: ${total}`);
     assert((await page.locator("#lookups-chart g title").count()) === 60, "one bar slot a minute");
+  });
+  await check("console: the bars plot what the trail holds (served, wrong or expired, created)", async () => {
+    // The trail settles (events arrive through the queue), then the console is reloaded and its bars summed.
+    let plotted;
+    let held;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const before = await trailCounts(admin);
+      await page.reload();
+      await page.fill("#token", admin);
+      await page.press("#token", "Enter");
+      await page.waitForSelector("#creates-chart rect.created", { timeout: 20_000 });
+      plotted = await plottedCounts(page);
+      held = await trailCounts(admin);
+      if (JSON.stringify(before) === JSON.stringify(held)) break;
+    }
+    assert(held.served > 0 && held.failed > 0 && held.created > 0, `the trail has each kind: ${JSON.stringify(held)}`);
+    assert(
+      JSON.stringify(plotted) === JSON.stringify(held),
+      `plotted ${JSON.stringify(plotted)}, trail ${JSON.stringify(held)}`,
+    );
   });
   await check(
     "console: switching an application off refuses its fallback codes, and the change is in the trail",

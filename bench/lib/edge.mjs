@@ -95,10 +95,7 @@ async function measureAll(dir) {
   // The control database's schema (migrations/), as `npm run deploy` applies it.
   await applyMigrations(await mf.getD1Database("CONTROL_DB", "service"), path.join(root, "migrations"));
 
-  const token = `qrf_edge_${randomBytes(16).toString("hex")}`;
-  const hash = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))).toString("hex");
-  const record = { rpAppId: "EdgeApp", admin: false, label: "edge model", createdAt: Date.now() };
-  await (await mf.getKVNamespace("QR_KV", "service")).put(tokenKey(hash), JSON.stringify(record), { metadata: record });
+  const token = await putToken({ kv: await mf.getKVNamespace("QR_KV", "service") }, "EdgeApp", ["qr:create"]);
 
   async function timed(url, body, headers = {}) {
     const started = performance.now();
