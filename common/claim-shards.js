@@ -17,10 +17,11 @@ export const CLAIM_SHARDING = /** @type {ClaimSharding} */ ("regional");
 export const LEGACY_CLAIM_SHARDING = /** @type {ClaimSharding} */ ("64");
 
 /**
- * The longest a legacy claim can stay live after the last Worker that makes them is replaced: the
- * longest QR lifetime (MAX_APP_QR_TTL_SECONDS, 600) and a minute for that Worker's last requests.
+ * How long past the main Worker's deploy step codes are also claimed at the legacy shards: the
+ * longest QR lifetime (MAX_APP_QR_TTL_SECONDS, 600), the last requests of the replaced Worker and the
+ * rollout's own pace, with room (the cost is two object calls a create for that long).
  */
-export const LEGACY_CLAIMS_LIVE_SECONDS = 660;
+export const LEGACY_CLAIMS_LIVE_SECONDS = 1800;
 
 /**
  * @param {string | undefined} raw
@@ -72,7 +73,7 @@ export function claimRolloutRefusal({ live }) {
 
 /**
  * Until when (epoch ms) the deployed version must also claim codes at the legacy shards and redeem
- * the codes they hold there: 11 minutes from now when a live version still makes legacy claims, the
+ * the codes they hold there: 30 minutes from now when a live version still makes legacy claims, the
  * live value when a move is still under way, else null (nothing to carry over).
  * @param {{ live: LiveVersion[] | null, now: number }} rollout
  * @returns {number | null}

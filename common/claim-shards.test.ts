@@ -68,7 +68,7 @@ describe("the deploy rule (npm run deploy)", () => {
     expect(claimRolloutRefusal({ live: [v("4096+64"), v("64")] })).toMatch(/"4096\+64"/);
   });
 
-  it("carries legacy claims: 11 minutes past a deploy over a 0.7 version, a live window kept, else none", () => {
+  it("carries legacy claims: 30 minutes past a deploy over a 0.7 version, a live window kept, else none", () => {
     const now = 1_000_000;
     expect(claimLegacyUntil({ live: null, now })).toBeNull();
     expect(claimLegacyUntil({ live: [v(undefined)], now })).toBe(now + LEGACY_CLAIMS_LIVE_SECONDS * 1000);

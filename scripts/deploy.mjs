@@ -4,7 +4,7 @@
 // quietly wrong. In order: RP_URL must be a public https URL (it goes into every QR payload); the
 // SERVER_SECRET secret must exist on the Worker; every live version must run CLAIM_SHARDS "64" or
 // "regional" (common/claim-shards.js), and while one still makes 0.7's claims the main Worker is given
-// CLAIM_LEGACY_UNTIL (11 minutes on, carried over by later deploys until it passes); the D1 migrations
+// CLAIM_LEGACY_UNTIL (30 minutes past the main Worker's step, carried over by later deploys until it passes); the D1 migrations
 // are applied remotely; then the static-assets Worker, the audit consumer and the main Worker are deployed.
 // --dry-run checks what can be checked offline and runs `wrangler deploy --dry-run` for each Worker.
 import path from "node:path";
@@ -25,6 +25,8 @@ const dryRun = values["dry-run"];
 const varArgs = values.var.flatMap((v) => ["--var", v]);
 /** The main Worker's --var arguments: the command line's, and what the rollout carries over. */
 const mainVarArgs = [...varArgs];
+/** The versions serving the main Worker before this deploy (null: none, or a dry run). */
+let liveVersions = null;
 const envArgs = values.env ? ["--env", values.env] : [];
 
 function fail(message) {
@@ -105,11 +107,8 @@ if (!dryRun) {
   if (refusal) fail(`CLAIM_SHARDS "${claimSharding}": ${refusal}`);
   // The sharding is written into the version, so the next deploy reads it rather than infers it.
   mainVarArgs.push("--var", `CLAIM_SHARDS:${claimSharding}`);
-  const legacyUntil = claimLegacyUntil({ live, now: Date.now() });
-  if (legacyUntil !== null) mainVarArgs.push("--var", `CLAIM_LEGACY_UNTIL:${legacyUntil}`);
-  console.log(
-    `CLAIM_SHARDS ok: ${claimSharding}${legacyUntil === null ? "" : `; 0.7's claims honoured until ${new Date(legacyUntil).toISOString()}`}`,
-  );
+  liveVersions = live;
+  console.log(`CLAIM_SHARDS ok: ${claimSharding}`);
   for (const [binding, config] of [
     ["AUDIT_DB", "audit-consumer/wrangler.toml"],
     ["CONTROL_DB", "wrangler.toml"],
@@ -150,5 +149,11 @@ const deploy = (config, extra = []) =>
   ]);
 await deploy("static-assets/wrangler.toml");
 await deploy("audit-consumer/wrangler.toml");
+// The legacy window starts when the main Worker is deployed, not when this script started.
+const legacyUntil = liveVersions && claimLegacyUntil({ live: liveVersions, now: Date.now() });
+if (legacyUntil) {
+  mainVarArgs.push("--var", `CLAIM_LEGACY_UNTIL:${legacyUntil}`);
+  console.log(`0.7's claims honoured until ${new Date(legacyUntil).toISOString()} (CLAIM_LEGACY_UNTIL)`);
+}
 await deploy("wrangler.toml", mainVarArgs);
 console.log(dryRun ? "dry run complete: nothing was deployed" : "deployed");

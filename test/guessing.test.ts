@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { claimObjectName } from "../common/claim-shards.js";
 import { configOf } from "../src/config";
 import { indexIdOf, pendingKeys } from "../src/fallback/payload-crypto";
-import { GuessBudget } from "../src/security/guess-budget";
+import { budgetSettings, GuessBudget, UNITS_LEASE_MS } from "../src/security/guess-budget";
 import { GuessGate } from "../src/security/guess-gate";
 import { asIsolate, call, deployment, expectErrorShape, keeperOf, lookup, mintToken } from "./helpers";
 
@@ -255,3 +255,31 @@ it("a shard reports refusals no later lookup reports: its alarm does", async () 
   expect(await runDurableObjectAlarm(shard)).toBe(true);
   expect((await keeperOf("report-alarm").usage()).pressureLastMinute).toBe(before + 2);
 }, 120_000); // 12 lookups, each waiting for its audit hand-off, like its neighbours
+
+it("units are a lease: a shard that falls silent gives its units back to the budget, and drops them itself", async () => {
+  const keeper = keeperOf("lease");
+  const settings = { ...budgetSettings(configOf(env)), keeper: "lease|global" };
+  const report = { held: 0, spent: 0, refused: 0, need: 0, want: 2 };
+  const grant = await keeper.grant(settings, "silent-shard", report);
+  expect(grant.granted).toBe(2);
+  expect((await keeper.usage()).held).toBe(2);
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(Date.now() + UNITS_LEASE_MS + 61_000);
+  expect((await keeper.usage()).held).toBe(0); // forgotten a minute after the shard's own lease ran out
+  // The shard's side: a gate whose units are older than the lease asks the keeper before evaluating.
+  const stub = env.CODE_CLAIMS.get(env.CODE_CLAIMS.idFromName("lease|claims:x"));
+  const asked = await runInDurableObject(stub, async (_instance, state) => {
+    let calls = 0;
+    const counting = new Proxy(env.GUESS_BUDGET.get(env.GUESS_BUDGET.idFromName("lease|global")), {
+      get: (t, p) => (p === "grant" ? (...a: never[]) => (calls++, Reflect.apply(t.grant, t, a)) : Reflect.get(t, p)),
+    });
+    state.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS gate (k TEXT PRIMARY KEY NOT NULL, v INTEGER NOT NULL) WITHOUT ROWID",
+    );
+    state.storage.sql.exec("INSERT OR REPLACE INTO gate (k, v) VALUES ('units', 2), ('spent', 0)");
+    const gate = new GuessGate(state.storage.sql, "claims:x", () => counting);
+    await gate.admit(settings);
+    return calls;
+  });
+  expect(asked).toBe(1);
+});

@@ -192,8 +192,8 @@ export function deployment(name: string, vars: Partial<Record<keyof typeof CONFI
         return passThrough(stub, {
           lookup: (settings: { keeper: string }, ...rest: [never, never, never, never?]) =>
             stub.lookup(withKeeper(settings) as never, ...rest),
-          reserve: (id: string, expiresAt: number, settings?: { keeper: string }) =>
-            stub.reserve(id, expiresAt, withKeeper(settings) as never),
+          reserve: (id: string, expiresAt: number, settings?: { keeper: string }, ...rest: [never?]) =>
+            stub.reserve(id, expiresAt, withKeeper(settings) as never, ...rest),
         });
       },
     }),

@@ -27,12 +27,19 @@ const CF: Record<Region, Partial<IncomingRequestCfProperties>> = {
 };
 
 /** A request as it reaches the Worker at a Cloudflare location of `region` (undefined: no location, as locally). */
-async function at(region: Region | undefined, path: string, body: unknown, token?: string, on: Env = env) {
+async function at(
+  region: Region | undefined,
+  path: string,
+  body: unknown,
+  token?: string,
+  on: Env = env,
+  ip = "198.51.100.40",
+) {
   const request = new Request(`https://qr.test${path}`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
-      "cf-connecting-ip": "198.51.100.40",
+      "cf-connecting-ip": ip,
       ...(token ? { authorization: `Bearer ${token}` } : {}),
     },
     body: JSON.stringify(body),
@@ -90,6 +97,52 @@ describe("codes are claimed where they were issued", () => {
   });
 });
 
+describe("attack mode's refusals tell nothing of a code's region", () => {
+  it("a lookup refused in attack mode asks a shard of the caller's region, not the code's", async () => {
+    const deployed = deployment("region-oracle", { GUESS_BUDGET_PER_MINUTE: "3" });
+    const asked: string[] = [];
+    const claims = deployed.CODE_CLAIMS;
+    const recording = new Proxy(claims, {
+      get: (t, p) =>
+        p === "idFromName"
+          ? (name: string) => (asked.push(name), t.idFromName(name))
+          : ((v) => (typeof v === "function" ? v.bind(t) : v))(Reflect.get(t, p)),
+    });
+    const on = { ...deployed, CODE_CLAIMS: recording } as Env;
+    const guesses = await codesOfRegion("apac", 40, 700_000);
+    let refused = false;
+    for (const [i, code] of guesses.slice(0, 30).entries()) {
+      const res = await at(
+        "weur",
+        "/rp/versioned/device/pendingqr",
+        { activationCode: code },
+        undefined,
+        on,
+        `10.90.${i}.1`,
+      );
+      if (res.status === 503) {
+        refused = true;
+        break;
+      }
+    }
+    expect(refused).toBe(true); // attack mode is on, and this isolate has seen it
+    asked.length = 0;
+    for (const [i, code] of guesses.slice(30).entries()) {
+      const res = await at(
+        "weur",
+        "/rp/versioned/device/pendingqr",
+        { activationCode: code },
+        undefined,
+        on,
+        `10.91.${i}.1`,
+      );
+      expect(res.status).toBe(503);
+    }
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.filter((name) => !name.startsWith("claims:weur:"))).toEqual([]);
+  }, 120_000);
+});
+
 describe("the move from 0.7's shards (CLAIM_LEGACY_UNTIL)", () => {
   const alphabet = "abcdefghijklmnopqrstuvwxyz";
   const format = { normal: { length: 6, alphabet }, long: { length: 10, alphabet } };
@@ -129,6 +182,12 @@ describe("the move from 0.7's shards (CLAIM_LEGACY_UNTIL)", () => {
       () => draws.shift() as string,
     )) as ReservedCode;
     expect(reserved.activationCode).toBe(next);
+    // A 0.7 Worker still serving finds the code's legacy claim used: it cannot serve it beside this version.
+    await store.write(reserved, "payload of 0.8", "MoveApp", 180);
+    const nextIndex = await indexIdOf(keys, next);
+    const at07 = await claimObject(env.CODE_CLAIMS, nextIndex, true).lookup(settings(), "normal", nextIndex, "live");
+    expect(at07.outcome).not.toBe("retrieved");
+    expect((await lookup(next, "203.0.113.80")).status).toBe(200);
     // Past the window, only the regional shards decide: the legacy claim is no longer consulted.
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(moving.legacyUntil + 1);

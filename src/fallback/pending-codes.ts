@@ -1,7 +1,7 @@
 import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { pendingKey } from "../../common/kv-keys.js";
 import type { Region } from "../../common/regions.js";
-import { regionOfIndex } from "../../common/regions.js";
+import { indexNear, regionOfIndex } from "../../common/regions.js";
 import type { CodeClass } from "../config";
 import type { BudgetSettings } from "../security/guess-budget";
 import { generateActivationCode } from "./activation-code";
@@ -110,11 +110,7 @@ export class PendingCodes {
         activationCode = drawCode(long ? formats.long : formats.normal);
         indexId = await indexIdOf(this.keys, activationCode);
       } while (regionOfIndex(indexId) !== placement.region);
-      if (
-        placement.legacyUntil > Date.now() &&
-        !(await claimObject(this.claims, indexId, true).reserve(indexId, expiresAt))
-      )
-        continue;
+      if (placement.legacyUntil > Date.now() && !(await this.blockLegacy(indexId, expiresAt, settings))) continue;
       const claimed = await claimObject(this.claims, indexId).reserve(
         indexId,
         expiresAt,
@@ -129,6 +125,19 @@ export class PendingCodes {
       if (claimed) return { activationCode, indexId, fallbackId, expiresAt, eventKept: typeof claimed === "object" };
     }
     return null;
+  }
+
+  /**
+   * Claims the code at its 0.7 shard too, and redeems that claim at once: a 0.7 Worker still serving
+   * neither issues the code again nor serves it (its lookup finds the claim used), while this
+   * version redeems it at the regional shard. false: a live 0.7 claim holds the code.
+   */
+  private async blockLegacy(indexId: string, expiresAt: number, settings: BudgetSettings): Promise<boolean> {
+    const legacy = claimObject(this.claims, indexId, true);
+    if (!(await legacy.reserve(indexId, expiresAt))) return false;
+    // A long-class lookup of a live entry redeems without the guess budget (0.7 has the same method).
+    await legacy.lookup(settings, "long", indexId, "live");
+    return true;
   }
 
   /** Seals the payload under the reserved code and caches it for the QR lifetime. */
@@ -156,16 +165,20 @@ export class PendingCodes {
     settings: BudgetSettings,
     waitUntil: (p: Promise<unknown>) => void,
     retrievalEventOf?: (entry: { fallbackId: string; rpAppId: string }) => QueuedAuditEvent,
+    /** The region of the request (where it entered Cloudflare); absent, the code's own. */
+    near?: Region,
   ): Promise<RedeemResult> {
     const indexId = await indexIdOf(this.keys, code);
-    let shard = claimObject(this.claims, indexId);
-    // While attack mode seems on, the shard decides before any KV read or decryption: a refused
-    // lookup then takes the same work, and time, whether its code is live or not.
+    // While attack mode seems on, a shard of the caller's own region decides before any KV read or
+    // decryption: a refused lookup then takes the same work, and time, whether its code is live or
+    // not, and wherever its code's shard is (refusals spend no budget: they must not sort codes by region).
     if (cls === "normal" && (attackUntilSeen.get(this.claims) ?? 0) > Date.now()) {
-      const first = await shard.lookup(settings, cls, indexId, "unread");
+      const asked = claimObject(this.claims, near ? indexNear(indexId, near) : indexId);
+      const first = await asked.lookup(settings, cls, indexId, "unread");
       if (first.outcome === "attack") return this.refused(first.until);
       if (first.outcome === "unavailable") return { outcome: "unavailable" };
     }
+    let shard = claimObject(this.claims, indexId);
     const sealed = await this.kv.get(pendingKey(indexId), "arrayBuffer");
     const text = sealed && (await openPayload(this.keys, code, indexId, sealed));
     const entry = text ? (JSON.parse(text) as PendingEntry) : null;

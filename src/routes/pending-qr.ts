@@ -1,5 +1,6 @@
 import { createFactory, createMiddleware } from "hono/factory";
 import { AuditEventName } from "../../common/audit-contract";
+import { regionOfRequest } from "../../common/regions.js";
 import { buildAuditEvent, originOf } from "../audit/event";
 import { recordAudit } from "../audit/record";
 import { countRefusal } from "../audit/refusals";
@@ -134,12 +135,18 @@ const lookup = createFactory<LookupEnv>().createHandlers(
     // The claim shard evaluates the code only with a unit of the guess budget (normal length).
     c.set("longCode", codeClass === "long");
     const store = await PendingCodes.open(c.env.QR_KV, c.env.CODE_CLAIMS, config.serverSecret);
-    const result = await store.redeem(code, codeClass, budgetSettings(config), waitUntil, (entry) =>
-      buildAuditEvent(config, originOf(c.req.raw, c.get("requestId")), {
-        ...RETRIEVED_FIELDS,
-        rpAppId: entry.rpAppId,
-        fallbackId: entry.fallbackId,
-      }),
+    const result = await store.redeem(
+      code,
+      codeClass,
+      budgetSettings(config),
+      waitUntil,
+      (entry) =>
+        buildAuditEvent(config, originOf(c.req.raw, c.get("requestId")), {
+          ...RETRIEVED_FIELDS,
+          rpAppId: entry.rpAppId,
+          fallbackId: entry.fallbackId,
+        }),
+      regionOfRequest(c.req.raw.cf as IncomingRequestCfProperties | undefined, config.claims.defaultRegion),
     );
     c.set("lookup", result);
     if (result.outcome === "retrieved") return c.json({ qrCode: result.qrCode });

@@ -56,6 +56,13 @@ const HOUR_MS = 3_600_000;
 export const ATTACK_CHECK_MS = 30_000;
 /** Shards are granted units beyond what waiting lookups need only while all together hold less than this share. */
 const HELD_SHARE_OF_MINUTE = 1 / 4;
+/**
+ * Units are a lease: a shard that has not heard from the keeper for this long drops what it holds
+ * before evaluating (GuessGate), and the keeper forgets a silent shard's units a minute later, so
+ * the units of a shard that goes idle for good (0.7's, after the move) return to the budget.
+ */
+export const UNITS_LEASE_MS = 5 * MINUTE_MS;
+const HELD_FORGOTTEN_MS = UNITS_LEASE_MS + MINUTE_MS;
 
 interface KeeperState {
   /** Wrong codes evaluated, per epoch second, the last minute. */
@@ -66,6 +73,8 @@ interface KeeperState {
   pressure: Record<number, number>;
   /** Units each shard holds (granted, not yet spent). */
   held: Record<string, number>;
+  /** When each shard last reported (epoch ms): a silent shard's units are forgotten (HELD_FORGOTTEN_MS). */
+  heldAt?: Record<string, number>;
   attack: { since: number; until: number } | null;
   settings: BudgetSettings | null;
 }
@@ -112,6 +121,7 @@ export class GuessBudget extends DurableObject<Env> {
     }
     if (spent + refused > 0) s.pressure[second] = (s.pressure[second] ?? 0) + spent + refused;
     s.held[shard] = Math.max(0, Math.floor(report.held));
+    s.heldAt = { ...s.heldAt, [shard]: now };
     let granted = 0;
     if (!this.attackOn()) {
       const { perMinute, perDay } = settings.budget;
@@ -167,6 +177,14 @@ export class GuessBudget extends DurableObject<Env> {
     prune(s.spent, oldestSecond);
     prune(s.pressure, oldestSecond);
     prune(s.hours, Math.floor(now / HOUR_MS) - 23);
+    s.heldAt ??= {};
+    for (const shard of Object.keys(s.held)) {
+      s.heldAt[shard] ??= now; // state stored before leases: the lease starts now
+      if (s.heldAt[shard] < now - HELD_FORGOTTEN_MS) {
+        delete s.held[shard];
+        delete s.heldAt[shard];
+      }
+    }
   }
 
   private async startAttack(settings: BudgetSettings, now: number, reason: string) {

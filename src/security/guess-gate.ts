@@ -1,4 +1,4 @@
-import type { BudgetSettings, Grant, GuessBudget } from "./guess-budget";
+import { type BudgetSettings, type Grant, type GuessBudget, UNITS_LEASE_MS } from "./guess-budget";
 
 /** Units a claim shard tries to hold, so that a lookup rarely waits for the keeper. */
 export const UNITS_WANTED = 2;
@@ -59,6 +59,10 @@ export class GuessGate {
         }
         this.refusedUnreported++;
         return { admitted: false, attackUntil: this.attackUntil };
+      }
+      if (this.units > 0 && now - this.knownAt > UNITS_LEASE_MS) {
+        this.units = 0; // the lease ran out (or this instance never heard from the keeper): ask again
+        this.store();
       }
       // Attack mode this shard knew of has run out: only the keeper knows whether it goes on.
       if (this.units > 0 && this.attackUntil === 0) {
