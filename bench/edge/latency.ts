@@ -4,6 +4,7 @@
  * answers every binding in microseconds; this puts the network back so the bench can see what a
  * phone waits for. The figures are medians, applied as fixed delays.
  */
+import { wrapBindings } from "./bindings";
 export const EDGE_LATENCY_MS = {
   queueSend: 60,
   durableObject: 80,
@@ -91,26 +92,18 @@ function d1(db: D1Database): D1Database {
   });
 }
 
-/**
- * The env with each binding delayed by its kind; vars pass through. One wrapped env per env: the
- * runtime hands an isolate the same binding objects on every request, and the service keys its
- * per-isolate state (leases, attack state) on them, so the wrappers must be as stable.
- */
 const wrapped = new WeakMap<object, object>();
+/** The env with each binding delayed by its kind; vars pass through (stable per env: bindings.ts). */
 export function withEdgeLatency<E extends object>(env: E): E {
-  const known = wrapped.get(env);
-  if (known) return known as E;
-  const out: Record<string, unknown> = {};
-  for (const [name, binding] of Object.entries(env)) {
-    const b = binding as Record<string, unknown>;
-    if (typeof binding !== "object" || binding === null) out[name] = binding;
-    else if ("idFromName" in b) out[name] = durableObjects(binding as DurableObjectNamespace);
-    else if ("limit" in b) out[name] = delayed(binding as RateLimit, () => EDGE_LATENCY_MS.rateLimit);
-    else if ("sendBatch" in b) out[name] = delayed(binding as Queue, () => EDGE_LATENCY_MS.queueSend);
-    else if ("prepare" in b) out[name] = d1(binding as D1Database);
-    else if ("getWithMetadata" in b) out[name] = kv(binding as KVNamespace);
-    else out[name] = binding;
-  }
-  wrapped.set(env, out);
-  return out as E;
+  return wrapBindings(
+    env,
+    {
+      durableObject: (_name, ns) => durableObjects(ns),
+      rateLimit: (binding) => delayed(binding, () => EDGE_LATENCY_MS.rateLimit),
+      queue: (binding) => delayed(binding, () => EDGE_LATENCY_MS.queueSend),
+      d1: (binding) => d1(binding),
+      kv: (binding) => kv(binding),
+    },
+    wrapped,
+  );
 }

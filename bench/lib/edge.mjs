@@ -10,10 +10,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { tokenKey } from "../../common/kv-keys.js";
 import { root } from "../../scripts/wrangler.mjs";
 import { budget } from "./budgets.mjs";
-import { applyMigrations, mainWorkerOptions } from "./instances.mjs";
+import { applyMigrations, mainWorkerOptions, putToken } from "./instances.mjs";
 import { size } from "./mode.mjs";
 
 const N = size("BENCH_EDGE_REQUESTS", 100, 5);
