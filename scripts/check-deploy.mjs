@@ -158,7 +158,7 @@ expect(
   "CLAIM_SHARDS: once the move is over, no CLAIM_LEGACY_UNTIL",
   { ...settled, status: legacyUntilOf(settled) === null ? settled.status : 1 },
   true,
-  /CLAIM_SHARDS ok: regional\n(?![^]*honoured until)/,
+  /CLAIM_SHARDS ok: regional\n(?![\s\S]*honoured until)/,
 );
 expectDeploy("CLAIM_SHARDS: a first deployment deploys", deployAgainst("missing"), true, /CLAIM_SHARDS ok: regional\n/);
 expectDeploy(

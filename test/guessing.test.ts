@@ -275,7 +275,13 @@ it("units are a lease: a shard that falls silent gives its units back to the bud
   const asked = await runInDurableObject(stub, async (_instance, state) => {
     let calls = 0;
     const counting = new Proxy(env.GUESS_BUDGET.get(env.GUESS_BUDGET.idFromName("lease|global")), {
-      get: (t, p) => (p === "grant" ? (...a: never[]) => (calls++, Reflect.apply(t.grant, t, a)) : Reflect.get(t, p)),
+      get: (t, p) =>
+        p === "grant"
+          ? (...a: never[]) => {
+              calls++;
+              return Reflect.apply(t.grant, t, a);
+            }
+          : Reflect.get(t, p),
     });
     state.storage.sql.exec(
       "CREATE TABLE IF NOT EXISTS gate (k TEXT PRIMARY KEY NOT NULL, v INTEGER NOT NULL) WITHOUT ROWID",

@@ -105,7 +105,10 @@ describe("attack mode's refusals tell nothing of a code's region", () => {
     const recording = new Proxy(claims, {
       get: (t, p) =>
         p === "idFromName"
-          ? (name: string) => (asked.push(name), t.idFromName(name))
+          ? (name: string) => {
+              asked.push(name);
+              return t.idFromName(name);
+            }
           : ((v) => (typeof v === "function" ? v.bind(t) : v))(Reflect.get(t, p)),
     });
     const on = { ...deployed, CODE_CLAIMS: recording } as Env;
