@@ -67,16 +67,17 @@ export function dollarsPerMillion(calls) {
 }
 
 /**
- * The floor: one Worker request per create and per lookup (with the reference's CPU), one KV write and
- * one read, a claim and a redemption (one object call and one row each), one queue message per event
- * (two events), one D1 row per event.
+ * The floor: one Worker request per create and per lookup (with the reference's CPU), one KV write, one
+ * read and the delete SPEC §5 requires of a successful lookup (billed as a write), a claim and a
+ * redemption (one object call and one row each), one queue message per event (two events), one D1
+ * row per event.
  */
 export function floorCalls({ cpuMs = 0 } = {}) {
   return {
     workerRequests: 2,
     cpuMs,
     kvReads: 1,
-    kvWrites: 1,
+    kvWrites: 2,
     doRequests: 2,
     doRowsWritten: 2,
     queueMessages: 2,

@@ -10,8 +10,6 @@ import { busiestObjects, geoLatency, placement } from "./model.mjs";
 import { DEFAULT_WEIGHTS, REGIONS } from "./regions.mjs";
 
 export const BUDGETS = { lookupOverFloor: 1.25, busiestRps: 500, costRatio: 1.3 };
-/** Each code's claim is deleted by its shard's alarm once expired: after the bench's run, so added here. */
-const CLAIM_CLEANUP_ROWS = 1;
 
 /**
  * `edgeModel`: this run's or the last one's (its `serviceCallsPerRequest`); `cpu`: CPU per request
@@ -88,7 +86,6 @@ function cost(edgeModel, cpu) {
   }
   const rowsPerEvent = auditRowsPerEvent(path.join(root, "audit-consumer/migrations"));
   const calls = serviceCalls({ perCreate, perLookup, cpuMs: cpu?.service ?? 0, rowsPerEvent });
-  calls.doRowsWritten += CLAIM_CLEANUP_ROWS;
   const floor = floorCalls({ cpuMs: cpu?.reference ?? 0 });
   const s = dollarsPerMillion(calls);
   const f = dollarsPerMillion(floor);

@@ -29,8 +29,17 @@ export type ClaimVerdict =
 export const EVENT_SEND_DELAY_MS = 250;
 /** A send the queue refused is tried again this much later (the events stay stored meanwhile). */
 export const EVENT_RETRY_MS = 5_000;
+/**
+ * Claims are kept in one table per hour of expiry (`claims_<hour>`): once every claim in it has
+ * expired and its events are sent, the table is dropped whole, which writes no row (deleting each
+ * claim wrote one, and an object's SQLite is billed by rows written).
+ */
+export const CLAIM_TABLE_MS = 3_600_000;
 /** The Queue's limit of messages per sendBatch. */
 const MAX_EVENTS_PER_SEND = 100;
+const CLAIM_COLUMNS =
+  "id TEXT PRIMARY KEY NOT NULL, expiresAt INTEGER NOT NULL, redeemed INTEGER NOT NULL, issued TEXT, issuedSeq INTEGER, retrieved TEXT, retrievedSeq INTEGER, sentThrough INTEGER NOT NULL";
+const hourOf = (t: number) => Math.floor(t / CLAIM_TABLE_MS);
 
 /**
  * Strongly consistent claims on activation codes, and the guess budget spent on them. Workers KV
@@ -43,25 +52,67 @@ const MAX_EVENTS_PER_SEND = 100;
  * evaluated here only with a unit of the guess budget held (GuessGate), so evaluating and charging
  * are one step. RPC methods only ever gain new ones: during a deployment a Worker may call an object
  * still running the previous version, or the other way round.
+ *
+ * A claim's issuance and retrieval events live in its row, written by the statement that claims or
+ * redeems, each numbered; the alarm sends those numbered above `sentSeq`. `sentSeq` is stored only
+ * with the next claim or redemption (`sentThrough`), so sending writes no row: an object restarted
+ * sends again at most what it sent since its last write, which the trail keeps once (it ignores a
+ * known id) and hooks receive at least once, under the same webhook-id.
  */
 export class CodeClaims extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  /** When the cleanup alarm is set for (undefined: not read yet); saves a storage call per claim. */
+  /** When the alarm is set for (undefined: not read yet); saves a storage call per claim. */
   private alarmAt: number | null | undefined;
   private gateOf: GuessGate | null = null;
   /** The settings of the last lookup (the alarm reports to the keeper with them). */
   private settings: BudgetSettings | null = null;
+  /** The claim tables by hour of expiry. */
+  private readonly tables = new Map<number, string>();
+  /** The next event's number, and the highest number every event up to which the queue took. */
+  private nextSeq = 1;
+  private sentSeq = 0;
+  /** 0.8 kept unsent events in their own table: it is drained, then dropped. */
+  private legacyEvents: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    // WITHOUT ROWID: the key is the row, so a write is one row, not a row and its key's index entry
-    // (Cloudflare bills an object's SQLite by rows written). 0.7's shards keep their tables.
-    this.sql.exec(
-      "CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY NOT NULL, expiresAt INTEGER NOT NULL, redeemed INTEGER NOT NULL) WITHOUT ROWID",
-    );
-    // Issuance and retrieval events stored with their claim or redemption, until the alarm has sent them.
-    this.sql.exec("CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL) WITHOUT ROWID");
+    const names = this.sql
+      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'claims%'")
+      .toArray()
+      .map((r) => r.name);
+    for (const name of names) if (/^claims_\d+$/.test(name)) this.tables.set(Number(name.slice(7)), name);
+    if (names.includes("claims")) this.moveLegacyClaims();
+    for (const table of this.tables.values()) {
+      const { top, sent } = this.sql
+        .exec<{ top: number | null; sent: number | null }>(
+          `SELECT max(max(coalesce(issuedSeq, 0), coalesce(retrievedSeq, 0))) AS top, max(sentThrough) AS sent FROM ${table}`,
+        )
+        .one();
+      this.nextSeq = Math.max(this.nextSeq, (top ?? 0) + 1);
+      this.sentSeq = Math.max(this.sentSeq, sent ?? 0);
+    }
+    this.legacyEvents =
+      this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length > 0;
+  }
+
+  /** 0.7 and 0.8 kept every claim in one table: the live ones move to their hour's table, once. */
+  private moveLegacyClaims(): void {
+    const now = Date.now();
+    const live = this.sql
+      .exec<{ id: string; expiresAt: number; redeemed: number }>(
+        "SELECT id, expiresAt, redeemed FROM claims WHERE expiresAt > ?",
+        now,
+      )
+      .toArray();
+    for (const row of live)
+      this.sql.exec(
+        `INSERT OR IGNORE INTO ${this.tableFor(row.expiresAt)} (id, expiresAt, redeemed, sentThrough) VALUES (?, ?, ?, 0)`,
+        row.id,
+        row.expiresAt,
+        row.redeemed,
+      );
+    this.sql.exec("DROP TABLE claims");
   }
 
   /** The shard's gate, known to the keeper by this object's id. */
@@ -70,6 +121,24 @@ export class CodeClaims extends DurableObject<Env> {
       this.env.GUESS_BUDGET.get(this.env.GUESS_BUDGET.idFromName(name)),
     );
     return this.gateOf;
+  }
+
+  /** The table holding claims that expire in `expiresAt`'s hour, created when first needed. */
+  private tableFor(expiresAt: number): string {
+    const hour = hourOf(expiresAt);
+    let table = this.tables.get(hour);
+    if (!table) {
+      table = `claims_${hour}`;
+      this.sql.exec(`CREATE TABLE IF NOT EXISTS ${table} (${CLAIM_COLUMNS}) WITHOUT ROWID`);
+      this.tables.set(hour, table);
+    }
+    return table;
+  }
+
+  /** The tables that may hold a claim live at `now`. */
+  private liveTables(now: number): string[] {
+    const from = hourOf(now);
+    return [...this.tables].filter(([hour]) => hour >= from).map(([, table]) => table);
   }
 
   /**
@@ -85,18 +154,31 @@ export class CodeClaims extends DurableObject<Env> {
     issuedEvent?: QueuedAuditEvent,
   ): Promise<boolean | "attack" | { eventKept: true }> {
     if (settings && (await this.gate().attackOn(settings))) return "attack";
-    // One statement: a new claim, or an expired one taken over; a live one (redeemed or not) wins.
+    const now = Date.now();
+    const held = (table: string) =>
+      this.sql.exec(`SELECT 1 FROM ${table} WHERE id = ? AND expiresAt > ?`, id, now).toArray().length > 0;
+    if (this.liveTables(now).some(held)) return false;
+    const table = this.tableFor(expiresAt);
+    const seq = issuedEvent ? this.nextSeq : null;
+    // A new claim, or one of this table taken over once it has expired and its events are sent.
     const won = this.sql
       .exec(
-        "INSERT INTO claims (id, expiresAt, redeemed) VALUES (?, ?, 0) ON CONFLICT (id) DO UPDATE SET expiresAt = excluded.expiresAt, redeemed = 0 WHERE claims.expiresAt <= ? RETURNING id",
+        `INSERT INTO ${table} (id, expiresAt, redeemed, issued, issuedSeq, sentThrough) VALUES (?1, ?2, 0, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET expiresAt = excluded.expiresAt, redeemed = 0, issued = excluded.issued,
+           issuedSeq = excluded.issuedSeq, retrieved = NULL, retrievedSeq = NULL, sentThrough = excluded.sentThrough
+         WHERE ${table}.expiresAt <= ?6 AND max(coalesce(${table}.issuedSeq, 0), coalesce(${table}.retrievedSeq, 0)) <= ?5
+         RETURNING id`,
         id,
         expiresAt,
-        Date.now(),
+        issuedEvent ? JSON.stringify(issuedEvent) : null,
+        seq,
+        this.sentSeq,
+        now,
       )
       .toArray();
     if (won.length === 0) return false;
-    if (issuedEvent) this.keepEvent(issuedEvent);
-    await this.cleanUpAfter(expiresAt);
+    if (seq !== null) this.nextSeq++;
+    await this.armBy((hourOf(expiresAt) + 1) * CLAIM_TABLE_MS + 1000);
     if (!issuedEvent) return true;
     await this.armBy(Date.now() + EVENT_SEND_DELAY_MS);
     return { eventKept: true };
@@ -134,7 +216,7 @@ export class CodeClaims extends DurableObject<Env> {
     const now = Date.now();
     const real =
       found === "expired" ||
-      (found === "live" && this.redeemNow(id, now)) ||
+      (found === "live" && this.redeemNow(id, now, retrievalEvent)) ||
       (found === "absent" && this.liveUnredeemed(id, now));
     if (!real) {
       gate?.spend(settings);
@@ -143,57 +225,95 @@ export class CodeClaims extends DurableObject<Env> {
     gate?.giveBack();
     if (found !== "live") return { outcome: found === "expired" ? "expired" : "unknown" };
     if (!retrievalEvent) return { outcome: "retrieved" };
-    // The redemption and its event are one durable fact: written in the same step as the redemption
-    // (no await between), sent by the alarm. An isolate stopped after answering loses neither.
-    this.keepEvent(retrievalEvent);
+    // The redemption and its event were one statement; the alarm sends the event.
     await this.armBy(Date.now() + EVENT_SEND_DELAY_MS);
     return { outcome: "retrieved", eventKept: true };
   }
 
-  /** Stores an event for the alarm to send (synchronous: it lands in the caller's step). */
-  private keepEvent(event: QueuedAuditEvent): void {
-    this.sql.exec("INSERT OR IGNORE INTO events (id, body) VALUES (?, ?)", event.id, JSON.stringify(event));
+  /** Redeems a live claim once, storing its retrieval event in the same statement. */
+  private redeemNow(id: string, now: number, event?: QueuedAuditEvent): boolean {
+    const seq = event ? this.nextSeq : null;
+    for (const table of this.liveTables(now)) {
+      const redeemed = this.sql
+        .exec(
+          `UPDATE ${table} SET redeemed = 1, retrieved = ?, retrievedSeq = ?, sentThrough = ?
+           WHERE id = ? AND redeemed = 0 AND expiresAt > ? RETURNING id`,
+          event ? JSON.stringify(event) : null,
+          seq,
+          this.sentSeq,
+          id,
+          now,
+        )
+        .toArray().length;
+      if (redeemed === 1) {
+        if (seq !== null) this.nextSeq++;
+        return true;
+      }
+    }
+    return false;
   }
 
-  /** Hands the stored events to the audit queue; what a send could not take stays for the next alarm. */
+  private liveUnredeemed(id: string, now: number): boolean {
+    return this.liveTables(now).some(
+      (table) =>
+        this.sql.exec(`SELECT 1 FROM ${table} WHERE id = ? AND redeemed = 0 AND expiresAt > ?`, id, now).toArray()
+          .length === 1,
+    );
+  }
+
+  /** Hands the stored events to the audit queue in number order; what a send could not take stays for the next alarm. */
   private async sendEvents(): Promise<void> {
+    if (this.legacyEvents && !(await this.sendLegacyEvents())) return;
+    while (this.sentSeq < this.nextSeq - 1) {
+      const unsent: { seq: number; body: string }[] = [];
+      for (const table of this.tables.values())
+        unsent.push(
+          ...this.sql
+            .exec<{ seq: number; body: string }>(
+              `SELECT issuedSeq AS seq, issued AS body FROM ${table} WHERE issuedSeq > ?1
+               UNION ALL SELECT retrievedSeq, retrieved FROM ${table} WHERE retrievedSeq > ?1`,
+              this.sentSeq,
+            )
+            .toArray(),
+        );
+      if (unsent.length === 0) {
+        this.sentSeq = this.nextSeq - 1;
+        return;
+      }
+      // The lowest numbers first: once they are sent, every event up to the last of them is.
+      const batch = unsent.sort((a, b) => a.seq - b.seq).slice(0, MAX_EVENTS_PER_SEND);
+      try {
+        await this.env.AUDIT_QUEUE.sendBatch(batch.map((e) => ({ body: JSON.parse(e.body), contentType: "json" })));
+      } catch {
+        await this.armBy(Date.now() + EVENT_RETRY_MS);
+        return;
+      }
+      this.sentSeq = Math.max(this.sentSeq, batch[batch.length - 1].seq);
+    }
+  }
+
+  /** Sends what 0.8 left in its events table, then drops it; false when the queue refused. */
+  private async sendLegacyEvents(): Promise<boolean> {
     for (;;) {
       const rows = this.sql
         .exec<{ id: string; body: string }>("SELECT id, body FROM events LIMIT ?", MAX_EVENTS_PER_SEND)
         .toArray();
-      if (rows.length === 0) return;
+      if (rows.length === 0) {
+        this.sql.exec("DROP TABLE events");
+        this.legacyEvents = false;
+        return true;
+      }
       try {
         await this.env.AUDIT_QUEUE.sendBatch(rows.map((r) => ({ body: JSON.parse(r.body), contentType: "json" })));
       } catch {
         await this.armBy(Date.now() + EVENT_RETRY_MS);
-        return;
+        return false;
       }
       this.sql.exec(
         "DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))",
         JSON.stringify(rows.map((r) => r.id)),
       );
     }
-  }
-
-  private redeemNow(id: string, now: number): boolean {
-    return (
-      this.sql
-        .exec("UPDATE claims SET redeemed = 1 WHERE id = ? AND redeemed = 0 AND expiresAt > ? RETURNING id", id, now)
-        .toArray().length === 1
-    );
-  }
-
-  private liveUnredeemed(id: string, now: number): boolean {
-    return (
-      this.sql.exec("SELECT 1 FROM claims WHERE id = ? AND redeemed = 0 AND expiresAt > ?", id, now).toArray()
-        .length === 1
-    );
-  }
-
-  /** One alarm at a time, set when the first claim is made; it re-arms itself while claims remain. */
-  private async cleanUpAfter(expiresAt: number): Promise<void> {
-    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
-    if (this.alarmAt === null) await this.armBy(expiresAt + 1000);
   }
 
   /** Sets the alarm for `at` unless it is set sooner. */
@@ -205,14 +325,25 @@ export class CodeClaims extends DurableObject<Env> {
     }
   }
 
-  /** Stored events go to the audit queue; claims leave with their codes; refusals and spends not yet reported go to the keeper. */
+  /**
+   * Stored events go to the audit queue; an hour's table leaves once its claims have expired and
+   * its events are sent; refusals and spends not yet reported go to the keeper.
+   */
   async alarm(): Promise<void> {
     this.alarmAt = null;
     await this.sendEvents();
     if (this.gateOf && this.settings) await this.gateOf.flush(this.settings).catch(() => undefined);
-    this.sql.exec("DELETE FROM claims WHERE expiresAt <= ?", Date.now());
-    const next = this.sql.exec<{ t: number | null }>("SELECT min(expiresAt) AS t FROM claims").one().t;
-    if (next !== null) await this.armBy(next + 1000);
+    const now = Date.now();
+    for (const [hour, table] of this.tables) {
+      if (hour >= hourOf(now)) continue;
+      const unsent = this.sql
+        .exec(`SELECT 1 FROM ${table} WHERE issuedSeq > ?1 OR retrievedSeq > ?1 LIMIT 1`, this.sentSeq)
+        .toArray().length;
+      if (unsent) continue; // a send failed: the retry alarm comes back for them
+      this.sql.exec(`DROP TABLE ${table}`);
+      this.tables.delete(hour);
+    }
+    if (this.tables.size > 0) await this.armBy((Math.min(...this.tables.keys()) + 1) * CLAIM_TABLE_MS + 1000);
     if (this.gateOf?.unreported) await this.armBy(Date.now() + REFUSAL_REPORT_MS);
   }
 }

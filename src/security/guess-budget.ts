@@ -63,6 +63,11 @@ const HELD_SHARE_OF_MINUTE = 1 / 4;
  */
 export const UNITS_LEASE_MS = 5 * MINUTE_MS;
 const HELD_FORGOTTEN_MS = UNITS_LEASE_MS + MINUTE_MS;
+/**
+ * A report that changes nothing but when its shard was last heard of is stored only this long after
+ * the last stored one: a restarted keeper still forgets a silent shard's units after the shard dropped them.
+ */
+const HEARD_STORED_EVERY_MS = 30_000;
 
 interface KeeperState {
   /** Wrong codes evaluated, per epoch second, the last minute. */
@@ -97,12 +102,15 @@ function prune(counts: Record<number, number>, oldest: number) {
  */
 export class GuessBudget extends DurableObject<Env> {
   private ks: KeeperState = { spent: {}, hours: {}, pressure: {}, held: {}, attack: null, settings: null };
+  /** When each shard was last heard of, as stored. */
+  private heardStored: Record<string, number> = {};
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       const stored = await ctx.storage.get<KeeperState>("keeper");
       if (stored) this.ks = stored;
+      this.heardStored = { ...this.ks.heldAt };
     });
   }
 
@@ -120,6 +128,7 @@ export class GuessBudget extends DurableObject<Env> {
       s.hours[hour] = (s.hours[hour] ?? 0) + spent;
     }
     if (spent + refused > 0) s.pressure[second] = (s.pressure[second] ?? 0) + spent + refused;
+    const heldBefore = s.held[shard];
     s.held[shard] = Math.max(0, Math.floor(report.held));
     s.heldAt = { ...s.heldAt, [shard]: now };
     let granted = 0;
@@ -138,7 +147,8 @@ export class GuessBudget extends DurableObject<Env> {
         s.held[shard] += granted;
       }
     }
-    await this.ctx.storage.put("keeper", s);
+    const changed = spent + refused > 0 || s.held[shard] !== heldBefore;
+    if (changed || now - (this.heardStored[shard] ?? 0) >= HEARD_STORED_EVERY_MS) await this.save();
     return { granted, attackUntil: this.announcedUntil(now) };
   }
 
@@ -158,6 +168,12 @@ export class GuessBudget extends DurableObject<Env> {
   async attackState(): Promise<AttackState> {
     const now = Date.now();
     return { normal: this.announcedUntil(now), long: 0 };
+  }
+
+  /** Stores the keeper's state (each write is billed). */
+  private async save(): Promise<void> {
+    await this.ctx.storage.put("keeper", this.ks);
+    this.heardStored = { ...this.ks.heldAt };
   }
 
   /** On from its start until the alarm ends it, even if that alarm runs late. */
@@ -190,7 +206,7 @@ export class GuessBudget extends DurableObject<Env> {
   private async startAttack(settings: BudgetSettings, now: number, reason: string) {
     this.ks.attack = { since: now, until: now + Math.max(settings.minAttackSeconds * 1000, ATTACK_CHECK_MS) };
     this.ks.settings = settings;
-    await this.ctx.storage.put("keeper", this.ks);
+    await this.save();
     await this.ctx.storage.setAlarm(this.ks.attack.until);
     await this.audit(
       settings,
@@ -214,12 +230,12 @@ export class GuessBudget extends DurableObject<Env> {
     const goesOn = sum(s.pressure) * 2 >= perMinute || sum(s.hours) >= perDay;
     if (goesOn) {
       s.attack.until = now + ATTACK_CHECK_MS;
-      await this.ctx.storage.put("keeper", s);
+      await this.save();
       await this.ctx.storage.setAlarm(s.attack.until);
       return;
     }
     s.attack = null;
-    await this.ctx.storage.put("keeper", s);
+    await this.save();
     await this.audit(settings, AuditEventName.ATTACK_MODE_ENDED, "Attack mode ended for normal-length codes");
   }
 

@@ -33,6 +33,9 @@ export class GuessGate {
   private syncing: Promise<number> | null = null;
   /** Lookups waiting for the keeper: the shard asks for enough units for them. */
   private waiting = 0;
+  /** What the gate table holds. */
+  private storedUnits = 0;
+  private storedSpent = 0;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -44,6 +47,8 @@ export class GuessGate {
       if (row.k === "units") this.units = row.v;
       if (row.k === "spent") this.spentUnreported = row.v;
     }
+    this.storedUnits = this.units;
+    this.storedSpent = this.spentUnreported;
   }
 
   /** Waits until one normal-length code may be evaluated here, or says why not (attack mode, keeper unreachable). */
@@ -162,7 +167,11 @@ export class GuessGate {
     return this.syncing;
   }
 
+  /** Writes units and unreported spends when they changed since the last write (each write is billed). */
   private store() {
+    if (this.units === this.storedUnits && this.spentUnreported === this.storedSpent) return;
+    this.storedUnits = this.units;
+    this.storedSpent = this.spentUnreported;
     this.sql.exec(
       "INSERT INTO gate (k, v) VALUES ('units', ?), ('spent', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
       this.units,
