@@ -37,16 +37,32 @@ export class ClientLedger extends Ledger {
 export class GuessBudget extends Keeper {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, withCallCounts(env));
-  }
-  // Each grant stores the keeper's state: one row of the object's key-value storage.
-  override async grant(...args: Parameters<Keeper["grant"]>) {
-    count("rows:GuessBudget");
-    return super.grant(...args);
+    // Each put of the keeper's state is one row of the object's key-value storage.
+    const storage = countingPuts(ctx.storage, "rows:GuessBudget");
+    const counted = new Proxy(ctx, {
+      get: (t, p) => (p === "storage" ? storage : bound(t, Reflect.get(t, p))),
+    });
+    (this as unknown as { ctx: DurableObjectState }).ctx = counted;
   }
   override async alarm() {
     count("alarm:GuessBudget");
     return super.alarm();
   }
+}
+
+const bound = (target: object, value: unknown) => (typeof value === "function" ? value.bind(target) : value);
+
+function countingPuts(storage: DurableObjectStorage, key: string): DurableObjectStorage {
+  return new Proxy(storage, {
+    get(t, p) {
+      const value = Reflect.get(t, p);
+      if (p !== "put" || typeof value !== "function") return bound(t, value);
+      return (...args: unknown[]) => {
+        count(key);
+        return Reflect.apply(value, t, args);
+      };
+    },
+  });
 }
 
 type EdgeEnv = Env & { BENCH_EDGE_AUDIT?: string };
