@@ -29,7 +29,7 @@ const ip = (i) => `10.${(i >> 8) & 255}.${i & 255}.7`;
 // Requests are spaced so one request's background work (waitUntil: the ledger's Durable Object write, the
 // audit send), which on Cloudflare runs on other machines, does not land on the next request's CPU
 // here (BENCHMARKS.md shows both). BENCH_EDGE_GAP_MS=0: back to back.
-const GAP_MS = Number(process.env.BENCH_EDGE_GAP_MS ?? 150);
+const GAP_MS = Number(process.env.BENCH_EDGE_GAP_MS ?? 60);
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // BENCH_EDGE_AUDIT=on-path: the service answers only after its audit send, as 0.1 did (the "before"
 // of moving the hand-off off the answer's path; bench/edge/service-edge.ts).
