@@ -101,6 +101,20 @@ export type QueuedAuditEvent = z.infer<typeof queuedAuditEventSchema>;
 export const auditEventSchema = z.extend(queuedAuditEventSchema, { loggedTimeInUTC: z.int() });
 export type AuditEvent = QueuedAuditEvent & { loggedTimeInUTC: number };
 
+/**
+ * A new event id: a UUIDv7 of `now` (epoch ms), so ids sort in time order and the trail, keyed by id,
+ * keeps a window's events together. Random bits from crypto.getRandomValues.
+ */
+export function newEventId(now = Date.now()): string {
+  // RFC 9562 §5.7: 48-bit big-endian Unix ms, version 7, variant 10, the other 74 bits random.
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  for (let i = 0; i < 6; i++) b[i] = Math.floor(now / 256 ** (5 - i)) % 256;
+  b[6] = 0x70 | (b[6] & 0x0f);
+  b[8] = 0x80 | (b[8] & 0x3f);
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** Puts loggedTimeInUTC where the vendor's shape has it, right after eventTimeInUTC. */
 export function withLoggedTime(event: QueuedAuditEvent, loggedTimeInUTC: number): AuditEvent {
   const out: Record<string, unknown> = {};

@@ -98,9 +98,9 @@ describe("GET /cc/api/qrfallback/stats", () => {
     await expectErrorShape((await stats(admin, "x".repeat(129))).res, 400, "INVALID_REQUEST");
   });
 
-  it("reads a range of the trail's key or of its per-application index, never the whole table", async () => {
+  it("reads a range of the trail's index on loggedTimeInUTC or of its per-application one, never the whole table", async () => {
     for (const [oneApp, index] of [
-      [false, "PRIMARY KEY"],
+      [false, "audit_events_by_logged"],
       [true, "audit_events_by_app_logged"],
     ] as const) {
       for (const sql of statsSql(oneApp)) {

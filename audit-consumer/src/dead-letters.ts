@@ -8,6 +8,7 @@
 import {
   AuditEventName,
   eventTagsOf,
+  newEventId,
   type QueuedAuditEvent,
   queuedAuditEventSchema,
   writeEvents,
@@ -32,7 +33,7 @@ export const isAuditDeadLetterQueue = (queue: string) => /^qr-fallback-audit-dlq
 function degradedEvent(env: ConsumerEnv, events: QueuedAuditEvent[], now: number): QueuedAuditEvent {
   const isSuccessful = false;
   return {
-    id: crypto.randomUUID(),
+    id: newEventId(now),
     version: 1,
     type: "AUDIT",
     eventName: AuditEventName.AUDIT_DEGRADED,

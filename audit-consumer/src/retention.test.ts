@@ -1,6 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { AuditEvent, QueuedAuditEvent } from "../../common/audit-contract";
+import {
+  type AuditEvent,
+  COUNT_LOGGED_BETWEEN,
+  DELETE_LOGGED_BETWEEN,
+  OLDEST_LOGGED,
+  PAGE_LOGGED_BETWEEN,
+  type QueuedAuditEvent,
+} from "../../common/audit-contract";
 import { buildAuditEvent } from "../../src/audit/event";
 import { archiveExpiredDays, archiveKey } from "./retention";
 
@@ -133,5 +140,21 @@ describe("retention: archive to R2, then delete from D1", () => {
     expect(result.deleted).toBe(25_000);
     expect((await archive.head(archiveKey(day)))?.size).toBeGreaterThan(5 * 1024 * 1024);
     expect((await readArchive(archiveKey(day))).map((e) => e.id)).toEqual(events.map((e) => e.id));
+  });
+
+  it("finds, reads and deletes a day through the index on loggedTimeInUTC, never the whole table", async () => {
+    for (const [sql, params] of [
+      [OLDEST_LOGGED, []],
+      [COUNT_LOGGED_BETWEEN, [0, DAY]],
+      [PAGE_LOGGED_BETWEEN, [0, DAY, -1, 0, "", 1000]],
+      [DELETE_LOGGED_BETWEEN, [0, DAY, 500]],
+    ] as const) {
+      const { results } = await env.AUDIT_DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .bind(...params)
+        .all<{ detail: string }>();
+      const plan = results.map((r) => r.detail).join("; ");
+      expect(plan).toMatch(/SEARCH audit_events USING (COVERING )?INDEX audit_events_by_logged/);
+      expect(plan).not.toMatch(/SCAN audit_events|TEMP B-TREE/);
+    }
   });
 });

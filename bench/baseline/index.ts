@@ -8,7 +8,7 @@
 import { DurableObject } from "cloudflare:workers";
 
 import type { QueuedAuditEvent } from "../../common/audit-contract";
-import { INSERT_EVENTS, writeEvents } from "../../common/audit-contract";
+import { INSERT_EVENTS, newEventId, writeEvents } from "../../common/audit-contract";
 import { pendingKey } from "../../common/kv-keys.js";
 
 interface BaselineEnv {
@@ -337,15 +337,16 @@ export default {
 };
 
 function fakeEvent(): QueuedAuditEvent {
+  const now = Date.now();
   return {
-    id: crypto.randomUUID(),
+    id: newEventId(now),
     version: 1,
     type: "AUDIT",
     eventName: "QR_FALLBACK_PAYLOAD_RETRIEVED",
     message: "QR fallback lookup failed: no pending payload for the code",
     subName: "device/pendingqr",
     eventLoggedBy: "RELYING_PARTY_SERVER",
-    eventTimeInUTC: Date.now(),
+    eventTimeInUTC: now,
     tenantId: "bench",
     remoteIP: "203.0.113.0",
     userAgent: "qr-fallback-bench",

@@ -153,19 +153,25 @@ export async function pendingScale({ service, pendingTwin, token }, fill) {
 
 const W0 = 1_000_000_000_000; // a window far from real traffic: [W0, W0 + 60 s)
 
-/** `count` events of the real size, generated inside SQLite (one statement, no 1M-row file). */
+/**
+ * `count` events of the real size, generated inside SQLite (one statement, no 1M-row file). Their ids
+ * are UUIDv7s of their event time, as the Workers make them (common/audit-contract.ts, newEventId).
+ */
 function insertEvents(db, count, fromMs, spanMs, rpAppId) {
   return db
     .prepare(
-      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${count - 1})
+      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${count - 1}),
+    e(i, t, h, r) AS (SELECT i, ${fromMs} + i * ${spanMs} / ${count}, printf('%012x', ${fromMs} + i * ${spanMs} / ${count}),
+      lower(hex(randomblob(9))) FROM n)
   INSERT INTO audit_events (id, eventName, rpAppId, eventTimeInUTC, loggedTimeInUTC, isSuccessful, errorCode, body)
-  SELECT lower(hex(randomblob(16))), 'QR_FALLBACK_PAYLOAD_RETRIEVED', '${rpAppId}', ${fromMs} + i * ${spanMs} / ${count},
-    ${fromMs} + i * ${spanMs} / ${count} + 5, 0, 'QR_FALLBACK_NOT_FOUND',
+  SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(r, 1, 3) || '-' || substr('89ab', 1 + abs(random() % 4), 1)
+      || substr(r, 4, 3) || '-' || substr(r, 7, 12),
+    'QR_FALLBACK_PAYLOAD_RETRIEVED', '${rpAppId}', t, t + 5, 0, 'QR_FALLBACK_NOT_FOUND',
     json_object('id', 'bench-' || i, 'eventName', 'QR_FALLBACK_PAYLOAD_RETRIEVED', 'message', 'QR fallback lookup failed: no pending payload for the code',
       'subName', 'device/pendingqr', 'eventTimeInUTC', ${fromMs} + i, 'tenantId', 'bench', 'remoteIP', '203.0.113.0',
       'userAgent', 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15', 'traceId', lower(hex(randomblob(16))),
       'rpAppId', '${rpAppId}', 'isSuccessful', json('false'), 'errorCode', 'QR_FALLBACK_NOT_FOUND', 'additionalDetails', json('{"extras":{}}'))
-  FROM n`,
+  FROM e`,
     )
     .run();
 }

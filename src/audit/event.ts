@@ -1,6 +1,6 @@
 // An audit event as the producer builds it: the vendor's shape, PII-free (the client's network, never
 // its address), filed under the security application when it belongs to none.
-import { type AuditEventName, eventTagsOf, type QueuedAuditEvent } from "../../common/audit-contract";
+import { type AuditEventName, eventTagsOf, newEventId, type QueuedAuditEvent } from "../../common/audit-contract";
 import { parseIp } from "../lib/ip";
 
 /** Who asked: taken from the request, already stripped of anything identifying. */
@@ -47,15 +47,16 @@ export function buildAuditEvent(
   origin: RequestOrigin | null,
   fields: AuditFields,
 ): QueuedAuditEvent {
+  const now = Date.now();
   return {
-    id: crypto.randomUUID(),
+    id: newEventId(now),
     version: 1,
     type: "AUDIT",
     eventName: fields.eventName,
     message: fields.message,
     subName: fields.subName,
     eventLoggedBy: "RELYING_PARTY_SERVER",
-    eventTimeInUTC: Date.now(),
+    eventTimeInUTC: now,
     tenantId: scope.tenantId,
     remoteIP: origin?.remoteIP ?? null,
     userAgent: origin?.userAgent ?? null,

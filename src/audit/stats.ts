@@ -16,10 +16,10 @@ export const statsSchema = z.object({
 export type Stats = z.infer<typeof statsSchema>;
 
 /**
- * Lookups and creates per minute, counted by SQLite: a range of the trail's key (loggedTimeInUTC)
- * or of its per-app index, grouped on the event's own minute. An event is logged after it happens,
- * so `eventTimeInUTC >= from` keeps exactly the window's events. Refusals are summaries: their count
- * is summed.
+ * Lookups and creates per minute, counted by SQLite: a range of the trail's narrow index on
+ * loggedTimeInUTC or of its per-app one (each row then read by id), grouped on the event's own
+ * minute. An event is logged after it happens, so `eventTimeInUTC >= from` keeps exactly the
+ * window's events. Refusals are summaries: their count is summed.
  */
 export async function trailStats(db: D1Database, rpAppId: string | null, now = Date.now()): Promise<Stats> {
   const from = (Math.floor(now / MINUTE) - STATS_MINUTES + 1) * MINUTE;
