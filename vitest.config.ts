@@ -74,7 +74,9 @@ export default defineConfig(async () => {
       setupFiles: ["./test/setup.ts"],
       // A real local HTTP sink for the event-hook tests (Node, outside workerd).
       globalSetup: ["./test/hook-sink.mjs"],
-      testTimeout: 30_000,
+      // A hang detector, not a speed check: tests that start attack mode take seconds alone and far
+      // longer on a loaded 2-core machine.
+      testTimeout: 120_000,
     },
   };
 });
