@@ -20,9 +20,11 @@ import {
   checkReferenceHeaders,
   consumerWrites,
   DRAWS,
+  fillTrail,
   pendingScale,
   reportPairs,
   searchScale,
+  seedPending,
   throughputDraw,
 } from "./lib/scenarios.mjs";
 import { client, SLICE_SIZE, SLICES } from "./lib/slices.mjs";
@@ -112,20 +114,27 @@ async function throughputAndScale() {
     `qr-fallback bench, Miniflare API: every comparison in interleaved slices; throughput pairs ${SLICES} slices of ${SLICE_SIZE} requests per side in ${DRAWS} draws, ${CONNECTIONS} connections`,
   );
   await warm(service, reference);
-  // Scale first, while the service is still small: each twin sees one growth only.
-  if (wanted("pending")) {
-    progress.start("pending codes");
-    const pendingTwin = await startService("pending twin", built);
-    await putToken(pendingTwin, null, ["admin"]);
-    results.pendingLatency = await pendingScale({ service, pendingTwin, token }, FILL);
-    await pendingTwin.mf.dispose();
-  }
-  if (wanted("search")) {
-    progress.start("audit search");
-    const trailTwin = await startService("trail twin", built);
-    await putToken(trailTwin, null, ["admin"], adminToken); // the same token on both sides
-    results.search = await searchScale({ service, trailTwin, adminToken }, TRAIL);
-    await trailTwin.mf.dispose();
+  // Scale first, while the service is still small: each twin sees one growth only. The two twins
+  // (separate processes) fill at once, before either is measured.
+  if (wanted("pending") || wanted("search")) {
+    progress.start(wanted("pending") ? "pending codes" : "audit search");
+    const pendingTwin = wanted("pending") ? await startService("pending twin", built) : null;
+    const trailTwin = wanted("search") ? await startService("trail twin", built) : null;
+    if (pendingTwin) await putToken(pendingTwin, null, ["admin"]);
+    if (trailTwin) await putToken(trailTwin, null, ["admin"], adminToken); // the same token on both sides
+    await Promise.all([
+      pendingTwin && seedPending(pendingTwin, FILL),
+      trailTwin && fillTrail({ service, trailTwin }, TRAIL),
+    ]);
+    if (pendingTwin) {
+      results.pendingLatency = await pendingScale({ service, pendingTwin, token }, FILL);
+      await pendingTwin.mf.dispose();
+    }
+    if (trailTwin) {
+      if (pendingTwin) progress.start("audit search");
+      results.search = await searchScale({ service, trailTwin, adminToken }, TRAIL);
+      await trailTwin.mf.dispose();
+    }
   }
   if (["hit", "miss", "create"].some(wanted)) {
     // Each draw on a fresh pair of processes: both sides start alike (the first service ran the

@@ -124,9 +124,8 @@ export function reportPairs(draws, minRatio = 0.9) {
 /** Slices of each scale figure's comparison (mean latency, 4 connections: a moderate load). */
 const SCALE_SLICES = size("BENCH_SCALE_SLICES", 20, 2);
 
-/** Lookup latency with 100k pending entries against the service as started (10 real codes), in interleaved slices. */
-export async function pendingScale({ service, pendingTwin, token }, fill) {
-  log("\nlookup latency vs pending codes");
+/** Fills the pending twin's KV with `fill` sealed-size entries (2,000 a request). */
+export async function seedPending(pendingTwin, fill) {
   for (let done = 0; done < fill; done += 2000) {
     const res = await fetch(`${pendingTwin.url}/__bench/seed-pending?count=${Math.min(2000, fill - done)}`, {
       method: "POST",
@@ -134,6 +133,11 @@ export async function pendingScale({ service, pendingTwin, token }, fill) {
     if (!res.ok) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);
     await res.arrayBuffer();
   }
+}
+
+/** Lookup latency with the seeded twin's pending entries against the service as started (10 real codes), in interleaved slices. */
+export async function pendingScale({ service, pendingTwin, token }, fill) {
+  log("\nlookup latency vs pending codes");
   await createCodes(service, token, 10);
   const miss = { path: LOOKUP, headers: jsonHeaders, body: '{"activationCode":"yyyyyy"}', status: 400 };
   const m = await interleave(
@@ -176,11 +180,15 @@ function insertEvents(db, count, fromMs, spanMs, rpAppId) {
     .run();
 }
 
-/** One fixed window of 1,000 events, searched in a small trail and in one with 1M more events. */
-export async function searchScale({ service, trailTwin, adminToken }, trail) {
-  log("\naudit search page time vs trail size");
+/** The trail twin gets `trail` events outside the searched window; both sides get the window's 1,000. */
+export async function fillTrail({ service, trailTwin }, trail) {
   await insertEvents(trailTwin.auditDb, trail, W0 + 3_600_000, trail * 10, "BenchApp");
   for (const instance of [service, trailTwin]) await insertEvents(instance.auditDb, 1000, W0, 60_000, "BenchApp");
+}
+
+/** One fixed window of 1,000 events, searched in a small trail and in one with 1M more events (fillTrail). */
+export async function searchScale({ service, trailTwin, adminToken }, trail) {
+  log("\naudit search page time vs trail size");
   const out = {};
   for (const [which, page] of [
     ["first", 1],
