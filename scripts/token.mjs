@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // API tokens from the command line (SPEC §7): the same records POST/GET/DELETE /cc/api/tokens manage,
 // minted by the same code (common/api-tokens.js). Locally the stores are opened through Miniflare on
-// `npm run dev`'s state folder (no wrangler process: well under a second a token), the control
+// `npm run dev`'s state folder (no wrangler process), the control
 // database's migrations applied first when missing, so it works before `npm run dev` has ever run.
 // --remote goes through wrangler to the account's stores. The token is printed once, alone on the
 // last line; `revoke` takes an id, never a token.
