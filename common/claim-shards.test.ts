@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { toBase64Url } from "../src/lib/encoding";
 import {
   claimLegacyUntil,
   claimObjectName,
@@ -7,7 +8,7 @@ import {
   legacyClaimObjectName,
   parseClaimSharding,
 } from "./claim-shards.js";
-import { charsOfRegion, REGIONS, regionOfIndex, regionOfRequest } from "./regions.js";
+import { charsOfRegion, REGIONS, regionOfIndex, regionOfIndexByte, regionOfRequest } from "./regions.js";
 
 const v = (claimShards: string | undefined, hasGuessBudget = true, claimLegacyUntil?: number) => ({
   claimShards,
@@ -38,6 +39,15 @@ describe("regions", () => {
     expect(new Set(all).size).toBe(64);
     for (const r of REGIONS) expect([7, 8]).toContain(charsOfRegion(r).length);
     for (const r of REGIONS) for (const c of charsOfRegion(r)) expect(regionOfIndex(`${c}xyz`)).toBe(r);
+  });
+
+  it("gives an index's region from its HMAC's first byte as from its id, for every byte", () => {
+    for (let byte = 0; byte < 256; byte++) {
+      const mac = new Uint8Array(32);
+      mac[0] = byte;
+      mac.fill(0xff, 1);
+      expect(regionOfIndexByte(byte)).toBe(regionOfIndex(toBase64Url(mac)));
+    }
   });
 
   it("maps a request's location to the nearest hint, and no location to the default", () => {

@@ -30,6 +30,17 @@ export function regionOfIndex(indexId) {
   return region;
 }
 
+/** The region of each first character's base64url value (0..63), in alphabet order. */
+const REGION_OF_BITS = [...INDEX_ALPHABET].map((c) => /** @type {Region} */ (REGION_OF_CHAR.get(c)));
+
+/**
+ * The region of an index id from the first byte of its HMAC, without encoding it: the id's first
+ * character is that byte's top 6 bits, so this is regionOfIndex(base64url(mac)).
+ * @param {number} firstByte
+ * @returns {Region}
+ */
+export const regionOfIndexByte = (firstByte) => REGION_OF_BITS[firstByte >> 2];
+
 /**
  * The index characters a region holds.
  * @param {Region} region

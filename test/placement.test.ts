@@ -4,9 +4,11 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { REGIONS, type Region } from "../common/regions.js";
+import { REGIONS, type Region, regionOfIndex } from "../common/regions.js";
 import { configOf } from "../src/config";
+import { isWellFormedCode } from "../src/fallback/activation-code";
 import { claimObject } from "../src/fallback/code-claims";
+import { codeFormats } from "../src/fallback/create-qr";
 import { indexIdOf, pendingKeys, sealPayload } from "../src/fallback/payload-crypto";
 import { PendingCodes, type ReservedCode } from "../src/fallback/pending-codes";
 import worker from "../src/index";
@@ -83,6 +85,22 @@ describe("codes are claimed where they were issued", () => {
         (["weur", "oc"] as const).map((r) => at(r, "/rp/versioned/device/pendingqr", { activationCode: code })),
       );
       expect(answers.map((r) => r.status).sort()).toEqual([200, 400]);
+    }
+  });
+
+  it("a code drawn for a region is claimed under its own index id, in that region", async () => {
+    const keys = await pendingKeys(configOf(env).serverSecret);
+    const store = await PendingCodes.open(env.QR_KV, env.CODE_CLAIMS, configOf(env).serverSecret);
+    const config = configOf(env);
+    const settings = budgetSettings(config);
+    for (const region of REGIONS) {
+      const reserved = (await store.reserve(codeFormats(config), Date.now() + 60_000, settings, {
+        region,
+        legacyUntil: 0,
+      })) as ReservedCode;
+      expect(isWellFormedCode(reserved.activationCode, config.codeLength, config.codeAlphabet)).toBe(true);
+      expect(reserved.indexId).toBe(await indexIdOf(keys, reserved.activationCode));
+      expect(regionOfIndex(reserved.indexId)).toBe(region);
     }
   });
 

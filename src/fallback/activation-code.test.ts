@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { generateActivationCode, isWellFormedCode, normalizeActivationCode } from "./activation-code";
+import {
+  CodeDrawer,
+  codeText,
+  generateActivationCode,
+  isWellFormedCode,
+  normalizeActivationCode,
+} from "./activation-code";
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz";
 
@@ -66,6 +72,43 @@ describe("generateActivationCode", () => {
     const codes = new Set(Array.from({ length: 10_000 }, () => generateActivationCode(6, ALPHABET)));
     // 10^4 draws from 3.1e8: a repeat has probability ~0.16; more than 3 would mean a broken source.
     expect(codes.size).toBeGreaterThan(9_996);
+  });
+});
+
+describe("CodeDrawer", () => {
+  /** `n` successive codes of one drawer, as text. */
+  const drawn = (n: number, length: number, alphabet: string, poolBytes?: number) => {
+    const drawer = new CodeDrawer(length, alphabet, poolBytes);
+    return Array.from({ length: n }, () => codeText(drawer.next()));
+  };
+
+  it("draws successive codes of the configured length from the configured alphabet, each a fresh array", () => {
+    const drawer = new CodeDrawer(8, "0123456789");
+    const first = drawer.next();
+    const copy = first.slice();
+    for (let i = 0; i < 100; i++) expect(isWellFormedCode(codeText(drawer.next()), 8, "0123456789")).toBe(true);
+    expect(first).toEqual(copy);
+  });
+
+  // A pool of 7 bytes is refilled within most codes; the default pool serves dozens of codes per fill.
+  for (const poolBytes of [7, undefined]) {
+    it(`is uniform over characters and every position of successive codes (pool ${poolBytes ?? "default"})`, () => {
+      const codes = drawn(30_000, 6, ALPHABET, poolBytes);
+      const critical = chiSquareCritical(ALPHABET.length - 1, Z);
+      expect(chiSquare(countsOf(codes, ALPHABET))).toBeLessThan(critical);
+      for (let p = 0; p < 6; p++) expect(chiSquare(countsOf(codes, ALPHABET, p))).toBeLessThan(critical);
+      expect(new Set(codes).size).toBeGreaterThan(29_990);
+    });
+  }
+
+  it("is uniform for an alphabet size that does not divide 256 (31 characters)", () => {
+    const alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
+    const codes = drawn(20_000, 8, alphabet);
+    expect(chiSquare(countsOf(codes, alphabet))).toBeLessThan(chiSquareCritical(alphabet.length - 1, Z));
+  });
+
+  it("refuses an alphabet whose characters are not one byte each", () => {
+    expect(() => new CodeDrawer(6, "abcé")).toThrow();
   });
 });
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { indexIdOf, openPayload, pendingKeys, sealPayload } from "./payload-crypto";
+import { regionOfIndex, regionOfIndexByte } from "../../common/regions.js";
+import { toBase64Url } from "../lib/encoding";
+import { CodeDrawer, codeText } from "./activation-code";
+import { indexIdOf, indexMacOf, openPayload, pendingKeys, sealPayload } from "./payload-crypto";
 
 const SECRET_A = "a".repeat(64);
 const SECRET_B = "b".repeat(64);
@@ -12,6 +15,29 @@ describe("pending payload crypto", () => {
     expect(await indexIdOf(a, "lpptzh")).toBe(id);
     expect(await indexIdOf(a, "lpptzi")).not.toBe(id);
     expect(await indexIdOf(await pendingKeys(SECRET_B), "lpptzh")).not.toBe(id);
+  });
+
+  it("a drawn code's HMAC gives its index id and, by its first byte alone, its region", async () => {
+    // What a create tests each candidate with must agree with where the code's claim is looked up.
+    const keys = await pendingKeys(SECRET_A);
+    const firstChars = new Set<string>();
+    for (const [length, alphabet] of [
+      [6, "abcdefghijklmnopqrstuvwxyz"],
+      [10, "abcdefghjkmnpqrstuvwxyz23456789"],
+    ] as const) {
+      const drawer = new CodeDrawer(length, alphabet);
+      for (let i = 0; i < 2_000; i++) {
+        const bytes = drawer.next();
+        const code = codeText(bytes);
+        const mac = await indexMacOf(keys, bytes);
+        const indexId = await indexIdOf(keys, code);
+        expect(toBase64Url(mac)).toBe(indexId);
+        expect(regionOfIndexByte(mac[0])).toBe(regionOfIndex(indexId));
+        firstChars.add(indexId[0]);
+      }
+    }
+    // Every first character, so every region's part of the index space, was compared.
+    expect(firstChars.size).toBe(64);
   });
 
   it("round-trips, and refuses another code, another secret, another index id or a flipped bit", async () => {

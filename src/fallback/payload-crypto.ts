@@ -56,7 +56,12 @@ async function importPendingKeys(serverSecret: string): Promise<PendingKeys> {
 
 /** base64url(HMAC-SHA-256(indexKey, code)): the storage id of a code. */
 export async function indexIdOf(keys: PendingKeys, code: string): Promise<string> {
-  return toBase64Url(await crypto.subtle.sign("HMAC", keys.indexKey, enc.encode(code)));
+  return toBase64Url(await indexMacOf(keys, enc.encode(code)));
+}
+
+/** HMAC-SHA-256(indexKey, code's UTF-8 bytes): what an index id encodes (`toBase64Url`), unencoded. */
+export async function indexMacOf(keys: PendingKeys, code: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", keys.indexKey, code));
 }
 
 function payloadKey(keys: PendingKeys, code: string): Promise<CryptoKey> {

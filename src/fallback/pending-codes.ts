@@ -1,12 +1,13 @@
 import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { pendingKey } from "../../common/kv-keys.js";
 import type { Region } from "../../common/regions.js";
-import { indexNear, regionOfIndex } from "../../common/regions.js";
+import { indexNear, regionOfIndexByte } from "../../common/regions.js";
 import type { CodeClass } from "../config";
+import { toBase64Url } from "../lib/encoding";
 import type { BudgetSettings } from "../security/guess-budget";
-import { generateActivationCode } from "./activation-code";
+import { CodeDrawer, codeText } from "./activation-code";
 import { type CodeClaims, claimObject, type KvFinding } from "./code-claims";
-import { indexIdOf, openPayload, type PendingKeys, pendingKeys, sealPayload } from "./payload-crypto";
+import { indexIdOf, indexMacOf, openPayload, type PendingKeys, pendingKeys, sealPayload } from "./payload-crypto";
 
 /** What is sealed under a code. `fallbackId` correlates issuance and lookup in the audit trail. */
 export interface PendingEntry {
@@ -39,11 +40,19 @@ export type RedeemResult =
   /** Not evaluated: the guess budget could not be reached. */
   | { outcome: "unavailable" };
 
+/** A code format: its length and alphabet. */
+export interface CodeFormat {
+  length: number;
+  alphabet: string;
+}
+
 /** The formats a create may issue: normal-length codes unless attack mode is on. */
 export interface CodeFormats {
-  normal: { length: number; alphabet: string };
-  long: { length: number; alphabet: string };
+  normal: CodeFormat;
+  long: CodeFormat;
 }
+
+const encoder = new TextEncoder();
 
 /** Claims tried before giving up (each a code no live claim held in the region's shards). */
 const MAX_DRAWS = 8;
@@ -93,23 +102,37 @@ export class PendingCodes {
     expiresAt: number,
     settings: BudgetSettings,
     placement: { region: Region; legacyUntil: number },
-    drawCode: (format: { length: number; alphabet: string }) => string = (f) =>
-      generateActivationCode(f.length, f.alphabet),
+    /** Draws a candidate code (tests); absent, codes are drawn from the CSPRNG (CodeDrawer). */
+    drawCode?: (format: CodeFormat) => string,
     /** The issuance event, which the shard stores in the step that claims the code. */
     issuedEventOf?: (fallbackId: string) => QueuedAuditEvent,
   ): Promise<ReservedCode | null> {
     let long = attackSeen(this.claims);
     const fallbackId = crypto.randomUUID();
     const issuedEvent = issuedEventOf?.(fallbackId);
+    const drawers = new Map<CodeFormat, CodeDrawer>();
+    const draw = (format: CodeFormat): Uint8Array => {
+      if (drawCode) return encoder.encode(drawCode(format));
+      let drawer = drawers.get(format);
+      if (!drawer) {
+        drawer = new CodeDrawer(format.length, format.alphabet);
+        drawers.set(format, drawer);
+      }
+      return drawer.next();
+    };
     let draws = 0;
     for (let claim = 0; claim < MAX_DRAWS; claim++) {
-      let activationCode: string;
-      let indexId: string;
+      // A candidate costs its HMAC and a look at its first byte, which alone sets the index's region;
+      // only the code kept is encoded (as text and as its index id).
+      let code: Uint8Array;
+      let mac: Uint8Array;
       do {
         if (++draws > MAX_REGION_DRAWS) return null;
-        activationCode = drawCode(long ? formats.long : formats.normal);
-        indexId = await indexIdOf(this.keys, activationCode);
-      } while (regionOfIndex(indexId) !== placement.region);
+        code = draw(long ? formats.long : formats.normal);
+        mac = await indexMacOf(this.keys, code);
+      } while (regionOfIndexByte(mac[0]) !== placement.region);
+      const activationCode = codeText(code);
+      const indexId = toBase64Url(mac);
       if (placement.legacyUntil > Date.now() && !(await this.blockLegacy(indexId, expiresAt, settings))) continue;
       const claimed = await claimObject(this.claims, indexId).reserve(
         indexId,
