@@ -40,6 +40,8 @@ const MAX_EVENTS_PER_SEND = 100;
 const CLAIM_COLUMNS =
   "id TEXT PRIMARY KEY NOT NULL, expiresAt INTEGER NOT NULL, redeemed INTEGER NOT NULL, issued TEXT, issuedSeq INTEGER, retrieved TEXT, retrievedSeq INTEGER, sentThrough INTEGER NOT NULL";
 const hourOf = (t: number) => Math.floor(t / CLAIM_TABLE_MS);
+/** Where an event this instance wrote is: its number, its claim's table and id, and which column. */
+type PendingEvent = { seq: number; table: string; id: string; column: "issued" | "retrieved" };
 
 /**
  * Strongly consistent claims on activation codes, and the guess budget spent on them. Workers KV
@@ -71,6 +73,11 @@ export class CodeClaims extends DurableObject<Env> {
   /** The next event's number, and the highest number every event up to which the queue took. */
   private nextSeq = 1;
   private sentSeq = 0;
+  /**
+   * The events this instance wrote and has not sent, in number order, so an alarm reads only their
+   * rows; null after a start with events it cannot know were sent, until one scan has sent them.
+   */
+  private pending: PendingEvent[] | null = [];
   /** 0.8 kept unsent events in their own table: it is drained, then dropped. */
   private legacyEvents: boolean;
 
@@ -92,6 +99,7 @@ export class CodeClaims extends DurableObject<Env> {
       this.nextSeq = Math.max(this.nextSeq, (top ?? 0) + 1);
       this.sentSeq = Math.max(this.sentSeq, sent ?? 0);
     }
+    if (this.sentSeq < this.nextSeq - 1) this.pending = null;
     this.legacyEvents =
       this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length > 0;
   }
@@ -177,7 +185,7 @@ export class CodeClaims extends DurableObject<Env> {
       )
       .toArray();
     if (won.length === 0) return false;
-    if (seq !== null) this.nextSeq++;
+    if (seq !== null) this.wrote({ seq, table, id, column: "issued" });
     await this.armBy((hourOf(expiresAt) + 1) * CLAIM_TABLE_MS + 1000);
     if (!issuedEvent) return true;
     await this.armBy(Date.now() + EVENT_SEND_DELAY_MS);
@@ -246,7 +254,7 @@ export class CodeClaims extends DurableObject<Env> {
         )
         .toArray().length;
       if (redeemed === 1) {
-        if (seq !== null) this.nextSeq++;
+        if (seq !== null) this.wrote({ seq, table, id, column: "retrieved" });
         return true;
       }
     }
@@ -261,27 +269,23 @@ export class CodeClaims extends DurableObject<Env> {
     );
   }
 
+  /** An event was written under the next number. */
+  private wrote(event: PendingEvent): void {
+    this.nextSeq++;
+    this.pending?.push(event);
+  }
+
   /** Hands the stored events to the audit queue in number order; what a send could not take stays for the next alarm. */
   private async sendEvents(): Promise<void> {
     if (this.legacyEvents && !(await this.sendLegacyEvents())) return;
     while (this.sentSeq < this.nextSeq - 1) {
-      const unsent: { seq: number; body: string }[] = [];
-      for (const table of this.tables.values())
-        unsent.push(
-          ...this.sql
-            .exec<{ seq: number; body: string }>(
-              `SELECT issuedSeq AS seq, issued AS body FROM ${table} WHERE issuedSeq > ?1
-               UNION ALL SELECT retrievedSeq, retrieved FROM ${table} WHERE retrievedSeq > ?1`,
-              this.sentSeq,
-            )
-            .toArray(),
-        );
-      if (unsent.length === 0) {
-        this.sentSeq = this.nextSeq - 1;
-        return;
-      }
       // The lowest numbers first: once they are sent, every event up to the last of them is.
-      const batch = unsent.sort((a, b) => a.seq - b.seq).slice(0, MAX_EVENTS_PER_SEND);
+      const batch = (this.pending ? this.pendingBodies() : this.scanUnsent()).slice(0, MAX_EVENTS_PER_SEND);
+      if (batch.length === 0) {
+        this.sentSeq = this.nextSeq - 1;
+        if (this.pending) this.pending = [];
+        break;
+      }
       try {
         await this.env.AUDIT_QUEUE.sendBatch(batch.map((e) => ({ body: JSON.parse(e.body), contentType: "json" })));
       } catch {
@@ -289,7 +293,35 @@ export class CodeClaims extends DurableObject<Env> {
         return;
       }
       this.sentSeq = Math.max(this.sentSeq, batch[batch.length - 1].seq);
+      if (this.pending) this.pending = this.pending.filter((e) => e.seq > this.sentSeq);
     }
+    this.pending ??= []; // a scan sent everything a restart left
+  }
+
+  /** The pending events' bodies, read by key. */
+  private pendingBodies(): { seq: number; body: string }[] {
+    return (this.pending ?? []).slice(0, MAX_EVENTS_PER_SEND).flatMap((e) => {
+      const row = this.sql
+        .exec<{ body: string | null }>(`SELECT ${e.column} AS body FROM ${e.table} WHERE id = ?`, e.id)
+        .toArray()[0];
+      return row?.body ? [{ seq: e.seq, body: row.body }] : [];
+    });
+  }
+
+  /** Every event numbered above `sentSeq`, in number order: after a restart, from every table. */
+  private scanUnsent(): { seq: number; body: string }[] {
+    const unsent: { seq: number; body: string }[] = [];
+    for (const table of this.tables.values())
+      unsent.push(
+        ...this.sql
+          .exec<{ seq: number; body: string }>(
+            `SELECT issuedSeq AS seq, issued AS body FROM ${table} WHERE issuedSeq > ?1
+             UNION ALL SELECT retrievedSeq, retrieved FROM ${table} WHERE retrievedSeq > ?1`,
+            this.sentSeq,
+          )
+          .toArray(),
+      );
+    return unsent.sort((a, b) => a.seq - b.seq);
   }
 
   /** Sends what 0.8 left in its events table, then drops it; false when the queue refused. */
