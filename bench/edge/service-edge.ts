@@ -15,6 +15,11 @@ export class CodeClaims extends Claims {
     super(ctx, withCallCounts(env));
     const self = this as unknown as WithSql;
     self.sql = countingSql(self.sql, "CodeClaims");
+    // Cloudflare bills each setAlarm() as one row written.
+    const storage = countingCalls(ctx.storage, "setAlarm", "rows:CodeClaims");
+    (this as unknown as { ctx: DurableObjectState }).ctx = new Proxy(ctx, {
+      get: (t, p) => (p === "storage" ? storage : bound(t, Reflect.get(t, p))),
+    });
   }
   override async alarm() {
     count("alarm:CodeClaims");
@@ -38,7 +43,7 @@ export class GuessBudget extends Keeper {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, withCallCounts(env));
     // Each put of the keeper's state is one row of the object's key-value storage.
-    const storage = countingPuts(ctx.storage, "rows:GuessBudget");
+    const storage = countingCalls(ctx.storage, "put", "rows:GuessBudget");
     const counted = new Proxy(ctx, {
       get: (t, p) => (p === "storage" ? storage : bound(t, Reflect.get(t, p))),
     });
@@ -52,11 +57,12 @@ export class GuessBudget extends Keeper {
 
 const bound = (target: object, value: unknown) => (typeof value === "function" ? value.bind(target) : value);
 
-function countingPuts(storage: DurableObjectStorage, key: string): DurableObjectStorage {
+/** The storage, each call of `method` counted under `key`. */
+function countingCalls(storage: DurableObjectStorage, method: string, key: string): DurableObjectStorage {
   return new Proxy(storage, {
     get(t, p) {
       const value = Reflect.get(t, p);
-      if (p !== "put" || typeof value !== "function") return bound(t, value);
+      if (p !== method || typeof value !== "function") return bound(t, value);
       return (...args: unknown[]) => {
         count(key);
         return Reflect.apply(value, t, args);

@@ -99,6 +99,8 @@ export class CodeClaims extends DurableObject<Env> {
       this.nextSeq = Math.max(this.nextSeq, (top ?? 0) + 1);
       this.sentSeq = Math.max(this.sentSeq, sent ?? 0);
     }
+    // A row written without an event carries the watermark too: numbers go on above it.
+    this.nextSeq = Math.max(this.nextSeq, this.sentSeq + 1);
     if (this.sentSeq < this.nextSeq - 1) this.pending = null;
     this.legacyEvents =
       this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length > 0;
@@ -375,7 +377,9 @@ export class CodeClaims extends DurableObject<Env> {
       this.sql.exec(`DROP TABLE ${table}`);
       this.tables.delete(hour);
     }
-    if (this.tables.size > 0) await this.armBy((Math.min(...this.tables.keys()) + 1) * CLAIM_TABLE_MS + 1000);
+    // The oldest table's end; one already past (its events unsent) waits for the retry, not a loop.
+    const end = this.tables.size > 0 ? (Math.min(...this.tables.keys()) + 1) * CLAIM_TABLE_MS + 1000 : 0;
+    if (end > Date.now()) await this.armBy(end);
     if (this.gateOf?.unreported) await this.armBy(Date.now() + REFUSAL_REPORT_MS);
   }
 }

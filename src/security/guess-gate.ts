@@ -138,6 +138,12 @@ export class GuessGate {
   private sync(settings: BudgetSettings): Promise<number> {
     this.syncing ??= (async () => {
       try {
+        // Units past their lease are not this shard's any more (the keeper may have given them to
+        // another): they are dropped before being reported as held.
+        if (this.units > 0 && Date.now() - this.knownAt > UNITS_LEASE_MS) {
+          this.units = 0;
+          this.store();
+        }
         // Units beyond what the shard likes to hold, with nobody waiting, go back to the budget.
         if (this.waiting === 0 && this.units > UNITS_WANTED) {
           this.units = UNITS_WANTED;
