@@ -52,7 +52,7 @@ const BOUNDS: { bound: string; value: number; phrasings: RegExp[] }[] = [
     value: MAX_BODY_BYTES / 1024,
     phrasings: [/accepted\); at most (\d+) KiB/g, /body over (\d+) KiB/g],
   },
-  { bound: "EVENT_SEND_DELAY_MS", value: EVENT_SEND_DELAY_MS, phrasings: [/alarm sends it about (\d+) ms later/g] },
+  { bound: "EVENT_SEND_DELAY_MS", value: EVENT_SEND_DELAY_MS, phrasings: [/shard sends it about (\d+) ms later/g] },
   { bound: "EVENT_RETRY_MS (s)", value: EVENT_RETRY_MS / 1000, phrasings: [/again (\d+) s later if the queue/g] },
   {
     bound: "LEFT_AFTER_MS (s): the outbox's cron drain",

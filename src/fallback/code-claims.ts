@@ -78,6 +78,8 @@ export class CodeClaims extends DurableObject<Env> {
    * rows; null after a start with events it cannot know were sent, until one scan has sent them.
    */
   private pending: PendingEvent[] | null = [];
+  private sendTimer: ReturnType<typeof setTimeout> | null = null;
+  private sending: Promise<void> | null = null;
   /** 0.8 kept unsent events in their own table: it is drained, then dropped. */
   private legacyEvents: boolean;
 
@@ -190,7 +192,7 @@ export class CodeClaims extends DurableObject<Env> {
     if (seq !== null) this.wrote({ seq, table, id, column: "issued" });
     await this.armBy((hourOf(expiresAt) + 1) * CLAIM_TABLE_MS + 1000);
     if (!issuedEvent) return true;
-    await this.armBy(Date.now() + EVENT_SEND_DELAY_MS);
+    this.sendSoon();
     return { eventKept: true };
   }
 
@@ -235,8 +237,8 @@ export class CodeClaims extends DurableObject<Env> {
     gate?.giveBack();
     if (found !== "live") return { outcome: found === "expired" ? "expired" : "unknown" };
     if (!retrievalEvent) return { outcome: "retrieved" };
-    // The redemption and its event were one statement; the alarm sends the event.
-    await this.armBy(Date.now() + EVENT_SEND_DELAY_MS);
+    // The redemption and its event were one statement; the shard sends the event shortly.
+    this.sendSoon();
     return { outcome: "retrieved", eventKept: true };
   }
 
@@ -271,6 +273,18 @@ export class CodeClaims extends DurableObject<Env> {
     );
   }
 
+  /**
+   * Sends the stored events EVENT_SEND_DELAY_MS from now, from the object itself: no alarm is set
+   * (each setAlarm is billed as a row written). If the object stops first, the events wait in their
+   * rows for the hour's alarm, set with the table, or for a restart's scan.
+   */
+  private sendSoon(): void {
+    this.sendTimer ??= setTimeout(() => {
+      this.sendTimer = null;
+      this.ctx.waitUntil(this.sendEvents());
+    }, EVENT_SEND_DELAY_MS);
+  }
+
   /** An event was written under the next number. */
   private wrote(event: PendingEvent): void {
     this.nextSeq++;
@@ -278,7 +292,19 @@ export class CodeClaims extends DurableObject<Env> {
   }
 
   /** Hands the stored events to the audit queue in number order; what a send could not take stays for the next alarm. */
-  private async sendEvents(): Promise<void> {
+  private sendEvents(): Promise<void> {
+    // One send at a time: a later call waits for the one under way, then sends what is left.
+    const mine: Promise<void> = (this.sending ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.sendUnsent())
+      .finally(() => {
+        if (this.sending === mine) this.sending = null;
+      });
+    this.sending = mine;
+    return mine;
+  }
+
+  private async sendUnsent(): Promise<void> {
     if (this.legacyEvents && !(await this.sendLegacyEvents())) return;
     while (this.sentSeq < this.nextSeq - 1) {
       // The lowest numbers first: once they are sent, every event up to the last of them is.
