@@ -25,8 +25,8 @@ export async function checkReferenceHeaders(service, reference) {
     throw new Error(`the reference answers with ${theirs}, the service with ${ours}: update bench/baseline`);
 }
 
-/** Slices of each context figure (printed, not budgeted). */
-const CONTEXT_SLICES = size("BENCH_CONTEXT_SLICES", 2, 1);
+/** Slices of each context figure (printed, not budgeted): none in the full run, one in the quick run so they keep working. */
+const CONTEXT_SLICES = size("BENCH_CONTEXT_SLICES", 0, 1);
 const perRequest = (v) => (v === null ? "n/a" : `${v.toFixed(3)} ms`);
 
 /**
@@ -64,7 +64,7 @@ export async function throughputDraw({ service, reference, token }, wanted, slic
       ? swapped(await interleave(theirs[key], ours[key], { slices }))
       : await interleave(ours[key], theirs[key], { slices });
     const context = {};
-    if (withContext) {
+    if (withContext && CONTEXT_SLICES > 0) {
       for (const [label, side] of [
         ["reference with the binding calls only", callsOnly[key]],
         ["bare one-call Worker", bare[key]],
