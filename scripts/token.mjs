@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // API tokens from the command line (SPEC §7): the same records POST/GET/DELETE /cc/api/tokens manage,
-// minted by the same code (common/api-tokens.js). Locally the stores are opened through Miniflare on
-// `npm run dev`'s state folder (no wrangler process), the control
-// database's migrations applied first when missing, so it works before `npm run dev` has ever run.
+// minted by the same code (common/api-tokens.js). Locally, `npm run dev`'s stores are written as
+// the SQLite files they are (no process started); before they exist, Miniflare creates them and the
+// control database's migrations are applied, so it works before `npm run dev` has ever run.
 // --remote goes through wrangler to the account's stores. The token is printed once, alone on the
 // last line; `revoke` takes an id, never a token.
 import { readdirSync, readFileSync } from "node:fs";
@@ -23,6 +23,7 @@ import {
 } from "../common/api-tokens.js";
 import { KV_PREFIXES } from "../common/kv-keys.js";
 import { RP_APP_ID, RP_APP_ID_RULE } from "../common/rp-app-id.js";
+import { openLocalStores } from "./lib/local-stores.mjs";
 import { LOCKED, LOCKED_NOTICE, LOCKED_RETRIES, root, STATE_DIR, wrangler } from "./wrangler.mjs";
 
 const USAGE = `usage:
@@ -66,41 +67,54 @@ function bindingIds() {
 }
 
 /**
- * The local stores of `npm run dev` (wrangler dev --persist-to STATE_DIR keeps them under v3/),
- * opened through Miniflare with the same ids, so the records land where the running Worker reads.
+ * The local stores of `npm run dev` (wrangler dev --persist-to STATE_DIR keeps them under v3/), with
+ * the same ids, so the records land where the running Worker reads. Once they exist, with every
+ * migration applied, as SQLite files (scripts/lib/local-stores.mjs: no workerd to start); before,
+ * through Miniflare, which creates them, and wrangler, which applies the migrations as dev does.
  */
 async function localStores() {
+  const ids = bindingIds();
+  const v3 = path.join(STATE_DIR, "v3");
+  const direct = await openLocalStores(v3, ids);
+  if (direct && !(await migrationsMissing(unlocked(direct.db)))) return lockTolerant(direct);
+  await direct?.close();
   // Miniflare is a large bundle: V8's compiled code, cached on disk, halves its import on later runs.
   enableCompileCache?.();
   const { Miniflare } = await import("miniflare");
-  const { kvId, dbId } = bindingIds();
   const open = () =>
     new Miniflare({
       modules: true,
       script: "export default {}",
-      kvNamespaces: { QR_KV: kvId },
-      d1Databases: { CONTROL_DB: dbId },
-      kvPersist: path.join(STATE_DIR, "v3", "kv"),
-      d1Persist: path.join(STATE_DIR, "v3", "d1"),
+      kvNamespaces: { QR_KV: ids.kvId },
+      d1Databases: { CONTROL_DB: ids.dbId },
+      kvPersist: path.join(v3, "kv"),
+      d1Persist: path.join(v3, "d1"),
     });
   let mf = open();
-  let db = unlocked(await mf.getD1Database("CONTROL_DB"));
+  const db = unlocked(await mf.getD1Database("CONTROL_DB"));
   if (await migrationsMissing(db)) {
     // wrangler applies them as `npm run dev` does (and records them), so neither applies them twice.
     await mf.dispose();
     wrangler(["d1", "migrations", "apply", "CONTROL_DB", "--local", "--persist-to", STATE_DIR]);
     mf = open();
-    db = unlocked(await mf.getD1Database("CONTROL_DB"));
   }
-  const kv = await mf.getKVNamespace("QR_KV");
+  return lockTolerant({
+    kv: await mf.getKVNamespace("QR_KV"),
+    db: await mf.getD1Database("CONTROL_DB"),
+    close: () => mf.dispose(),
+  });
+}
+
+/** Stores whose every operation waits out another process's lock. */
+function lockTolerant({ kv, db, close }) {
   return {
     kv: {
       put: (...args) => untilUnlocked("kv put", () => kv.put(...args)),
       list: (...args) => untilUnlocked("kv list", () => kv.list(...args)),
       delete: (key) => untilUnlocked("kv delete", () => kv.delete(key)),
     },
-    db,
-    close: () => mf.dispose(),
+    db: unlocked(db),
+    close,
   };
 }
 
