@@ -24,6 +24,13 @@ export const LEGACY_CLAIM_SHARDING = /** @type {ClaimSharding} */ ("64");
 export const LEGACY_CLAIMS_LIVE_SECONDS = 1800;
 
 /**
+ * A shard sends the events it stores this long after writing one, so that a burst's events share a
+ * send. Short: a pending timer keeps the object from hibernating (billed duration, counted by the
+ * bench's cost model) and dies with the object if it is stopped.
+ */
+export const EVENT_SEND_DELAY_MS = 20;
+
+/**
  * @param {string | undefined} raw
  * @returns {ClaimSharding | null} null for a value that is not the sharding this version runs
  */

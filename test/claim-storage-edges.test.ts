@@ -1,5 +1,6 @@
 // Edges of the claim shards' storage an outside review found: an event numbered after a restart,
-// a queue outage past a table's hour, and units past their lease reported through a create's check.
+// a queue outage past a table's hour, a send that never answers, and units past their lease reported
+// through a create's check.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -97,6 +98,31 @@ describe("claim shard event watermark", () => {
     // alarm() set the retry (now + 5 s), then armBy(oldest table's hour end + 1 s), 10 minutes in the past.
     expect(alarm).not.toBeNull();
     expect(alarm as number).toBeGreaterThanOrEqual(now + EVENT_RETRY_MS - 1_000);
+  });
+});
+
+describe("claim shard send", () => {
+  it("a queue send that never answers counts as refused: a later event and the alarm do not wait behind it", async () => {
+    const stub = shard("stall");
+    let calls = 0;
+    await runInDurableObject(stub, (instance) => {
+      const own = (instance as unknown as { env: Env }).env;
+      const stalling = {
+        send: own.AUDIT_QUEUE.send.bind(own.AUDIT_QUEUE),
+        // The first send never answers (a stalled queue, not a refusing one); later ones go through.
+        sendBatch: (messages: Iterable<MessageSendRequest>) =>
+          ++calls === 1 ? new Promise<never>(() => {}) : own.AUDIT_QUEUE.sendBatch(messages),
+      };
+      Object.assign(instance, { env: { ...own, AUDIT_QUEUE: stalling } });
+    });
+    const a = eventOf(AuditEventName.CODE_ISSUED);
+    const b = eventOf(AuditEventName.CODE_ISSUED);
+    await stub.reserve("stall-a", Date.now() + 180_000, undefined, a);
+    await vi.waitUntil(() => calls === 1, { timeout: 5_000, interval: 10 }); // a's send is the stalled one
+    await stub.reserve("stall-b", Date.now() + 180_000, undefined, b);
+    await waitForTrail((rows) => [a.id, b.id].every((id) => rows.some((e) => e.id === id)));
+    await runDurableObjectAlarm(stub); // returns: nothing is left waiting on the stalled send
+    expect(calls).toBeGreaterThanOrEqual(2);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { OUTAGE_RIDDEN_OUT_SECONDS } from "../common/audit-retry.js";
+import { EVENT_SEND_DELAY_MS } from "../common/claim-shards.js";
 import { CONFIG_VARS } from "../common/config-vars.js";
 import api from "../docs/api.md?raw";
 import auditEvents from "../docs/audit-events.md?raw";
@@ -12,7 +13,7 @@ import storage from "../docs/storage.md?raw";
 import readme from "../README.md?raw";
 import { LEFT_AFTER_MS } from "../src/controls/change-events";
 import { CONTROLS_MAX_AGE_MS, CONTROLS_REFRESH_MS } from "../src/controls/controls-snapshot";
-import { EVENT_RETRY_MS, EVENT_SEND_DELAY_MS } from "../src/fallback/code-claims";
+import { EVENT_RETRY_MS } from "../src/fallback/code-claims";
 import { DELIVERY_TIMEOUT_MS } from "../src/hooks/deliver";
 import { MAX_BODY_BYTES } from "../src/http/middleware";
 import { MAX_DRAIN_MS } from "../src/lib/count-batcher";

@@ -45,7 +45,8 @@ export function auditRowsPerEvent(migrationsDir) {
 
 /**
  * Dollars per million fallbacks for `calls` per fallback: { workerRequests, cpuMs, kvReads, kvWrites,
- * doRequests, doRowsWritten, queueMessages, d1RowsWritten, r2ClassA, r2ClassB }. Returns the total
+ * doRequests, doHeldMs, doRowsWritten, queueMessages, d1RowsWritten, r2ClassA, r2ClassB }; doHeldMs is
+ * time an object is kept from hibernating between calls (a pending timer), billed as duration. Returns the total
  * and each line.
  */
 export function dollarsPerMillion(calls) {
@@ -54,6 +55,7 @@ export function dollarsPerMillion(calls) {
     kv: (calls.kvReads ?? 0) * PRICES.kvRead + (calls.kvWrites ?? 0) * PRICES.kvWrite,
     durableObjects:
       (calls.doRequests ?? 0) * (PRICES.doRequest + (DO_ACTIVE_MS_PER_CALL / 1000) * GB * PRICES.doGbSecond) +
+      ((calls.doHeldMs ?? 0) / 1000) * GB * PRICES.doGbSecond +
       (calls.doRowsWritten ?? 0) * PRICES.doRowWritten,
     queues: (calls.queueMessages ?? 0) * 3 * PRICES.queueOperation,
     d1: (calls.d1RowsWritten ?? 0) * PRICES.d1RowWritten,
@@ -87,10 +89,11 @@ export function floorCalls({ cpuMs = 0 } = {}) {
 
 /**
  * The service's calls per fallback from the edge model's counts per create and per lookup hit
- * (`perCreate`, `perLookup`: binding calls keyed as bench/edge/counting.ts names them), its CPU, and
- * the trail's rows per event.
+ * (`perCreate`, `perLookup`: binding calls keyed as bench/edge/counting.ts names them), its CPU, the
+ * trail's rows per event, and how long a shard's send timer holds it per event (counted as if no two
+ * events shared a timer: the sparse, worst case).
  */
-export function serviceCalls({ perCreate, perLookup, cpuMs = 0, rowsPerEvent }) {
+export function serviceCalls({ perCreate, perLookup, cpuMs = 0, rowsPerEvent, heldMsPerEvent = 0 }) {
   const sum = (prefix) =>
     [perCreate, perLookup].reduce(
       (s, per) =>
@@ -107,6 +110,7 @@ export function serviceCalls({ perCreate, perLookup, cpuMs = 0, rowsPerEvent }) 
     kvReads: sum("kv:get"),
     kvWrites: sum("kv:put") + sum("kv:delete") + sum("kv:list"),
     doRequests: sum("do:") + sum("alarm:"),
+    doHeldMs: events * heldMsPerEvent,
     doRowsWritten: sum("rows:"),
     queueMessages: events,
     d1RowsWritten: events * rowsPerEvent,

@@ -138,7 +138,8 @@ export function geoLatency({ weights = DEFAULT_WEIGHTS, samples = 10_000, seed =
 /**
  * Calls per request, from src/ (0.7.0):
  * - a lookup: one call to its code's claim shard (`CodeClaims.lookup`; an isolate that saw attack mode
- *   asks the same shard first, refused there with no second call); a failure (wrong, malformed or
+ *   first asks a shard of the request's own region, `indexNear`, refused there with no second call:
+ *   src/fallback/pending-codes.ts); a failure (wrong, malformed or
  *   refused code) is counted into its network's ClientLedger, batched per isolate and network
  *   (LEDGER_BATCH_MS 250 ms linger, one hand-off in flight: src/lib/count-batcher.ts), refusals by a
  *   second batcher of the same kind (src/audit/refusals.ts);
@@ -146,14 +147,14 @@ export function geoLatency({ weights = DEFAULT_WEIGHTS, samples = 10_000, seed =
  * - a shard calls its keeper (`GuessBudget.grant`) after a wrong code leaves it under 2 units (one call
  *   in flight per shard), before a create when its attack state is over 1 s old, and in attack mode to
  *   report refusals every 10 s (src/security/guess-gate.ts);
- * - a shard's alarm sends stored retrieval events 250 ms after a redemption (at most 4 alarms a second);
+ * - a shard sends the events it stores itself, with no alarm (an alarm per hour's table and after a
+ *   refused send only: negligible here);
  * - each network ledger hands a finished minute to one of 64 summary shards 1 s after it, and each
  *   summary shard to the deployment's summary 15 s after it (src/security/client-ledger.ts).
  */
 export const CALLS = {
   lookupShard: 1,
   createShard: 1,
-  alarmsPerShardPerSecond: 4,
   keeperPerShardPerSecondCreates: 1,
   keeperPerShardPerSecondAttack: 0.1,
   summaryShards: 64,
@@ -189,8 +190,7 @@ export function busiestObjects({
   for (const design of ["before", "after"]) {
     const tenantShards = design === "before" ? INDEX_CHARS.length : fewest;
     const keeperShards = design === "before" ? INDEX_CHARS.length : fewest;
-    const alarms = Math.min(CALLS.alarmsPerShardPerSecond, lookups / tenantShards);
-    const tenantShard = (creates * CALLS.createShard + lookups * CALLS.lookupShard) / tenantShards + alarms;
+    const tenantShard = (creates * CALLS.createShard + lookups * CALLS.lookupShard) / tenantShards;
     const keeperPeak = keeperShards * Math.min(CALLS.keeperPerShardPerSecondCreates, creates / tenantShards) + wrong;
     const peak = {
       claimShard: tenantShard,
@@ -198,12 +198,15 @@ export function busiestObjects({
       clientLedger: Math.min(wrong, 2), // typos from many phones: at most the typo rate on one network
     };
     // Attack mode on (the budget of 300 a minute is spent in a fraction of a second): every passed
-    // guess costs its shard one call, uniformly over the 64 characters whatever the placement.
+    // guess costs one call, to a shard of the region it enters through ("after"; before placement its
+    // code's own shard). The worst case: the whole botnet enters through the tenant's home region,
+    // so its few shards take both. Every shard may report refusals to the keeper.
+    const botnetShards = design === "before" ? INDEX_CHARS.length : fewest;
     const keeperAttack =
-      keeperShards *
-      (Math.min(CALLS.keeperPerShardPerSecondCreates, creates / tenantShards) + CALLS.keeperPerShardPerSecondAttack);
+      keeperShards * Math.min(CALLS.keeperPerShardPerSecondCreates, creates / tenantShards) +
+      INDEX_CHARS.length * CALLS.keeperPerShardPerSecondAttack;
     const attack = {
-      claimShard: tenantShard + passed / INDEX_CHARS.length,
+      claimShard: tenantShard + passed / botnetShards,
       budgetKeeper: keeperAttack,
       // Each of a network's two batchers calls at most once per event; 5 guesses/s a /24 here.
       clientLedger: perNetworkRequests,

@@ -2,6 +2,7 @@
 // uses): the geographic latency model per region against its floor, before and after placement, the
 // busiest Durable Object's requests per second, and the cost per million fallbacks, each with its budget.
 import path from "node:path";
+import { EVENT_SEND_DELAY_MS } from "../../common/claim-shards.js";
 import { table } from "../../scripts/lib/progress.mjs";
 import { root } from "../../scripts/wrangler.mjs";
 import { budget } from "../lib/budgets.mjs";
@@ -85,7 +86,13 @@ function cost(edgeModel, cpu) {
     return null;
   }
   const rowsPerEvent = auditRowsPerEvent(path.join(root, "audit-consumer/migrations"));
-  const calls = serviceCalls({ perCreate, perLookup, cpuMs: cpu?.service ?? 0, rowsPerEvent });
+  const calls = serviceCalls({
+    perCreate,
+    perLookup,
+    cpuMs: cpu?.service ?? 0,
+    rowsPerEvent,
+    heldMsPerEvent: EVENT_SEND_DELAY_MS,
+  });
   const floor = floorCalls({ cpuMs: cpu?.reference ?? 0 });
   const s = dollarsPerMillion(calls);
   const f = dollarsPerMillion(floor);

@@ -12,8 +12,8 @@ export const MAX_SEND_BATCH = 100;
 
 const asMessages = (events: QueuedAuditEvent[]) => events.map((body) => ({ body, contentType: "json" as const }));
 
-/** The send, or a rejection after `ms`: one promise and one timer, no race. */
-function sendWithin(queue: Queue, events: QueuedAuditEvent[], ms: number): Promise<void> {
+/** The send, or a rejection after `ms` (a stalled send counts as refused): one promise and one timer, no race. */
+export function sendWithin(queue: Queue, events: QueuedAuditEvent[], ms: number): Promise<void> {
   let sent: Promise<unknown>;
   try {
     sent = queue.sendBatch(asMessages(events));

@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { QueuedAuditEvent } from "../../common/audit-contract";
-import { claimObjectName, legacyClaimObjectName } from "../../common/claim-shards.js";
+import { claimObjectName, EVENT_SEND_DELAY_MS, legacyClaimObjectName } from "../../common/claim-shards.js";
 import { regionOfIndex } from "../../common/regions.js";
+import { SEND_TIMEOUT_MS, sendWithin } from "../audit/hand-off";
 import type { CodeClass } from "../config";
 import type { BudgetSettings } from "../security/guess-budget";
 import { GuessGate, REFUSAL_REPORT_MS } from "../security/guess-gate";
@@ -25,8 +26,6 @@ export type ClaimVerdict =
   /** Not evaluated: the guess-budget keeper could not be reached (fail closed). */
   | { outcome: "unavailable" };
 
-/** A redemption's event waits this long in the shard, so that the events of a busy shard share a send. */
-export const EVENT_SEND_DELAY_MS = 250;
 /** A send the queue refused is tried again this much later (the events stay stored meanwhile). */
 export const EVENT_RETRY_MS = 5_000;
 /**
@@ -315,7 +314,12 @@ export class CodeClaims extends DurableObject<Env> {
         break;
       }
       try {
-        await this.env.AUDIT_QUEUE.sendBatch(batch.map((e) => ({ body: JSON.parse(e.body), contentType: "json" })));
+        // A stalled send counts as refused: later events and the alarm must not wait behind it.
+        await sendWithin(
+          this.env.AUDIT_QUEUE,
+          batch.map((e) => JSON.parse(e.body)),
+          SEND_TIMEOUT_MS,
+        );
       } catch {
         await this.armBy(Date.now() + EVENT_RETRY_MS);
         return;
@@ -364,7 +368,11 @@ export class CodeClaims extends DurableObject<Env> {
         return true;
       }
       try {
-        await this.env.AUDIT_QUEUE.sendBatch(rows.map((r) => ({ body: JSON.parse(r.body), contentType: "json" })));
+        await sendWithin(
+          this.env.AUDIT_QUEUE,
+          rows.map((r) => JSON.parse(r.body)),
+          SEND_TIMEOUT_MS,
+        );
       } catch {
         await this.armBy(Date.now() + EVENT_RETRY_MS);
         return false;

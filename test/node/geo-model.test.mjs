@@ -78,11 +78,14 @@ test("cost: the floor's calls at the published prices, and the service's from co
   // 2 requests 0.60, KV 10.50 (a read, a write, the lookup's delete), 2 object calls with a row each
   // ~2.30, 2 messages 2.40, 2 rows 2.00.
   assert.ok(Math.abs(floor.total - 17.8) < 0.1, String(floor.total));
-  const same = serviceCalls({
+  const counted = {
     perCreate: { "kv:put": 1, "do:CODE_CLAIMS": 1, "rows:CodeClaims": 1, "queue:messages": 1 },
     perLookup: { "kv:get": 1, "kv:delete": 1, "do:CODE_CLAIMS": 1, "rows:CodeClaims": 1, "queue:messages": 1 },
     rowsPerEvent: 1,
-  });
-  assert.equal(dollarsPerMillion(same).total, floor.total);
+  };
+  assert.equal(dollarsPerMillion(serviceCalls(counted)).total, floor.total);
+  // A send timer keeps a 128 MB object billed: 2 events held 20 ms each is 0.005 GB-s, $0.0625 a million.
+  const held = dollarsPerMillion(serviceCalls({ ...counted, heldMsPerEvent: 20 }));
+  assert.ok(Math.abs(held.total - floor.total - 0.0625) < 0.002, String(held.total - floor.total));
   assert.equal(auditRowsPerEvent(path.join(root, "audit-consumer/migrations")), 3); // the row, two search indexes
 });
