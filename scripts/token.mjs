@@ -23,7 +23,7 @@ import {
 } from "../common/api-tokens.js";
 import { KV_PREFIXES } from "../common/kv-keys.js";
 import { RP_APP_ID, RP_APP_ID_RULE } from "../common/rp-app-id.js";
-import { openLocalStores } from "./lib/local-stores.mjs";
+import { localStoresMiniflare, openLocalStores } from "./lib/local-stores.mjs";
 import { LOCKED, LOCKED_NOTICE, LOCKED_RETRIES, root, STATE_DIR, wrangler } from "./wrangler.mjs";
 
 const USAGE = `usage:
@@ -81,15 +81,7 @@ async function localStores() {
   // Miniflare is a large bundle: V8's compiled code, cached on disk, halves its import on later runs.
   enableCompileCache?.();
   const { Miniflare } = await import("miniflare");
-  const open = () =>
-    new Miniflare({
-      modules: true,
-      script: "export default {}",
-      kvNamespaces: { QR_KV: ids.kvId },
-      d1Databases: { CONTROL_DB: ids.dbId },
-      kvPersist: path.join(v3, "kv"),
-      d1Persist: path.join(v3, "d1"),
-    });
+  const open = () => new Miniflare(localStoresMiniflare(v3, ids));
   let mf = open();
   const db = unlocked(await mf.getD1Database("CONTROL_DB"));
   if (await migrationsMissing(db)) {

@@ -26,6 +26,18 @@ export function localStoreFiles(v3, { kvId, dbId }) {
   };
 }
 
+/** Miniflare's options for the same two stores, as bindings QR_KV and CONTROL_DB (Miniflare creates them). */
+export function localStoresMiniflare(v3, { kvId, dbId }) {
+  return {
+    modules: true,
+    script: "export default {}",
+    kvNamespaces: { QR_KV: kvId },
+    d1Databases: { CONTROL_DB: dbId },
+    kvPersist: path.join(v3, "kv"),
+    d1Persist: path.join(v3, "d1"),
+  };
+}
+
 /**
  * The two stores behind the binding shapes the Worker uses (KV put/list/delete, D1 prepare/bind),
  * or null when either has never been created (`npm run dev` or Miniflare creates them). Another

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { Miniflare } from "miniflare";
-import { localStoreFiles, openLocalStores } from "../../scripts/lib/local-stores.mjs";
+import { localStoreFiles, localStoresMiniflare, openLocalStores } from "../../scripts/lib/local-stores.mjs";
 
 const v3 = mkdtempSync(path.join(tmpdir(), "qrf-local-stores-"));
 const ids = { kvId: "0123456789abcdef0123456789abcdef", dbId: "00000000-0000-0000-0000-0000000000aa" };
@@ -16,16 +16,9 @@ const ids = { kvId: "0123456789abcdef0123456789abcdef", dbId: "00000000-0000-000
 let mf;
 
 before(async () => {
-  mf = new Miniflare({
-    modules: true,
-    script: "export default {}",
-    kvNamespaces: { KV: ids.kvId },
-    d1Databases: { DB: ids.dbId },
-    kvPersist: path.join(v3, "kv"),
-    d1Persist: path.join(v3, "d1"),
-  });
-  await (await mf.getKVNamespace("KV")).put("created-by", "miniflare");
-  await (await mf.getD1Database("DB")).exec("CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER)");
+  mf = new Miniflare(localStoresMiniflare(v3, ids));
+  await (await mf.getKVNamespace("QR_KV")).put("created-by", "miniflare");
+  await (await mf.getD1Database("CONTROL_DB")).exec("CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER)");
 });
 after(async () => {
   await mf.dispose();
@@ -44,7 +37,7 @@ test("a KV value, its metadata and expiry, written as files, read by a running M
   await stores.kv.put("token:v1:abc", '{"a":1}', { metadata: { id: "abc" }, expiration });
   await stores.kv.put("token:v1:abd", "second");
   await stores.kv.put("token:v1:abd", "replaced");
-  const kv = await mf.getKVNamespace("KV");
+  const kv = await mf.getKVNamespace("QR_KV");
   const read = await kv.getWithMetadata("token:v1:abc");
   assert.deepEqual([read.value, read.metadata], ['{"a":1}', { id: "abc" }]);
   assert.equal(await kv.get("token:v1:abd"), "replaced");
@@ -79,7 +72,7 @@ test("D1 statements with numbered parameters, read by a running Miniflare", asyn
     },
   );
   assert.equal(await stores.db.prepare("SELECT 1 FROM t WHERE id = ?1").bind("y").first(), null);
-  const { results } = await (await mf.getD1Database("DB")).prepare("SELECT id, n FROM t").all();
+  const { results } = await (await mf.getD1Database("CONTROL_DB")).prepare("SELECT id, n FROM t").all();
   assert.deepEqual(results, [{ id: "x", n: 7 }]);
   await stores.close();
 });
