@@ -13,6 +13,7 @@ import { parse } from "smol-toml";
 import {
   DEFAULT_APP_SCOPES,
   fromTokenRow,
+  INSERT_TOKEN,
   mintToken,
   REVOKE_TOKEN,
   SCOPES,
@@ -87,7 +88,16 @@ async function localStores() {
   if (await migrationsMissing(db)) {
     // wrangler applies them as `npm run dev` does (and records them), so neither applies them twice.
     await mf.dispose();
-    wrangler(["d1", "migrations", "apply", "CONTROL_DB", "--local", "--persist-to", STATE_DIR]);
+    wrangler([
+      "d1",
+      "migrations",
+      "apply",
+      "CONTROL_DB",
+      "--local",
+      "--persist-to",
+      STATE_DIR,
+      ...(values.env ? ["--env", values.env] : []),
+    ]);
     mf = open();
   }
   return lockTolerant({
@@ -226,6 +236,34 @@ function checkedCreate() {
   return { rpAppId: admin ? null : values.app, scopes, label: values.label, expiresInDays };
 }
 
+/**
+ * mintToken, whose registry row is removed again when the KV record could not follow (a store locked
+ * past every retry): no token is listed that was never shown.
+ */
+async function mintedOrUndone(stores, fields) {
+  let id = null;
+  const db = {
+    prepare: (sql) => {
+      const statement = stores.db.prepare(sql);
+      if (sql !== INSERT_TOKEN) return statement;
+      return {
+        ...statement,
+        bind: (...params) => {
+          id = params[0];
+          return statement.bind(...params);
+        },
+      };
+    },
+  };
+  try {
+    return await mintToken(stores.kv, db, fields);
+  } catch (err) {
+    if (id) await stores.db.prepare("DELETE FROM api_tokens WHERE id = ?1").bind(id).run();
+    console.error(`no token was created: ${String(err?.message ?? err)}`);
+    process.exit(1);
+  }
+}
+
 if (!["create", "list", "revoke"].includes(command))
   fail(command ? `unknown command ${command}` : "a command is required");
 if (command === "revoke") {
@@ -240,7 +278,7 @@ process.stdout.on("error", (err) => {
 const stores = values.remote ? remoteStores() : await localStores();
 try {
   if (fields) {
-    const { token, record } = await mintToken(stores.kv, stores.db, fields);
+    const { token, record } = await mintedOrUndone(stores, fields);
     console.error(
       `created token ${record.id} (${record.scopes.join(",")}) for ${record.rpAppId ?? "every application"}; it is shown once, below:`,
     );

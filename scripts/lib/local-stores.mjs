@@ -1,8 +1,9 @@
 // The local KV namespace and D1 database of `npm run dev` opened as the SQLite files they are, with
 // no workerd started: Miniflare keeps each in `<kind>/miniflare-<Object>/<id>.sqlite` under the
 // state folder, named by its object id, and a KV value in `kv/<namespace>/blobs/<blob id>`.
-// test/node/local-stores.test.mjs checks every write here against Miniflare's own bindings, so a
-// Miniflare that stores them differently fails the suite instead of a user's token.
+// test/node/local-stores.test.mjs reads every write here back through the project's Miniflare, and
+// the e2e (`npm run test:e2e`) authenticates with CLI tokens against `npm run dev`, which runs
+// wrangler's own copy: a Miniflare that stores them differently fails one of them, not a user's token.
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -48,6 +49,11 @@ export async function openLocalStores(v3, ids) {
   if (!existsSync(files.kvFile) || !existsSync(files.dbFile)) return null;
   const { DatabaseSync } = await import("node:sqlite");
   const kvDb = new DatabaseSync(files.kvFile);
+  // A KV file Miniflare has not yet set up: Miniflare's path creates its table.
+  if (!kvDb.prepare("SELECT 1 FROM sqlite_master WHERE name = '_mf_entries'").get()) {
+    kvDb.close();
+    return null;
+  }
   const d1 = new DatabaseSync(files.dbFile);
   const kv = {
     async put(key, value, { metadata, expiration } = {}) {
@@ -59,8 +65,9 @@ export async function openLocalStores(v3, ids) {
       const blob = path.join(files.kvBlobs, blobId);
       writeFileSync(`${blob}.tmp`, value);
       renameSync(`${blob}.tmp`, blob);
+      let old;
       try {
-        const old = kvDb.prepare("SELECT blob_id FROM _mf_entries WHERE key = ?").get(key);
+        old = kvDb.prepare("SELECT blob_id FROM _mf_entries WHERE key = ?").get(key);
         kvDb
           .prepare("INSERT OR REPLACE INTO _mf_entries (key, blob_id, expiration, metadata) VALUES (?, ?, ?, ?)")
           .run(
@@ -69,11 +76,11 @@ export async function openLocalStores(v3, ids) {
             expiration === undefined ? null : expiration * 1000,
             metadata === undefined ? null : JSON.stringify(metadata),
           );
-        if (old) rmSync(path.join(files.kvBlobs, old.blob_id), { force: true });
       } catch (err) {
         rmSync(blob, { force: true });
         throw err;
       }
+      if (old) rmSync(path.join(files.kvBlobs, old.blob_id), { force: true });
     },
     async list({ prefix = "" }) {
       const rows = kvDb

@@ -1,11 +1,13 @@
 // `npm run token` writes the local stores as SQLite files (scripts/lib/local-stores.mjs). Each write
 // is read back through Miniflare's own KV and D1 bindings, in the files Miniflare created, with
 // Miniflare running meanwhile as `npm run dev` may: a Miniflare that names or lays out its stores
-// differently fails here. Run by `npm test` (node --test).
+// differently fails here (dev's own copy, wrangler's, is checked by the e2e's CLI tokens). Run by
+// `npm test` (node --test).
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { after, before, test } from "node:test";
 import { Miniflare } from "miniflare";
 import { localStoreFiles, localStoresMiniflare, openLocalStores } from "../../scripts/lib/local-stores.mjs";
@@ -29,6 +31,11 @@ test("the files are where Miniflare keeps these ids; none yet for others", async
   const files = localStoreFiles(v3, ids);
   for (const file of [files.kvFile, files.dbFile]) assert.ok(existsSync(file), file);
   assert.equal(await openLocalStores(v3, { kvId: "f".repeat(32), dbId: ids.dbId }), null);
+  // A KV file without Miniflare's table yet (created, not set up): Miniflare's path, not this one.
+  const bare = { kvId: "e".repeat(32), dbId: ids.dbId };
+  mkdirSync(path.dirname(localStoreFiles(v3, bare).kvFile), { recursive: true });
+  new DatabaseSync(localStoreFiles(v3, bare).kvFile).close();
+  assert.equal(await openLocalStores(v3, bare), null);
 });
 
 test("a KV value, its metadata and expiry, written as files, read by a running Miniflare", async () => {
