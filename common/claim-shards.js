@@ -46,6 +46,17 @@ export function parseClaimSharding(raw) {
 export const claimObjectName = (indexId) => `claims:${regionOfIndex(indexId)}:${indexId.slice(0, 1)}`;
 
 /**
+ * The objects a lookup asks first while its isolate knows attack mode is on (whether it is refused):
+ * 64 per region, created in the region the request entered through (`near`), one picked at random
+ * per lookup. A botnet's guesses spread over 64 objects wherever it enters, and which one answers
+ * says nothing of the code (the region's own 7 or 8 are its claim shards: were the pick the code's
+ * prefix, their timing could sort codes by region).
+ * @param {string} prefix an index character
+ * @param {import("./regions.js").Region} near
+ */
+export const attackCheckObjectName = (prefix, near) => `claims:${near}:${prefix.slice(0, 1)}`;
+
+/**
  * Its name under the 64 sharding of 0.4 to 0.7.
  * @param {string} indexId
  */

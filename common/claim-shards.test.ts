@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { toBase64Url } from "../src/lib/encoding";
 import {
+  attackCheckObjectName,
   claimLegacyUntil,
   claimObjectName,
   claimRolloutRefusal,
@@ -8,7 +9,14 @@ import {
   legacyClaimObjectName,
   parseClaimSharding,
 } from "./claim-shards.js";
-import { charsOfRegion, REGIONS, regionOfIndex, regionOfIndexByte, regionOfRequest } from "./regions.js";
+import {
+  charsOfRegion,
+  indexCharOfBits,
+  REGIONS,
+  regionOfIndex,
+  regionOfIndexByte,
+  regionOfRequest,
+} from "./regions.js";
 
 const v = (claimShards: string | undefined, hasGuessBudget = true, claimLegacyUntil?: number) => ({
   claimShards,
@@ -21,6 +29,14 @@ describe("claim sharding", () => {
     expect(claimObjectName("AbCdEf")).toBe("claims:wnam:A");
     expect(claimObjectName("_bCdEf")).toBe("claims:me:_");
     expect(legacyClaimObjectName("AbCdEf")).toBe("claims:A");
+  });
+
+  it("gives every region 64 attack-check objects, its own claim shards among them", () => {
+    for (const near of REGIONS) {
+      const names = Array.from({ length: 64 }, (_, bits) => attackCheckObjectName(indexCharOfBits(bits), near));
+      expect(new Set(names).size).toBe(64);
+      for (const c of charsOfRegion(near)) expect(names).toContain(claimObjectName(c));
+    }
   });
 
   it("accepts only the regional sharding (unset means regional)", () => {

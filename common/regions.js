@@ -42,22 +42,16 @@ const REGION_OF_BITS = [...INDEX_ALPHABET].map((c) => /** @type {Region} */ (REG
 export const regionOfIndexByte = (firstByte) => REGION_OF_BITS[firstByte >> 2];
 
 /**
+ * The index character whose base64url value is `bits`' low 6 bits.
+ * @param {number} bits
+ */
+export const indexCharOfBits = (bits) => INDEX_ALPHABET[bits & 63];
+
+/**
  * The index characters a region holds.
  * @param {Region} region
  */
 export const charsOfRegion = (region) => [...INDEX_ALPHABET].filter((c) => REGION_OF_CHAR.get(c) === region);
-
-/**
- * A stand-in index id whose shard is in `region`, spread over its characters by `indexId`'s first:
- * where a lookup asks whether attack mode refuses it, so that the answer's timing tells nothing of
- * the region holding the code (only the caller's own).
- * @param {string} indexId
- * @param {Region} region
- */
-export function indexNear(indexId, region) {
-  const chars = charsOfRegion(region);
-  return chars[INDEX_ALPHABET.indexOf(indexId.slice(0, 1)) % chars.length] + indexId.slice(1);
-}
 
 /** @param {unknown} value */
 export const isRegion = (value) => /** @type {readonly unknown[]} */ (REGIONS).includes(value);

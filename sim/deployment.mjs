@@ -96,6 +96,11 @@ export async function startDeployment(bundle, { workers, vars = {} }) {
       if (at.isolate) headers.set("x-sim-isolate", at.isolate);
       return fetch(url + pathname, { ...init, headers });
     },
+    /** RPC calls the keeper and each claim object (by name) received so far, by method (sim/entry.ts). */
+    async objectCalls() {
+      const res = await fetch(`${url}/__sim/object-calls`, { headers: { "x-sim-worker": "0" } });
+      return res.json();
+    },
     async stop() {
       await mf.dispose().catch(() => {});
       rmSync(persist, { recursive: true, force: true });

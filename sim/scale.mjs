@@ -51,6 +51,37 @@ const usersServed = (r) => [
   r.served >= 0.98 && r.usersLostByHarness <= 0.05 * ((r.totals.users ?? 0) || 1),
 ];
 const attackModeCodesServed = (r) => ["codes issued in attack mode served", r.servedLong >= 0.99];
+// The busiest-object model (bench/geo/model.mjs) spreads the normal-length guesses refused in attack
+// mode evenly over the 64 objects that check it in the region they enter through (here, with no
+// location, the default one): the busiest within 4 standard deviations of an even share.
+const checksSpread = ({ objects: { attackChecks: a } }) => [
+  "attack checks spread over 64 objects",
+  a.calls >= 640 && a.busiest <= a.calls / 64 + 4 * Math.sqrt(a.calls / 64),
+];
+
+/**
+ * Calls per object during a phase, from the counts Worker 0 keeps (sim/entry.ts): the busiest claim
+ * object and the keeper per second, and how evenly attack-mode checks spread over a region's 64.
+ */
+function objectLoad(calls, seconds) {
+  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+  const claims = Object.entries(calls.claims)
+    .map(([name, byMethod]) => ({ name, calls: sum(Object.values(byMethod)), checks: byMethod.attackCheck ?? 0 }))
+    .sort((a, b) => b.calls - a.calls);
+  const checks = sum(claims.map((c) => c.checks));
+  const perSecond = (n) => +(n / seconds).toFixed(1);
+  return {
+    seconds: Math.round(seconds),
+    claimObjectsCalled: claims.length,
+    busiest: claims[0] ? { name: claims[0].name, calls: claims[0].calls, perSecond: perSecond(claims[0].calls) } : null,
+    keeperPerSecond: perSecond(sum(Object.values(calls.keeper))),
+    attackChecks: {
+      calls: checks,
+      objects: claims.filter((c) => c.checks > 0).length,
+      busiest: Math.max(0, ...claims.map((c) => c.checks)),
+    },
+  };
+}
 
 /** Each phase: what runs, for how long, and the bounds its figures must meet. */
 const PHASES = {
@@ -104,7 +135,7 @@ const PHASES = {
   locations: {
     about: "a botnet of 50 /24s, each address at many times one location's limit, spread over every location (45 s)",
     run: withUsers(45, { longToo: true, addressOf: (i) => ipv4(i % 50, 1 + ((i >> 6) % 5)) }),
-    bounds: (r) => [longNeverRefused(r), withinBudget(r), usersServed(r)],
+    bounds: (r) => [longNeverRefused(r), withinBudget(r), usersServed(r), checksSpread(r)],
   },
 };
 
@@ -132,6 +163,7 @@ async function runPhase(bundle, isolates, name) {
     }
     running = false;
     await watching;
+    const objects = objectLoad(await d.objectCalls(), (Date.now() - rec.started) / 1000);
     const t = rec.totals;
     const attackSeries = rec.series("attackModeSeconds");
     const lastOn = attackSeries.findLastIndex((v) => v > 0);
@@ -151,6 +183,7 @@ async function runPhase(bundle, isolates, name) {
       worstMinute: rec.maxWindow("wrongEvaluated"),
       budget: BUDGET,
       attackEndAfterBurstS: burstEnd === null ? null : lastOn < 0 ? 0 : lastOn + 1 - burstEnd,
+      objects,
       totals: t,
       trail: await trailCounts(d),
       series: {
@@ -183,7 +216,7 @@ try {
       .filter(([, ok]) => !ok)
       .map(([b]) => b);
     console.error(
-      `  served ${pct(r.served)}, attack mode ${r.attackModeStarts}× / ${r.attackModeSeconds} s, worst minute ${r.worstMinute} wrong of ${BUDGET}${failed.length ? `; MISSED: ${failed.join(", ")}` : ""}`,
+      `  served ${pct(r.served)}, attack mode ${r.attackModeStarts}× / ${r.attackModeSeconds} s, worst minute ${r.worstMinute} wrong of ${BUDGET}, busiest object ${r.objects.busiest?.perSecond ?? 0}/s, keeper ${r.objects.keeperPerSecond}/s${failed.length ? `; MISSED: ${failed.join(", ")}` : ""}`,
     );
   }
 } finally {
@@ -192,14 +225,14 @@ try {
 const table = [
   `Measured by \`npm run sim:scale\` (${new Date().toISOString().slice(0, 10)}); phases and bounds in sim/scale.mjs.`,
   "",
-  "| isolates (Workers × simulated) | phase | users served | attack-mode starts | attack-mode time | wrong codes in the worst minute (budget 300) | long codes refused | attack over after the burst | bounds |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| isolates (Workers × simulated) | phase | users served | attack-mode starts | attack-mode time | wrong codes in the worst minute (budget 300) | long codes refused | attack over after the burst | busiest claim object / keeper, calls/s | bounds |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ...results.map((r) => {
     const missed = Object.entries(r.bounds)
       .filter(([, ok]) => !ok)
       .map(([b]) => b);
     const after = r.attackEndAfterBurstS === null ? "" : `${r.attackEndAfterBurstS} s`;
-    return `| ${r.isolates} (${r.workers} × ${r.simulatedIsolatesPerWorker}) | ${r.phase} | ${pct(r.served)} | ${r.attackModeStarts} | ${r.attackModeSeconds} s | ${r.worstMinute} | ${r.totals.refusedLongAttackMode ?? 0} | ${after} | ${missed.length ? `missed: ${missed.join(", ")}` : "met"} |`;
+    return `| ${r.isolates} (${r.workers} × ${r.simulatedIsolatesPerWorker}) | ${r.phase} | ${pct(r.served)} | ${r.attackModeStarts} | ${r.attackModeSeconds} s | ${r.worstMinute} | ${r.totals.refusedLongAttackMode ?? 0} | ${after} | ${r.objects.busiest?.perSecond ?? 0} / ${r.objects.keeperPerSecond} | ${missed.length ? `missed: ${missed.join(", ")}` : "met"} |`;
   }),
 ].join("\n");
 console.log(`\n${table}`);

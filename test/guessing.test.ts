@@ -2,12 +2,11 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { claimObjectName } from "../common/claim-shards.js";
-import { indexNear } from "../common/regions.js";
 import { configOf } from "../src/config";
 import { indexIdOf, pendingKeys } from "../src/fallback/payload-crypto";
 import { budgetSettings, GuessBudget, UNITS_LEASE_MS } from "../src/security/guess-budget";
-import { GuessGate } from "../src/security/guess-gate";
-import { asIsolate, call, deployment, expectErrorShape, keeperOf, lookup, mintToken } from "./helpers";
+import { GuessGate, REFUSAL_REPORT_MS } from "../src/security/guess-gate";
+import { asIsolate, call, deployment, expectErrorShape, keeperOf, lookup, mintToken, passThrough } from "./helpers";
 
 /** A wrong well-formed code of the normal length, different for every `i`. */
 function wrongCode(i: number): string {
@@ -25,6 +24,46 @@ async function wrongCodesOfOneShard(n: number, from = 0, shard = "A"): Promise<s
     if ((await indexIdOf(keys, code)).startsWith(shard)) codes.push(code);
   }
   return codes;
+}
+
+/**
+ * A deployment whose claims binding logs the objects each call asks for (names without the
+ * deployment's prefix), with `fireDue`: it runs the alarms those objects set (to report refusals)
+ * once due, as workerd would, which it does not while Date is faked.
+ */
+function loggedDeployment(name: string, vars: Parameters<typeof deployment>[1] = {}) {
+  const deployed = deployment(name, vars);
+  const names = new Map<string, string>();
+  const asked: { object: string; at: number }[] = [];
+  let fired = 0;
+  const ns = deployed.CODE_CLAIMS;
+  const logged = {
+    ...deployed,
+    CODE_CLAIMS: passThrough(ns, {
+      idFromName: (n: string) => {
+        const id = ns.idFromName(n);
+        names.set(id.toString(), n);
+        return id;
+      },
+      get: (id: DurableObjectId) => {
+        asked.push({ object: names.get(id.toString()) ?? id.toString(), at: Date.now() });
+        return ns.get(id);
+      },
+    }),
+  } as Env;
+  const objectOf = (object: string) => env.CODE_CLAIMS.get(env.CODE_CLAIMS.idFromName(`${name}|${object}`));
+  return {
+    deployed: logged,
+    /** The objects asked for since the `from`th call. */
+    asked: (from = 0) => asked.slice(from).map((a) => a.object),
+    calls: () => asked.length,
+    objectOf,
+    async fireDue() {
+      const due = asked.slice(fired).filter((a) => a.at + REFUSAL_REPORT_MS <= Date.now());
+      fired += due.length;
+      for (const object of new Set(due.map((a) => a.object))) await runDurableObjectAlarm(objectOf(object));
+    },
+  };
 }
 
 async function createCode(token: string, on: Env): Promise<string> {
@@ -149,7 +188,8 @@ describe("the guess budget at any isolate count", () => {
 describe("attack mode costs the attacker the budget's rate", () => {
   /** Spends a budget of 10 wrong codes a minute at `t0`, in one shard: the eleventh starts attack mode. */
   async function startAttack(name: string) {
-    const deployed = deployment(name, { GUESS_BUDGET_PER_MINUTE: "10" });
+    const log = loggedDeployment(name, { GUESS_BUDGET_PER_MINUTE: "10" });
+    const { deployed } = log;
     const codes = await wrongCodesOfOneShard(11);
     vi.useFakeTimers({ toFake: ["Date"] });
     const t0 = Date.now();
@@ -158,7 +198,7 @@ describe("attack mode costs the attacker the budget's rate", () => {
     }
     await expectErrorShape(await lookup(codes[10], "10.61.0.1", { env: deployed }), 503, "ATTACK_MODE");
     expect(await attackUntil(name)).toBe(t0 + 60_000);
-    return { deployed, t0 };
+    return { ...log, t0 };
   }
 
   /** Runs the keeper's checks every second from `from` until attack mode ends; returns when it did. */
@@ -202,18 +242,62 @@ describe("attack mode costs the attacker the budget's rate", () => {
     expect(reads - before).toBe(0);
   }, 120_000); // starts attack mode with hundreds of lookups, slow when the whole suite runs
 
+  it("while an isolate knows it is on, its guesses are refused by objects of its own region picked at random, not by the code's", async () => {
+    const { deployed, asked, calls, objectOf } = await startAttack("spread");
+    const [code] = await wrongCodesOfOneShard(1, 20_000, "B"); // its claim shard is claims:wnam:B
+    const from = calls();
+    for (let k = 0; k < 16; k++)
+      await expectErrorShape(await lookup(code, `10.70.${k}.1`, { env: deployed }), 503, "ATTACK_MODE");
+    // One call a lookup, to one of the 64 objects of the caller's region (here the default one),
+    // several for the same code: which one answers says nothing of it. The code's shard is not asked.
+    const near = `claims:${configOf(env).claims.defaultRegion}:`;
+    expect(asked(from)).toHaveLength(16);
+    expect(asked(from).every((object) => object.startsWith(near))).toBe(true);
+    const objects = new Set(asked(from));
+    expect(objects.size).toBeGreaterThanOrEqual(2);
+    // Each counted its refusals, and reports them (its alarm): none is lost to the keeper.
+    for (const object of objects) expect(await runDurableObjectAlarm(objectOf(object))).toBe(true);
+    expect((await keeperOf("spread").usage()).pressureLastMinute).toBeGreaterThanOrEqual(1 + 16);
+  }, 120_000); // starts attack mode, then 16 lookups each waiting for its audit hand-off
+
+  it("an object still running the previous version (no attackCheck) is asked as that version asked", async () => {
+    const { deployed, asked, calls, objectOf } = await startAttack("previous-objects");
+    // Each stub's attackCheck is a call of a method no version has: the error workerd gives for a missing method.
+    const previous = {
+      ...deployed,
+      CODE_CLAIMS: passThrough(deployed.CODE_CLAIMS, {
+        get: (id: DurableObjectId) => {
+          const real = env.CODE_CLAIMS.get(id) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+          return passThrough(deployed.CODE_CLAIMS.get(id), {
+            attackCheck: (...a: unknown[]) => real.attackCheckOfALaterVersion(...a),
+          });
+        },
+      }),
+    } as Env;
+    const [learn, next] = await wrongCodesOfOneShard(2, 9_500);
+    await expectErrorShape(await lookup(learn, "10.71.0.1", { env: previous }), 503, "ATTACK_MODE"); // learns it here
+    const from = calls();
+    await expectErrorShape(await lookup(next, "10.71.0.2", { env: previous }), 503, "ATTACK_MODE");
+    const [checked] = asked(from);
+    expect(checked.startsWith(`claims:${configOf(env).claims.defaultRegion}:`)).toBe(true);
+    expect(await runDurableObjectAlarm(objectOf(checked))).toBe(true); // its "unread" lookup counted the refusal
+  }, 120_000);
+
   it("a trickle under half the budget's rate cannot hold it: it ends at its minimum", async () => {
-    const { deployed, t0 } = await startAttack("trickle");
-    // One refused guess every 20 s, all reported (one shard): 3 a minute against a budget of 10.
+    const { deployed, t0, fireDue } = await startAttack("trickle");
+    // One refused guess every 20 s, each reported: 3 a minute against a budget of 10.
     for (const [k, code] of (await wrongCodesOfOneShard(3, 2_000)).entries()) {
       vi.setSystemTime(t0 + 11_000 + k * 20_000);
+      await fireDue();
       await expectErrorShape(await lookup(code, "10.63.0.1", { env: deployed }), 503, "ATTACK_MODE");
     }
+    vi.setSystemTime(t0 + 61_000);
+    await fireDue();
     expect(await endOf("trickle", t0 + 61_000, deployed)).toBe(t0 + 61_000);
   });
 
   it("guesses at half the rate hold it, and it ends within 2 minutes of the last one", async () => {
-    const { deployed, t0 } = await startAttack("sustained");
+    const { deployed, t0, fireDue } = await startAttack("sustained");
     // Ten refused guesses a minute for three minutes (the budget's rate), from many addresses; the
     // keeper's checks (every 30 s once the minimum is over) keep it on all along.
     let last = 0;
@@ -221,6 +305,7 @@ describe("attack mode costs the attacker the budget's rate", () => {
     for (const [k, code] of codes.entries()) {
       last = t0 + 2_000 + k * 6_000;
       vi.setSystemTime(last);
+      await fireDue(); // the objects that refused report
       await runDurableObjectAlarm(keeperOf("sustained")); // a no-op until a check is due
       expect(await attackUntil("sustained")).toBeGreaterThan(Date.now());
       await expectErrorShape(await lookup(code, `10.64.${k}.1`, { env: deployed }), 503, "ATTACK_MODE");
@@ -240,25 +325,35 @@ describe("attack mode costs the attacker the budget's rate", () => {
 });
 
 it("a shard reports refusals no later lookup reports: its alarm does", async () => {
-  const { deployed } = { deployed: deployment("report-alarm", { GUESS_BUDGET_PER_MINUTE: "10" }) };
+  const { deployed, asked, calls, objectOf } = loggedDeployment("report-alarm", { GUESS_BUDGET_PER_MINUTE: "10" });
   const codes = await wrongCodesOfOneShard(12, 4_000);
   for (const code of codes.slice(0, 10)) expect((await lookup(code, "10.66.0.1", { env: deployed })).status).toBe(400);
   const before = (await keeperOf("report-alarm").usage()).pressureLastMinute;
   // Two refused: the first starts attack mode, the second is counted in the shard only (a report is due in 10 s).
-  for (const code of codes.slice(10)) {
-    await expectErrorShape(await lookup(code, "10.66.0.2", { env: deployed }), 503, "ATTACK_MODE");
-  }
+  await expectErrorShape(await lookup(codes[10], "10.66.0.2", { env: deployed }), 503, "ATTACK_MODE");
+  const from = calls();
+  await expectErrorShape(await lookup(codes[11], "10.66.0.2", { env: deployed }), 503, "ATTACK_MODE");
   expect((await keeperOf("report-alarm").usage()).pressureLastMinute).toBe(before);
-  // The first was refused by the code's shard; the second, once this isolate knew of attack mode, by a
-  // shard of the caller's own region (no location here: the default region).
-  const keys = await pendingKeys(configOf(env).serverSecret);
-  const index = await indexIdOf(keys, codes[11]);
-  for (const name of [claimObjectName(index), claimObjectName(indexNear(index, configOf(env).claims.defaultRegion))]) {
-    const shard = env.CODE_CLAIMS.get(env.CODE_CLAIMS.idFromName(`report-alarm|${name}`));
-    expect(await runDurableObjectAlarm(shard)).toBe(true);
-  }
+  // The first was refused by the code's shard; the second, once this isolate knew of attack mode, by
+  // one of the 64 attack-check objects of the caller's own region (no location here: the default region).
+  expect(await runDurableObjectAlarm(objectOf(claimObjectName("A")))).toBe(true);
+  expect(await runDurableObjectAlarm(objectOf(asked(from)[0]))).toBe(true);
   expect((await keeperOf("report-alarm").usage()).pressureLastMinute).toBe(before + 2);
 }, 120_000); // 12 lookups, each waiting for its audit hand-off, like its neighbours
+
+it("checking attack mode takes no unit of the budget (an unread lookup takes two), and the keeper keeps no entry for it", async () => {
+  const settings = { ...budgetSettings(configOf(env)), keeper: "check-units|global" };
+  const object = (name: string) => env.CODE_CLAIMS.get(env.CODE_CLAIMS.idFromName(`check-units|${name}`));
+  expect(await object("claims:enam:A").attackCheck(settings)).toEqual({ outcome: "proceed" });
+  expect((await keeperOf("check-units").usage()).held).toBe(0);
+  expect((await object("claims:wnam:A").lookup(settings, "normal", "Axyz", "unread")).outcome).toBe("proceed");
+  expect((await keeperOf("check-units").usage()).held).toBe(2);
+  const entries = await runInDurableObject(keeperOf("check-units"), (instance) => {
+    const state = (instance as unknown as { ks: { held: Record<string, number> } }).ks;
+    return Object.keys(state.held).length;
+  });
+  expect(entries).toBe(1);
+});
 
 it("units are a lease: a shard that falls silent gives its units back to the budget, and drops them itself", async () => {
   const keeper = keeperOf("lease");

@@ -161,7 +161,7 @@ export function refusedCount(rows: AuditEvent[], remoteIP: string, errorCode?: s
 }
 
 /** Every method call on `target` (a binding or a stub) is made on the real object. */
-function passThrough<T extends object>(target: T, override: Record<string | symbol, unknown> = {}): T {
+export function passThrough<T extends object>(target: T, override: Record<string | symbol, unknown> = {}): T {
   return new Proxy(target, {
     get(t, p) {
       if (p in override) return override[p];
@@ -194,6 +194,7 @@ export function deployment(name: string, vars: Partial<Record<keyof typeof CONFI
             stub.lookup(withKeeper(settings) as never, ...rest),
           reserve: (id: string, expiresAt: number, settings?: { keeper: string }, ...rest: [never?]) =>
             stub.reserve(id, expiresAt, withKeeper(settings) as never, ...rest),
+          attackCheck: (settings: { keeper: string }) => stub.attackCheck(withKeeper(settings) as never),
         });
       },
     }),

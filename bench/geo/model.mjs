@@ -138,15 +138,16 @@ export function geoLatency({ weights = DEFAULT_WEIGHTS, samples = 10_000, seed =
 /**
  * Calls per request, from src/ (0.7.0):
  * - a lookup: one call to its code's claim shard (`CodeClaims.lookup`; an isolate that saw attack mode
- *   first asks a shard of the request's own region, `indexNear`, refused there with no second call:
+ *   first asks one of the 64 objects of the request's own region, at random (`CodeClaims.attackCheck`),
+ *   refused there with no second call:
  *   src/fallback/pending-codes.ts); a failure (wrong, malformed or
  *   refused code) is counted into its network's ClientLedger, batched per isolate and network
  *   (LEDGER_BATCH_MS 250 ms linger, one hand-off in flight: src/lib/count-batcher.ts), refusals by a
  *   second batcher of the same kind (src/audit/refusals.ts);
  * - a create: one `CodeClaims.reserve` (a collision draws again: negligible);
  * - a shard calls its keeper (`GuessBudget.grant`) after a wrong code leaves it under 2 units (one call
- *   in flight per shard), before a create when its attack state is over 1 s old, and in attack mode to
- *   report refusals every 10 s (src/security/guess-gate.ts);
+ *   in flight per shard), before a create when its attack state is over 1 s old, and in attack mode
+ *   every object that refuses reports its refusals every 10 s (src/security/guess-gate.ts);
  * - a shard sends the events it stores itself, with no alarm (an alarm per hour's table and after a
  *   refused send only: negligible here);
  * - each network ledger hands a finished minute to one of 64 summary shards 1 s after it, and each
@@ -198,15 +199,16 @@ export function busiestObjects({
       clientLedger: Math.min(wrong, 2), // typos from many phones: at most the typo rate on one network
     };
     // Attack mode on (the budget of 300 a minute is spent in a fraction of a second): every passed
-    // guess costs one call, to a shard of the region it enters through ("after"; before placement its
-    // code's own shard). The worst case: the whole botnet enters through the tenant's home region,
-    // so its few shards take both. Every shard may report refusals to the keeper.
-    const botnetShards = design === "before" ? INDEX_CHARS.length : fewest;
+    // guess costs one call, to one of the 64 objects of the region it enters through, at random
+    // ("after"; before placement its code's own shard). The worst
+    // case: the whole botnet enters through the tenant's home region, whose shards are among those
+    // 64, so they take both. And every object of every region may report refusals to the keeper.
+    const reporting = design === "before" ? INDEX_CHARS.length : INDEX_CHARS.length * REGIONS.length;
     const keeperAttack =
       keeperShards * Math.min(CALLS.keeperPerShardPerSecondCreates, creates / tenantShards) +
-      INDEX_CHARS.length * CALLS.keeperPerShardPerSecondAttack;
+      reporting * CALLS.keeperPerShardPerSecondAttack;
     const attack = {
-      claimShard: tenantShard + passed / botnetShards,
+      claimShard: tenantShard + passed / INDEX_CHARS.length,
       budgetKeeper: keeperAttack,
       // Each of a network's two batchers calls at most once per event; 5 guesses/s a /24 here.
       clientLedger: perNetworkRequests,

@@ -1,7 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import type { QueuedAuditEvent } from "../../common/audit-contract";
-import { claimObjectName, EVENT_SEND_DELAY_MS, legacyClaimObjectName } from "../../common/claim-shards.js";
-import { regionOfIndex } from "../../common/regions.js";
+import {
+  attackCheckObjectName,
+  claimObjectName,
+  EVENT_SEND_DELAY_MS,
+  legacyClaimObjectName,
+} from "../../common/claim-shards.js";
+import { indexCharOfBits, type Region, regionOfIndex } from "../../common/regions.js";
 import { SEND_TIMEOUT_MS, sendWithin } from "../audit/hand-off";
 import type { CodeClass } from "../config";
 import type { BudgetSettings } from "../security/guess-budget";
@@ -241,6 +246,25 @@ export class CodeClaims extends DurableObject<Env> {
     return { outcome: "retrieved", eventKept: true };
   }
 
+  /**
+   * Whether a normal-length lookup would be refused for attack mode now, evaluating nothing and
+   * taking no unit of the budget (a refusal is counted and reported, as `lookup` does). An isolate
+   * that saw attack mode asks this first, at one of its own region's 64 objects (attackCheckObject),
+   * which may hold no claims.
+   */
+  async attackCheck(
+    settings: BudgetSettings,
+  ): Promise<{ outcome: "proceed" | "unavailable" } | { outcome: "attack"; until: number }> {
+    const gate = this.gate();
+    this.settings = settings;
+    const admission = await gate.check(settings);
+    if (admission.admitted) return { outcome: "proceed" };
+    if (gate.unreported) await this.armBy(Date.now() + REFUSAL_REPORT_MS);
+    return "attackUntil" in admission
+      ? { outcome: "attack", until: admission.attackUntil }
+      : { outcome: "unavailable" };
+  }
+
   /** Redeems a live claim once, storing its retrieval event in the same statement. */
   private redeemNow(id: string, now: number, event?: QueuedAuditEvent): boolean {
     const seq = event ? this.nextSeq : null;
@@ -420,26 +444,38 @@ export class CodeClaims extends DurableObject<Env> {
 
 /**
  * Object ids by name, per namespace, for the isolate's life: `idFromName` hashes the name each call,
- * and there are only 64 names (and 64 legacy ones). Ids are plain values; stubs are made per call.
+ * and the names are few (64 shards, 64 legacy ones, 64 attack checks per region). Ids are plain
+ * values; stubs are made per call.
  */
 const claimIds = new WeakMap<DurableObjectNamespace<CodeClaims>, Map<string, DurableObjectId>>();
 
-/**
- * The object holding a code's claim (and spending the guess budget for it), created in the region
- * that holds its index character: only the first `get` of an object uses the hint, later ones are
- * free to pass it. `legacy`: the 0.7 object, wherever it was created.
- */
-export function claimObject(ns: DurableObjectNamespace<CodeClaims>, indexId: string, legacy = false) {
+/** The object of this name, created in `hint`'s region if this is its first use (only the first `get` uses a hint). */
+function objectNamed(ns: DurableObjectNamespace<CodeClaims>, name: string, hint?: Region) {
   let ids = claimIds.get(ns);
   if (!ids) {
     ids = new Map();
     claimIds.set(ns, ids);
   }
-  const name = legacy ? legacyClaimObjectName(indexId) : claimObjectName(indexId);
   let id = ids.get(name);
   if (!id) {
     id = ns.idFromName(name);
     ids.set(name, id);
   }
-  return legacy ? ns.get(id) : ns.get(id, { locationHint: regionOfIndex(indexId) });
+  return hint ? ns.get(id, { locationHint: hint }) : ns.get(id);
+}
+
+/**
+ * The object holding a code's claim (and spending the guess budget for it), created in the region
+ * that holds its index character. `legacy`: the 0.7 object, wherever it was created.
+ */
+export function claimObject(ns: DurableObjectNamespace<CodeClaims>, indexId: string, legacy = false) {
+  return legacy
+    ? objectNamed(ns, legacyClaimObjectName(indexId))
+    : objectNamed(ns, claimObjectName(indexId), regionOfIndex(indexId));
+}
+
+/** One of the 64 objects a lookup entering in `near` asks first while its isolate knows attack mode is on, at random. */
+export function attackCheckObject(ns: DurableObjectNamespace<CodeClaims>, near: Region) {
+  const prefix = indexCharOfBits(crypto.getRandomValues(new Uint8Array(1))[0]);
+  return objectNamed(ns, attackCheckObjectName(prefix, near), near);
 }

@@ -1,12 +1,12 @@
 import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { pendingKey } from "../../common/kv-keys.js";
 import type { Region } from "../../common/regions.js";
-import { indexNear, regionOfIndexByte } from "../../common/regions.js";
+import { regionOfIndex, regionOfIndexByte } from "../../common/regions.js";
 import type { CodeClass } from "../config";
 import { toBase64Url } from "../lib/encoding";
 import type { BudgetSettings } from "../security/guess-budget";
 import { CodeDrawer, codeText } from "./activation-code";
-import { type CodeClaims, claimObject, type KvFinding } from "./code-claims";
+import { attackCheckObject, type CodeClaims, claimObject, type KvFinding } from "./code-claims";
 import { indexIdOf, indexMacOf, openPayload, type PendingKeys, pendingKeys, sealPayload } from "./payload-crypto";
 
 /** What is sealed under a code. `fallbackId` correlates issuance and lookup in the audit trail. */
@@ -192,12 +192,11 @@ export class PendingCodes {
     near?: Region,
   ): Promise<RedeemResult> {
     const indexId = await indexIdOf(this.keys, code);
-    // While attack mode seems on, a shard of the caller's own region decides before any KV read or
-    // decryption: a refused lookup then takes the same work, and time, whether its code is live or
-    // not, and wherever its code's shard is (refusals spend no budget: they must not sort codes by region).
+    // While attack mode seems on, an object of the caller's own region, picked at random among 64,
+    // decides before any KV read or decryption: a refused lookup then takes the same work, and time,
+    // whether its code is live or not, and wherever its code's shard is.
     if (cls === "normal" && (attackUntilSeen.get(this.claims) ?? 0) > Date.now()) {
-      const asked = claimObject(this.claims, near ? indexNear(indexId, near) : indexId);
-      const first = await asked.lookup(settings, cls, indexId, "unread");
+      const first = await this.attackCheck(indexId, near ?? regionOfIndex(indexId), settings);
       if (first.outcome === "attack") return this.refused(first.until);
       if (first.outcome === "unavailable") return { outcome: "unavailable" };
     }
@@ -226,6 +225,21 @@ export class PendingCodes {
     };
   }
 
+  /**
+   * Asks one of `near`'s 64 attack-check objects whether attack mode refuses the lookup. An
+   * object still running the previous version (a deploy under way) lacks `attackCheck`: it is asked
+   * as that version asked, with an "unread" lookup (which takes and gives back a unit of budget).
+   */
+  private async attackCheck(indexId: string, near: Region, settings: BudgetSettings) {
+    const asked = attackCheckObject(this.claims, near);
+    try {
+      return await asked.attackCheck(settings);
+    } catch (e) {
+      if (!isMissingMethod(e)) throw e;
+      return asked.lookup(settings, "normal", indexId, "unread");
+    }
+  }
+
   /** A lookup refused for attack mode: this isolate's next lookups ask first, its next creates draw long codes. */
   private refused(until: number): RedeemResult {
     attackSeenAt.set(this.claims, Date.now());
@@ -233,3 +247,6 @@ export class PendingCodes {
     return { outcome: "attack", until };
   }
 }
+
+/** The error an RPC call to a method the object's version does not have fails with. */
+const isMissingMethod = (e: unknown) => e instanceof Error && /does not implement/.test(e.message);

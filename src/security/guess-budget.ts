@@ -147,8 +147,14 @@ export class GuessBudget extends DurableObject<Env> {
         s.held[shard] += granted;
       }
     }
+    // A shard holding nothing is not kept: the objects that only check attack mode (hundreds) leave no entry.
+    if (s.held[shard] === 0) {
+      delete s.held[shard];
+      delete s.heldAt[shard];
+    }
     const changed = spent + refused > 0 || s.held[shard] !== heldBefore;
-    if (changed || now - (this.heardStored[shard] ?? 0) >= HEARD_STORED_EVERY_MS) await this.save();
+    const heardDue = shard in s.held && now - (this.heardStored[shard] ?? 0) >= HEARD_STORED_EVERY_MS;
+    if (changed || heardDue) await this.save();
     return { granted, attackUntil: this.announcedUntil(now) };
   }
 

@@ -91,6 +91,30 @@ export class GuessGate {
     return { admitted: false };
   }
 
+  /**
+   * Whether a normal-length lookup would be refused now, taking no unit: a refusal is counted (and
+   * reported every REFUSAL_REPORT_MS, like admit's), and what is known is refreshed from the keeper
+   * when it is over ATTACK_STATE_FRESH_MS old. Asked first by isolates that saw attack mode, at an
+   * object of their own region that may hold no claims: it must not split the budget's units.
+   */
+  async check(settings: BudgetSettings): Promise<Admission> {
+    const now = Date.now();
+    const due =
+      this.attackUntil > now ? now - this.reportedAt >= REFUSAL_REPORT_MS : now - this.knownAt > ATTACK_STATE_FRESH_MS;
+    if (due) {
+      try {
+        await this.sync(settings, 0);
+      } catch {
+        if (this.attackUntil <= Date.now()) return { admitted: false }; // cannot tell: fail closed
+      }
+    }
+    if (this.attackUntil > Date.now()) {
+      this.refusedUnreported++;
+      return { admitted: false, attackUntil: this.attackUntil };
+    }
+    return { admitted: true };
+  }
+
   /** Whether refusals or spends wait to be reported (the shard's alarm reports them). */
   get unreported(): boolean {
     return this.refusedUnreported > 0 || this.spentUnreported > 0;
@@ -134,8 +158,11 @@ export class GuessGate {
     this.sync(settings).catch(() => undefined);
   }
 
-  /** One keeper call at a time: reports spends and refusals, and tops the units up; resolves to the units granted. */
-  private sync(settings: BudgetSettings): Promise<number> {
+  /**
+   * One keeper call at a time: reports spends and refusals, and tops the units up to `want` (0 from
+   * check, which evaluates nothing); resolves to the units granted.
+   */
+  private sync(settings: BudgetSettings, want = UNITS_WANTED): Promise<number> {
     this.syncing ??= (async () => {
       try {
         // Units past their lease are not this shard's any more (the keeper may have given them to
@@ -157,7 +184,7 @@ export class GuessGate {
           spent,
           refused,
           need: this.units > 0 ? 0 : this.waiting,
-          want: UNITS_WANTED,
+          want,
         });
         this.spentUnreported -= spent;
         this.refusedUnreported -= refused;

@@ -71,6 +71,10 @@ test("the busiest object: traffic spreads over the shards, the fewest-character 
   const even = busiestObjects({ weights: Object.fromEntries(REGIONS.map((r) => [r, 1])) });
   assert.ok(even.after.peak100.byObject.claimShard < busy.after.peak100.byObject.claimShard * 2);
   assert.equal(busy.inputs.passedGuessesPerSecond, 3333); // 20 a minute from each of 10,000 addresses
+  // In attack mode a guess's one call goes to one of the 64 objects of the region it enters through.
+  const perObject = busy.after.peak100.byObject.claimShard + 3333.3 / 64;
+  assert.ok(Math.abs(busy.after.attack10k.byObject.claimShard - perObject) < 0.2);
+  assert.ok(busy.after.attack10k.rps <= 500);
 });
 
 test("cost: the floor's calls at the published prices, and the service's from counted calls", () => {
