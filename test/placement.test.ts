@@ -116,7 +116,7 @@ describe("codes are claimed where they were issued", () => {
 });
 
 describe("attack mode's refusals tell nothing of a code's region", () => {
-  it("a lookup refused in attack mode asks a shard of the caller's region, not the code's", async () => {
+  it("a lookup refused in attack mode asks an object of the caller's region, not the code's shard", async () => {
     const deployed = deployment("region-oracle", { GUESS_BUDGET_PER_MINUTE: "3" });
     const asked: string[] = [];
     const claims = deployed.CODE_CLAIMS;
