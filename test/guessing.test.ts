@@ -1,11 +1,12 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { claimObjectName } from "../common/claim-shards.js";
+import { attackCheckObjectName, claimObjectName } from "../common/claim-shards.js";
+import { charsOfRegion } from "../common/regions.js";
 import { configOf } from "../src/config";
 import { indexIdOf, pendingKeys } from "../src/fallback/payload-crypto";
 import { budgetSettings, GuessBudget, UNITS_LEASE_MS } from "../src/security/guess-budget";
-import { GuessGate, REFUSAL_REPORT_MS } from "../src/security/guess-gate";
+import { ATTACK_RECHECK_SPREAD_MS, GuessGate, REFUSAL_REPORT_MS } from "../src/security/guess-gate";
 import { asIsolate, call, deployment, expectErrorShape, keeperOf, lookup, mintToken, passThrough } from "./helpers";
 
 /** A wrong well-formed code of the normal length, different for every `i`. */
@@ -207,7 +208,8 @@ describe("attack mode costs the attacker the budget's rate", () => {
       vi.setSystemTime(t);
       await runDurableObjectAlarm(keeperOf(name));
       if ((await attackUntil(name)) === 0) {
-        // And the shards agree: a code of the normal length is evaluated again.
+        // And the objects agree once they re-ask (within the spread): a normal-length code is evaluated again.
+        vi.setSystemTime(t + ATTACK_RECHECK_SPREAD_MS);
         expect((await lookup(wrongCode(500), "10.62.0.1", { env: deployed })).status).toBe(400);
         return t;
       }
@@ -278,10 +280,49 @@ describe("attack mode costs the attacker the budget's rate", () => {
     await expectErrorShape(await lookup(learn, "10.71.0.1", { env: previous }), 503, "ATTACK_MODE"); // learns it here
     const from = calls();
     await expectErrorShape(await lookup(next, "10.71.0.2", { env: previous }), 503, "ATTACK_MODE");
-    const [checked] = asked(from);
-    expect(checked.startsWith(`claims:${configOf(env).claims.defaultRegion}:`)).toBe(true);
-    expect(await runDurableObjectAlarm(objectOf(checked))).toBe(true); // its "unread" lookup counted the refusal
+    // The check object failed; one of the region's own claim shards was asked with an "unread" lookup
+    // (only shards, which hold units anyway, take one that way), and counted the refusal.
+    const [, shard] = asked(from);
+    const near = configOf(env).claims.defaultRegion;
+    expect(charsOfRegion(near).map((c) => claimObjectName(c))).toContain(shard);
+    expect(await runDurableObjectAlarm(objectOf(shard))).toBe(true);
   }, 120_000);
+
+  it("objects re-ask the keeper at moments spread past each end it announces, not all in one second", async () => {
+    const { deployed } = await startAttack("recheck-spread");
+    const announced = await attackUntil("recheck-spread");
+    const settings = budgetSettings(configOf(env));
+    const untils: number[] = [];
+    for (const c of charsOfRegion("apac")) {
+      const object = deployed.CODE_CLAIMS.get(deployed.CODE_CLAIMS.idFromName(attackCheckObjectName(c, "apac")));
+      const answer = await object.attackCheck(settings);
+      expect(answer.outcome).toBe("attack");
+      if (answer.outcome === "attack") untils.push(answer.until);
+    }
+    for (const until of untils) {
+      expect(until).toBeGreaterThanOrEqual(announced);
+      expect(until).toBeLessThan(announced + ATTACK_RECHECK_SPREAD_MS);
+    }
+    expect(new Set(untils).size).toBeGreaterThan(1);
+  });
+
+  it("an isolate keeps asking first past the end it heard of: no lookup reaches its code's shard while attack mode goes on", async () => {
+    const { deployed, t0, asked, calls, fireDue } = await startAttack("hint-lapse");
+    // Guesses go on at the budget's rate (reported), so the keeper's check keeps attack mode on; by
+    // then the end this isolate heard of (and any object's spread past it) has passed.
+    vi.setSystemTime(t0 + 40_000);
+    for (const [k, code] of (await wrongCodesOfOneShard(5, 31_000)).entries())
+      await expectErrorShape(await lookup(code, `10.74.${k}.1`, { env: deployed }), 503, "ATTACK_MODE");
+    vi.setSystemTime(t0 + 60_000 + ATTACK_RECHECK_SPREAD_MS);
+    await fireDue();
+    await runDurableObjectAlarm(keeperOf("hint-lapse"));
+    expect(await attackUntil("hint-lapse")).toBeGreaterThan(Date.now());
+    const [code] = await wrongCodesOfOneShard(1, 30_000, "B");
+    const from = calls();
+    await expectErrorShape(await lookup(code, "10.73.0.1", { env: deployed }), 503, "ATTACK_MODE");
+    expect(asked(from)).toHaveLength(1);
+    expect(asked(from)[0].startsWith(`claims:${configOf(env).claims.defaultRegion}:`)).toBe(true);
+  });
 
   it("a trickle under half the budget's rate cannot hold it: it ends at its minimum", async () => {
     const { deployed, t0, fireDue } = await startAttack("trickle");

@@ -1,5 +1,7 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AuditEvent } from "../common/audit-contract";
+import { handOnDelayMs, NETWORK_SPREAD_MS, summaryShardOf } from "../src/security/client-ledger";
 import {
   deployment,
   expectErrorShape,
@@ -63,4 +65,18 @@ describe("the trail stays bounded under any flood", () => {
       rows.filter((e) => e.eventName === "QR_FALLBACK_PAYLOAD_RETRIEVED" && e.remoteIP?.startsWith("10.72.")),
     ).toEqual([]);
   }, 60_000);
+});
+
+it("networks hand a minute on at their own moments: a summary shard does not hear from all its networks in one second", () => {
+  // 12,800 /24s: 200 per summary shard, 20 a second on average over the spread.
+  const perShardSecond = new Map<string, number>();
+  for (let i = 0; i < 12_800; i++) {
+    const network = `${10 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`;
+    const delay = handOnDelayMs(network);
+    expect(delay).toBeGreaterThanOrEqual(1_000);
+    expect(delay).toBeLessThan(1_000 + NETWORK_SPREAD_MS);
+    const key = `${summaryShardOf(env.CLIENT_LEDGER, network).id}|${Math.floor(delay / 1_000)}`;
+    perShardSecond.set(key, (perShardSecond.get(key) ?? 0) + 1);
+  }
+  expect(Math.max(...perShardSecond.values())).toBeLessThanOrEqual(60); // 200 if they all handed on after 1 s
 });

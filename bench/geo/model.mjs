@@ -77,7 +77,7 @@ export const CREATE_KEEPER_SHARE = 1;
 
 /**
  * One request's time (ms) for a phone or workstation whose code's home is `home`. `design`: "before"
- * (every object in FIRST_USE), "after" (shard and keeper hinted to `home`), "floor" (phone to its
+ * (every object in FIRST_USE), "after" (the shard hinted to `home`, the keeper in FIRST_USE), "floor" (phone to its
  * location, one round trip to where an object hinted `home` lands, the KV read or write).
  */
 export function sampleRequest(rand, { design, kind, home, weights = DEFAULT_WEIGHTS }) {
@@ -89,8 +89,8 @@ export function sampleRequest(rand, { design, kind, home, weights = DEFAULT_WEIG
   const kv = jitter(rand, kind === "create" ? BINDING_MS.kvWrite : BINDING_MS.kvCold, SPREAD.kv);
   if (design === "floor") return edge + toObject + kv;
   const keeperShare = kind === "create" ? CREATE_KEEPER_SHARE : LOOKUP_KEEPER_SHARE;
-  // The keeper is in the shard's region either way (one global in FIRST_USE before, one per region after).
-  const keeper = rand() < keeperShare ? jitter(rand, rttMs(objects, objects), SPREAD.backbone) + OBJECT_MS : 0;
+  // The keeper is one global object (KEEPER_NAME, no hint), created where the deployment was first used.
+  const keeper = rand() < keeperShare ? jitter(rand, rttMs(objects, FIRST_USE), SPREAD.backbone) + OBJECT_MS : 0;
   return edge + BINDING_MS.rateLimit + WORKER_MS + kv + toObject + OBJECT_MS + keeper;
 }
 
@@ -147,18 +147,23 @@ export function geoLatency({ weights = DEFAULT_WEIGHTS, samples = 10_000, seed =
  * - a create: one `CodeClaims.reserve` (a collision draws again: negligible);
  * - a shard calls its keeper (`GuessBudget.grant`) after a wrong code leaves it under 2 units (one call
  *   in flight per shard), before a create when its attack state is over 1 s old, and in attack mode
- *   every object that refuses reports its refusals every 10 s (src/security/guess-gate.ts);
+ *   every object that refuses reports its refusals every 10 s, and each re-asks within 3 s past every
+ *   end of attack mode the keeper announces, which it re-decides every 30 s (src/security/guess-gate.ts);
  * - a shard sends the events it stores itself, with no alarm (an alarm per hour's table and after a
  *   refused send only: negligible here);
- * - each network ledger hands a finished minute to one of 64 summary shards 1 s after it, and each
- *   summary shard to the deployment's summary 15 s after it (src/security/client-ledger.ts).
+ * - each network ledger hands a finished minute to one of 64 summary shards 1 to 11 s after it (0.10 on;
+ *   1 s before), and each summary shard to the deployment's summary 15 s after it (src/security/client-ledger.ts).
  */
 export const CALLS = {
   lookupShard: 1,
   createShard: 1,
   keeperPerShardPerSecondCreates: 1,
   keeperPerShardPerSecondAttack: 0.1,
+  /** Objects re-ask the keeper within this many seconds past each end it announces (ATTACK_RECHECK_SPREAD_MS). */
+  keeperRecheckSpreadS: 3,
   summaryShards: 64,
+  /** Network ledgers hand a minute on over this many seconds, each at its own offset (NETWORK_SPREAD_MS). */
+  summaryHandOnSpreadS: 10,
 };
 
 /** The wrangler.toml limits a guess meets before its shard (per minute) and the daily failure cap. */
@@ -203,17 +208,20 @@ export function busiestObjects({
     // ("after"; before placement its code's own shard). The worst
     // case: the whole botnet enters through the tenant's home region, whose shards are among those
     // 64, so they take both. And every object of every region may report refusals to the keeper.
+    // The keeper's peak: creates, the reports, and every object re-asking within a few seconds past
+    // each end the keeper announces (before, the shards re-asked all at once: within a second).
     const reporting = design === "before" ? INDEX_CHARS.length : INDEX_CHARS.length * REGIONS.length;
     const keeperAttack =
       keeperShards * Math.min(CALLS.keeperPerShardPerSecondCreates, creates / tenantShards) +
-      reporting * CALLS.keeperPerShardPerSecondAttack;
+      reporting * CALLS.keeperPerShardPerSecondAttack +
+      reporting / (design === "before" ? 1 : CALLS.keeperRecheckSpreadS);
     const attack = {
       claimShard: tenantShard + passed / INDEX_CHARS.length,
       budgetKeeper: keeperAttack,
       // Each of a network's two batchers calls at most once per event; 5 guesses/s a /24 here.
       clientLedger: perNetworkRequests,
-      // Finished minutes arrive within about a second: a summary shard's networks, then all 64 shards.
-      summaryShard: networks / CALLS.summaryShards,
+      // A summary shard's networks hand a minute on over 10 s (before: within a second); then all 64 shards.
+      summaryShard: networks / CALLS.summaryShards / (design === "before" ? 1 : CALLS.summaryHandOnSpreadS),
       deploymentSummary: CALLS.summaryShards,
     };
     out[design] = { peak100: withBusiest(peak), attack10k: withBusiest(attack) };

@@ -1,10 +1,10 @@
 import type { QueuedAuditEvent } from "../../common/audit-contract";
 import { pendingKey } from "../../common/kv-keys.js";
 import type { Region } from "../../common/regions.js";
-import { regionOfIndex, regionOfIndexByte } from "../../common/regions.js";
+import { charsOfRegion, regionOfIndex, regionOfIndexByte } from "../../common/regions.js";
 import type { CodeClass } from "../config";
 import { toBase64Url } from "../lib/encoding";
-import type { BudgetSettings } from "../security/guess-budget";
+import { ATTACK_CHECK_MS, type BudgetSettings } from "../security/guess-budget";
 import { CodeDrawer, codeText } from "./activation-code";
 import { attackCheckObject, type CodeClaims, claimObject, type KvFinding } from "./code-claims";
 import { indexIdOf, indexMacOf, openPayload, type PendingKeys, pendingKeys, sealPayload } from "./payload-crypto";
@@ -71,6 +71,12 @@ const attackSeenAt = new WeakMap<DurableObjectNamespace<CodeClaims>, number>();
 /** Until when this isolate last heard attack mode lasts (from a lookup refused for it), per claims binding. */
 const attackUntilSeen = new WeakMap<DurableObjectNamespace<CodeClaims>, number>();
 const ATTACK_HINT_MS = 5_000;
+/**
+ * An isolate keeps asking first this long past the end of attack mode it heard of, until an attack
+ * check says it is off: the keeper re-decides every ATTACK_CHECK_MS, and a lookup sent straight to
+ * its code's shard when the hint lapsed would show the code's region by its timing.
+ */
+const ASK_FIRST_PAST_END_MS = 2 * ATTACK_CHECK_MS;
 const attackSeen = (ns: DurableObjectNamespace<CodeClaims>) =>
   Date.now() - (attackSeenAt.get(ns) ?? 0) < ATTACK_HINT_MS;
 
@@ -195,10 +201,11 @@ export class PendingCodes {
     // While attack mode seems on, an object of the caller's own region, picked at random among 64,
     // decides before any KV read or decryption: a refused lookup then takes the same work, and time,
     // whether its code is live or not, and wherever its code's shard is.
-    if (cls === "normal" && (attackUntilSeen.get(this.claims) ?? 0) > Date.now()) {
+    if (cls === "normal" && (attackUntilSeen.get(this.claims) ?? 0) + ASK_FIRST_PAST_END_MS > Date.now()) {
       const first = await this.attackCheck(indexId, near ?? regionOfIndex(indexId), settings);
       if (first.outcome === "attack") return this.refused(first.until);
       if (first.outcome === "unavailable") return { outcome: "unavailable" };
+      attackUntilSeen.delete(this.claims); // it is off: the next lookups go straight to their shard
     }
     let shard = claimObject(this.claims, indexId);
     const sealed = await this.kv.get(pendingKey(indexId), "arrayBuffer");
@@ -227,16 +234,18 @@ export class PendingCodes {
 
   /**
    * Asks one of `near`'s 64 attack-check objects whether attack mode refuses the lookup. An
-   * object still running the previous version (a deploy under way) lacks `attackCheck`: it is asked
-   * as that version asked, with an "unread" lookup (which takes and gives back a unit of budget).
+   * object still running the previous version (a deploy under way) lacks `attackCheck`: then one of
+   * `near`'s claim shards is asked as that version asked, with an "unread" lookup (which takes a
+   * unit of budget and gives it back: only the shards, which hold units anyway, are asked so).
    */
   private async attackCheck(indexId: string, near: Region, settings: BudgetSettings) {
-    const asked = attackCheckObject(this.claims, near);
     try {
-      return await asked.attackCheck(settings);
+      return await attackCheckObject(this.claims, near).attackCheck(settings);
     } catch (e) {
       if (!isMissingMethod(e)) throw e;
-      return asked.lookup(settings, "normal", indexId, "unread");
+      const own = charsOfRegion(near);
+      const shard = claimObject(this.claims, own[crypto.getRandomValues(new Uint8Array(1))[0] % own.length]);
+      return shard.lookup(settings, "normal", indexId, "unread");
     }
   }
 

@@ -102,7 +102,7 @@ export class ClientLedger extends DurableObject<Env> {
       );
     }
     await this.ctx.storage.put({ scope, network });
-    await this.alarmBy((minute + 1) * MINUTE_MS + NETWORK_DELAY_MS);
+    await this.alarmBy((minute + 1) * MINUTE_MS + handOnDelayMs(network));
   }
 
   /**
@@ -186,7 +186,8 @@ export class ClientLedger extends DurableObject<Env> {
     const nextRefusal = this.sql.exec<{ m: number | null }>("SELECT min(minute) AS m FROM refusals").one().m;
     const nextSummary = this.sql.exec<{ m: number | null }>("SELECT min(minute) AS m FROM summary").one().m;
     if (nextRefusal !== null) {
-      await this.alarmBy((Math.max(nextRefusal, current) + 1) * MINUTE_MS + NETWORK_DELAY_MS);
+      const network = (await this.ctx.storage.get<string>("network")) ?? "unknown";
+      await this.alarmBy((Math.max(nextRefusal, current) + 1) * MINUTE_MS + handOnDelayMs(network));
     }
     if (nextSummary !== null && level) await this.alarmBy((nextSummary + 1) * MINUTE_MS + SUMMARY_DELAYS_MS[level]);
   }
@@ -250,8 +251,13 @@ type SummaryLevel = "shard" | "deployment";
 export const SUMMARY_LEDGER = "*deployment";
 /** Summary shards between the networks' ledgers and SUMMARY_LEDGER (`*summary:<n>`). */
 export const SUMMARY_SHARDS = 64;
-/** After a minute ends: networks hand it on after 1 s, summary shards after 15 s, the summary is written after 30 s. */
+/**
+ * After a minute ends: networks hand it on after 1 to 11 s (each at its own offset, so a summary
+ * shard does not hear from all its networks in one second), summary shards after 15 s, the summary
+ * is written after 30 s.
+ */
 const NETWORK_DELAY_MS = 1_000;
+export const NETWORK_SPREAD_MS = 10_000;
 export const SUMMARY_DELAYS_MS: Record<SummaryLevel, number> = { shard: 15_000, deployment: 30_000 };
 /** Networks named in a summary, with their counts; the rest are counted as one row. */
 const TOP_NETWORKS = 5;
@@ -259,12 +265,21 @@ const OTHERS = "*others";
 
 export const summaryLedger = (ns: DurableObjectNamespace<ClientLedger>) => ns.get(ns.idFromName(SUMMARY_LEDGER));
 
-/** The summary shard a network's ledger hands its counts to (FNV-1a of the network's name). */
-export function summaryShardOf(ns: DurableObjectNamespace<ClientLedger>, network: string) {
+/** FNV-1a of a network's name: its summary shard (the low bits) and its hand-on offset (the rest). */
+function networkHash(network: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < network.length; i++) h = Math.imul(h ^ network.charCodeAt(i), 0x01000193) >>> 0;
-  return ns.get(ns.idFromName(`*summary:${h % SUMMARY_SHARDS}`));
+  return h;
 }
+
+/** The summary shard a network's ledger hands its counts to. */
+export function summaryShardOf(ns: DurableObjectNamespace<ClientLedger>, network: string) {
+  return ns.get(ns.idFromName(`*summary:${networkHash(network) % SUMMARY_SHARDS}`));
+}
+
+/** How long after a minute's end a network's ledger hands it on. */
+export const handOnDelayMs = (network: string) =>
+  NETWORK_DELAY_MS + (Math.floor(networkHash(network) / SUMMARY_SHARDS) % NETWORK_SPREAD_MS);
 
 /** A summary shard's rows of one minute and reason, as handed on: its top networks, and the rest as one row. */
 function topAndRest(group: SummaryRow[]): SummaryRow[] {

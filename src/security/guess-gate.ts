@@ -9,6 +9,12 @@ export const REFUSAL_REPORT_MS = 10_000;
  * create learns attack mode within a second, at most one keeper call a second per shard.
  */
 export const ATTACK_STATE_FRESH_MS = 1_000;
+/**
+ * A gate re-asks the keeper at a random moment up to this long past the end of attack mode it was
+ * told: hundreds of objects (every region's 64 attack checks) must not all ask in the same second
+ * each time the keeper re-decides. Normal-length codes stay refused that much longer at most.
+ */
+export const ATTACK_RECHECK_SPREAD_MS = 3_000;
 
 /** A lookup gives up (503 GUESS_BUDGET_UNAVAILABLE) after this many keeper calls that left it no unit. */
 const MAX_KEEPER_CALLS = 20;
@@ -189,7 +195,7 @@ export class GuessGate {
         this.spentUnreported -= spent;
         this.refusedUnreported -= refused;
         this.units += grant.granted;
-        this.attackUntil = grant.attackUntil;
+        this.attackUntil = grant.attackUntil === 0 ? 0 : grant.attackUntil + recheckOffsetMs();
         this.knownAt = Date.now();
         this.store();
         return grant.granted;
@@ -211,4 +217,9 @@ export class GuessGate {
       this.spentUnreported,
     );
   }
+}
+
+/** A uniform offset in [0, ATTACK_RECHECK_SPREAD_MS). */
+function recheckOffsetMs(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0] % ATTACK_RECHECK_SPREAD_MS;
 }

@@ -1,11 +1,13 @@
 // The geographic model's pure functions (bench/geo, issue #28): placement, where hinted objects land,
 // the floor against the service, the busiest object and the cost per million fallbacks.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { auditRowsPerEvent, dollarsPerMillion, floorCalls, serviceCalls } from "../../bench/geo/cost.mjs";
 import {
   busiestObjects,
+  CALLS,
   geoLatency,
   INDEX_CHARS,
   landing,
@@ -64,17 +66,36 @@ test("a create draws 64 / k codes on average for a region of k characters", () =
   assert.equal(meanDraws(2), 32);
 });
 
-test("the busiest object: traffic spreads over the shards, the fewest-character region is the worst", () => {
+test("the busiest object: a tenant's traffic and a botnet's spread over the objects", () => {
   const busy = busiestObjects();
   assert.ok(busy.after.peak100.rps >= busy.before.peak100.byObject.claimShard);
   assert.ok(busy.after.attack10k.rps >= busy.after.peak100.rps);
-  const even = busiestObjects({ weights: Object.fromEntries(REGIONS.map((r) => [r, 1])) });
-  assert.ok(even.after.peak100.byObject.claimShard < busy.after.peak100.byObject.claimShard * 2);
   assert.equal(busy.inputs.passedGuessesPerSecond, 3333); // 20 a minute from each of 10,000 addresses
   // In attack mode a guess's one call goes to one of the 64 objects of the region it enters through.
   const perObject = busy.after.peak100.byObject.claimShard + 3333.3 / 64;
   assert.ok(Math.abs(busy.after.attack10k.byObject.claimShard - perObject) < 0.2);
-  assert.ok(busy.after.attack10k.rps <= 500);
+});
+
+test("the busiest object stays within 500 requests/s for every shape of a 10,000-address botnet", () => {
+  // From 40 /24s (256 addresses each) to one address per /24: the summary shards and the ledgers
+  // change with the shape, the keeper and the claim objects do not.
+  for (const networks of [40, 100, 2_000, 5_000, 10_000]) {
+    const busy = busiestObjects({ networks });
+    assert.ok(busy.after.attack10k.rps <= 500, `${networks} networks: ${JSON.stringify(busy.after.attack10k)}`);
+  }
+});
+
+test("the busiest-object model's constants are the Worker's", () => {
+  const constant = (file, name) => {
+    const source = readFileSync(path.join(root, file), "utf8");
+    const match = new RegExp(`export const ${name} = ([\\d_]+);`).exec(source);
+    assert.ok(match, `${name} in ${file}`);
+    return Number(match[1].replaceAll("_", ""));
+  };
+  assert.equal(CALLS.keeperPerShardPerSecondAttack * constant("src/security/guess-gate.ts", "REFUSAL_REPORT_MS"), 1000);
+  assert.equal(CALLS.keeperRecheckSpreadS * 1000, constant("src/security/guess-gate.ts", "ATTACK_RECHECK_SPREAD_MS"));
+  assert.equal(CALLS.summaryShards, constant("src/security/client-ledger.ts", "SUMMARY_SHARDS"));
+  assert.equal(CALLS.summaryHandOnSpreadS * 1000, constant("src/security/client-ledger.ts", "NETWORK_SPREAD_MS"));
 });
 
 test("cost: the floor's calls at the published prices, and the service's from counted calls", () => {
