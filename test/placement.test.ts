@@ -120,14 +120,22 @@ describe("attack mode's refusals tell nothing of a code's region", () => {
     const deployed = deployment("region-oracle", { GUESS_BUDGET_PER_MINUTE: "3" });
     const asked: string[] = [];
     const claims = deployed.CODE_CLAIMS;
+    // Every call is logged (by `get`: ids are cached per isolate, so `idFromName` sees a name once).
+    const names = new Map<string, string>();
     const recording = new Proxy(claims, {
       get: (t, p) =>
         p === "idFromName"
           ? (name: string) => {
-              asked.push(name);
-              return t.idFromName(name);
+              const id = t.idFromName(name);
+              names.set(id.toString(), name);
+              return id;
             }
-          : ((v) => (typeof v === "function" ? v.bind(t) : v))(Reflect.get(t, p)),
+          : p === "get"
+            ? (id: DurableObjectId) => {
+                asked.push(names.get(id.toString()) ?? id.toString());
+                return t.get(id);
+              }
+            : ((v) => (typeof v === "function" ? v.bind(t) : v))(Reflect.get(t, p)),
     });
     const on = { ...deployed, CODE_CLAIMS: recording } as Env;
     const guesses = await codesOfRegion("apac", 40, 700_000);

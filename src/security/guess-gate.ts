@@ -105,8 +105,12 @@ export class GuessGate {
    */
   async check(settings: BudgetSettings): Promise<Admission> {
     const now = Date.now();
+    // Attack mode known: report every so often. Else re-ask when what is known is old, or is an end
+    // that has passed (only the keeper knows whether it goes on).
     const due =
-      this.attackUntil > now ? now - this.reportedAt >= REFUSAL_REPORT_MS : now - this.knownAt > ATTACK_STATE_FRESH_MS;
+      this.attackUntil > now
+        ? now - this.reportedAt >= REFUSAL_REPORT_MS
+        : now - this.knownAt > ATTACK_STATE_FRESH_MS || this.attackUntil !== 0;
     if (due) {
       try {
         await this.sync(settings, 0);

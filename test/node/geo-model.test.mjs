@@ -77,8 +77,8 @@ test("the busiest object: a tenant's traffic and a botnet's spread over the obje
 });
 
 test("the busiest object stays within 500 requests/s for every shape of a 10,000-address botnet", () => {
-  // From 40 /24s (256 addresses each) to one address per /24: the summary shards and the ledgers
-  // change with the shape, the keeper and the claim objects do not.
+  // From 40 /24s (250 addresses each) to one address per /24: the ledgers and summary shards, and
+  // the guesses that pass the per-network limit, change with the shape.
   for (const networks of [40, 100, 2_000, 5_000, 10_000]) {
     const busy = busiestObjects({ networks });
     assert.ok(busy.after.attack10k.rps <= 500, `${networks} networks: ${JSON.stringify(busy.after.attack10k)}`);
