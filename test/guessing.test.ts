@@ -6,8 +6,18 @@ import { charsOfRegion } from "../common/regions.js";
 import { configOf } from "../src/config";
 import { indexIdOf, pendingKeys } from "../src/fallback/payload-crypto";
 import { budgetSettings, GuessBudget, UNITS_LEASE_MS } from "../src/security/guess-budget";
-import { ATTACK_RECHECK_SPREAD_MS, GuessGate, REFUSAL_REPORT_MS } from "../src/security/guess-gate";
-import { asIsolate, call, deployment, expectErrorShape, keeperOf, lookup, mintToken, passThrough } from "./helpers";
+import { ATTACK_RECHECK_SPREAD_MS, GuessGate } from "../src/security/guess-gate";
+import {
+  asIsolate,
+  call,
+  deployment,
+  expectErrorShape,
+  keeperOf,
+  loggedDeployment,
+  lookup,
+  mintToken,
+  passThrough,
+} from "./helpers";
 
 /** A wrong well-formed code of the normal length, different for every `i`. */
 function wrongCode(i: number): string {
@@ -25,46 +35,6 @@ async function wrongCodesOfOneShard(n: number, from = 0, shard = "A"): Promise<s
     if ((await indexIdOf(keys, code)).startsWith(shard)) codes.push(code);
   }
   return codes;
-}
-
-/**
- * A deployment whose claims binding logs the objects each call asks for (names without the
- * deployment's prefix), with `fireDue`: it runs the alarms those objects set (to report refusals)
- * once due, as workerd would, which it does not while Date is faked.
- */
-function loggedDeployment(name: string, vars: Parameters<typeof deployment>[1] = {}) {
-  const deployed = deployment(name, vars);
-  const names = new Map<string, string>();
-  const asked: { object: string; at: number }[] = [];
-  let fired = 0;
-  const ns = deployed.CODE_CLAIMS;
-  const logged = {
-    ...deployed,
-    CODE_CLAIMS: passThrough(ns, {
-      idFromName: (n: string) => {
-        const id = ns.idFromName(n);
-        names.set(id.toString(), n);
-        return id;
-      },
-      get: (id: DurableObjectId) => {
-        asked.push({ object: names.get(id.toString()) ?? id.toString(), at: Date.now() });
-        return ns.get(id);
-      },
-    }),
-  } as Env;
-  const objectOf = (object: string) => env.CODE_CLAIMS.get(env.CODE_CLAIMS.idFromName(`${name}|${object}`));
-  return {
-    deployed: logged,
-    /** The objects asked for since the `from`th call. */
-    asked: (from = 0) => asked.slice(from).map((a) => a.object),
-    calls: () => asked.length,
-    objectOf,
-    async fireDue() {
-      const due = asked.slice(fired).filter((a) => a.at + REFUSAL_REPORT_MS <= Date.now());
-      fired += due.length;
-      for (const object of new Set(due.map((a) => a.object))) await runDurableObjectAlarm(objectOf(object));
-    },
-  };
 }
 
 async function createCode(token: string, on: Env): Promise<string> {

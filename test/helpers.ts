@@ -11,6 +11,7 @@ import { configOf } from "../src/config";
 import { indexIdOf, pendingKeys } from "../src/fallback/payload-crypto";
 import worker from "../src/index";
 import { SUMMARY_DELAYS_MS, summaryLedger, summaryShardOf } from "../src/security/client-ledger";
+import { REFUSAL_REPORT_MS } from "../src/security/guess-gate";
 import { checkAgainstDocument } from "./openapi-contract";
 
 export const BASE = "https://qr.test";
@@ -210,6 +211,46 @@ export function asIsolate(deployed: Env): Env {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(deployed)) out[k] = v && typeof v === "object" ? passThrough(v) : v;
   return out as unknown as Env;
+}
+
+/**
+ * A deployment whose claims binding logs the objects each call asks for (names without the
+ * deployment's prefix), with `fireDue`: it runs the alarms those objects set (to report refusals)
+ * once due, as workerd would, which it does not while Date is faked.
+ */
+export function loggedDeployment(name: string, vars: Parameters<typeof deployment>[1] = {}) {
+  const deployed = deployment(name, vars);
+  const names = new Map<string, string>();
+  const asked: { object: string; at: number }[] = [];
+  let fired = 0;
+  const ns = deployed.CODE_CLAIMS;
+  const logged = {
+    ...deployed,
+    CODE_CLAIMS: passThrough(ns, {
+      idFromName: (n: string) => {
+        const id = ns.idFromName(n);
+        names.set(id.toString(), n);
+        return id;
+      },
+      get: (id: DurableObjectId) => {
+        asked.push({ object: names.get(id.toString()) ?? id.toString(), at: Date.now() });
+        return ns.get(id);
+      },
+    }),
+  } as Env;
+  const objectOf = (object: string) => env.CODE_CLAIMS.get(env.CODE_CLAIMS.idFromName(`${name}|${object}`));
+  return {
+    deployed: logged,
+    /** The objects asked for since the `from`th call. */
+    asked: (from = 0) => asked.slice(from).map((a) => a.object),
+    calls: () => asked.length,
+    objectOf,
+    async fireDue() {
+      const due = asked.slice(fired).filter((a) => a.at + REFUSAL_REPORT_MS <= Date.now());
+      fired += due.length;
+      for (const object of new Set(due.map((a) => a.object))) await runDurableObjectAlarm(objectOf(object));
+    },
+  };
 }
 
 /** The keeper of a deployment made by `deployment(name)`. */

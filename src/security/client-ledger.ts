@@ -141,13 +141,13 @@ export class ClientLedger extends DurableObject<Env> {
     this.alarmAt = null;
     const scope = await this.ctx.storage.get<AuditScope>("scope");
     const level = await this.ctx.storage.get<SummaryLevel>("level");
+    const network = (await this.ctx.storage.get<string>("network")) ?? "unknown";
     const now = Date.now();
     const current = Math.floor(now / MINUTE_MS);
     const finished = this.sql
       .exec<RefusalRow>("SELECT minute, reason, n FROM refusals WHERE minute < ? ORDER BY minute, reason", current)
       .toArray();
     if (finished.length > 0 && scope) {
-      const network = (await this.ctx.storage.get<string>("network")) ?? "unknown";
       const rows = finished.map((r) => ({ ...r, network, networks: 1 }));
       if (
         !(await this.handOn(() => summaryShardOf(this.env.CLIENT_LEDGER, network).addRefusalRows(scope, "shard", rows)))
@@ -186,7 +186,6 @@ export class ClientLedger extends DurableObject<Env> {
     const nextRefusal = this.sql.exec<{ m: number | null }>("SELECT min(minute) AS m FROM refusals").one().m;
     const nextSummary = this.sql.exec<{ m: number | null }>("SELECT min(minute) AS m FROM summary").one().m;
     if (nextRefusal !== null) {
-      const network = (await this.ctx.storage.get<string>("network")) ?? "unknown";
       await this.alarmBy((Math.max(nextRefusal, current) + 1) * MINUTE_MS + handOnDelayMs(network));
     }
     if (nextSummary !== null && level) await this.alarmBy((nextSummary + 1) * MINUTE_MS + SUMMARY_DELAYS_MS[level]);
